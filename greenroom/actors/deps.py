@@ -1,0 +1,55 @@
+"""What the actors are built from: passed in by the runtime, never global."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from greenroom.actors.base import ActorHandle
+from greenroom.actors.settings import AgentConfig
+from greenroom.actors.task_index import TaskIndex
+from greenroom.bus.bus import Bus
+from greenroom.models.settings import LlmConfig
+from greenroom.tools.registry import ToolRegistry
+from greenroom.tools.settings import ToolsConfig
+
+if TYPE_CHECKING:
+    from greenroom.actors.workflow import RunRegistry
+    from greenroom.memory.store import MemoryStore
+    from greenroom.models.backend import Backend
+    from greenroom.policy.engine import PolicyEngine
+
+
+@dataclass(frozen=True)
+class Handles:
+    """How actors reach each other."""
+
+    planner: ActorHandle
+    executor: ActorHandle
+    critic: ActorHandle
+    scheduler: ActorHandle
+    llm: ActorHandle
+    memory: ActorHandle
+    policy: ActorHandle
+
+
+@dataclass
+class ActorDeps:
+    """Everything the seven actors share."""
+
+    bus: Bus
+    tasks: TaskIndex
+    tools: ToolRegistry
+    agent: AgentConfig
+    llm: LlmConfig
+    tools_config: ToolsConfig
+    make_backend: Callable[[], Backend]
+    memory_store: MemoryStore
+    policy_engine: PolicyEngine
+    runs: RunRegistry
+    handles: Handles | None = None
+    model_status: dict[str, object] = field(default_factory=dict)
+    """Written by the LLM actor, read by status requests without waiting on a busy model."""
+    clock: Callable[[], float] = field(default=time.time)

@@ -1,0 +1,19 @@
+"""Agent-loop settings (part of the daemon's config)."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    max_rounds: int = 4
+    """Tool rounds per step before the person is asked whether to extend."""
+    max_calls_per_round: int = 4
+    max_steps: int = 6
+    """Most steps in one plan, and most steps a task runs in all (replans included)."""
+    max_replans: int = 1
+    max_concurrent_tasks: int = 2
+    confirmation_timeout_s: float = 0.0
+    """0 waits for an answer forever (across restarts); otherwise the call is declined after it."""
+    actor_max_crashes: int = 3
+    """Crashes of an actor while serving one call before the task fails."""

@@ -1,0 +1,171 @@
+"""Task state, derived from the journal and kept current on every commit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import msgspec
+
+from greenroom.bus.bus import Record
+from greenroom.bus.codec import decode_envelope
+from greenroom.bus.envelope import Envelope
+from greenroom.bus.events import (
+    ConfirmationAnswered,
+    ConfirmationAsked,
+    StepFinished,
+    StepStarted,
+    TaskCancelled,
+    TaskFailed,
+    TaskFinished,
+    TaskParked,
+    TaskPlanned,
+    TaskStarted,
+    TaskSubmitted,
+)
+from greenroom.bus.journal import Journal
+from greenroom.bus.protocol import TERMINAL_STATUSES, PendingConfirmation, TaskView
+
+_TASK_CLASSES = (
+    TaskSubmitted,
+    TaskStarted,
+    TaskPlanned,
+    StepStarted,
+    StepFinished,
+    TaskParked,
+    TaskFinished,
+    TaskFailed,
+    TaskCancelled,
+    ConfirmationAsked,
+    ConfirmationAnswered,
+)
+
+
+TASK_EVENT_TYPES: tuple[str, ...] = tuple(c.__struct_config__.tag for c in _TASK_CLASSES)  # type: ignore[misc]
+
+
+class TaskIndex:
+    """Every task's ``TaskView``, folded from its lifecycle events.
+
+    Built from the journal at start-up, then updated synchronously by the bus
+    writer after each commit (``bus.add_listener(index.apply)``), so it never
+    lags what clients can see.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, TaskView] = {}
+        self._confirmations: dict[str, str] = {}  # confirmation id -> task id
+        self._lock = threading.Lock()
+
+    def load(self, journal: Journal) -> None:
+        """Fold every task lifecycle event already in ``journal``."""
+        start = 1
+        while True:
+            rows = journal.read(start, types=TASK_EVENT_TYPES, limit=5000)
+            if not rows:
+                return
+            self._apply_envelopes(decode_envelope(raw) for _, raw in rows)
+            start = rows[-1][0] + 1
+
+    def apply(self, records: list[Record]) -> None:
+        """Bus listener: fold newly committed records."""
+        self._apply_envelopes(
+            r.envelope for r in records if isinstance(r.envelope.event, _TASK_CLASSES)
+        )
+
+    def _apply_envelopes(self, envs: Iterable[Envelope]) -> None:
+        with self._lock:
+            for env in envs:
+                self._apply(env)
+
+    def _apply(self, env: Envelope) -> None:
+        ev = env.event
+        if isinstance(ev, TaskSubmitted):
+            assert env.task_id is not None
+            self._tasks[env.task_id] = TaskView(
+                task_id=env.task_id,
+                goal=ev.goal,
+                submitted_seq=env.seq,
+                last_seq=env.seq,
+                created=env.ts,
+                updated=env.ts,
+                run_at=ev.run_at,
+            )
+            return
+        view = self._tasks.get(env.task_id or "")
+        if view is None:
+            return
+        view.last_seq = env.seq
+        view.updated = env.ts
+        match ev:
+            case TaskStarted():
+                view.status = "running"
+            case TaskPlanned(steps=steps):
+                view.steps_total = view.steps_done + len(steps)
+            case StepStarted():
+                pass
+            case StepFinished():
+                view.steps_done += 1
+            case TaskParked():
+                view.status = "parked"
+            case ConfirmationAsked():
+                view.confirmations = [
+                    *view.confirmations,
+                    PendingConfirmation(
+                        confirmation_id=ev.confirmation_id,
+                        question=ev.question,
+                        kind=ev.kind,
+                        tool=ev.tool,
+                        args=ev.args,
+                        seq=env.seq,
+                    ),
+                ]
+                self._confirmations[ev.confirmation_id] = view.task_id
+                view.status = "waiting"
+            case ConfirmationAnswered():
+                view.confirmations = [
+                    c for c in view.confirmations if c.confirmation_id != ev.confirmation_id
+                ]
+                self._confirmations.pop(ev.confirmation_id, None)
+                if view.status == "waiting" and not view.confirmations:
+                    view.status = "running"
+            case TaskFinished(answer=answer):
+                view.status, view.answer = "finished", answer
+            case TaskFailed(error=error):
+                view.status, view.error = "failed", error
+            case TaskCancelled(reason=reason):
+                view.status, view.error = "cancelled", reason
+            case _:
+                pass
+        if view.status in TERMINAL_STATUSES:
+            for c in view.confirmations:
+                self._confirmations.pop(c.confirmation_id, None)
+            view.confirmations = []
+
+    def get(self, task_id: str) -> TaskView | None:
+        with self._lock:
+            view = self._tasks.get(task_id)
+            return None if view is None else _copy(view)
+
+    def task_of_confirmation(self, confirmation_id: str) -> TaskView | None:
+        with self._lock:
+            task_id = self._confirmations.get(confirmation_id)
+            return None if task_id is None else _copy(self._tasks[task_id])
+
+    def all(self) -> list[TaskView]:
+        with self._lock:
+            return [_copy(v) for v in self._tasks.values()]
+
+    def open_tasks(self) -> list[TaskView]:
+        """Tasks with no terminal event yet, oldest first."""
+        return [v for v in self.all() if v.status not in TERMINAL_STATUSES]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for v in self.all():
+            out[v.status] = out.get(v.status, 0) + 1
+        return out
+
+
+def _copy(view: TaskView) -> TaskView:
+    return msgspec.structs.replace(view)

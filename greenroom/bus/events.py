@@ -1,0 +1,230 @@
+"""Event types: one frozen, tagged msgspec Struct per event.
+
+Each event's tag (its ``type`` on the wire) is also its timeline topic, so
+``task.`` subscribes to every task lifecycle event. Schema evolution: new
+fields go last and carry defaults; a field's type never changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+import msgspec
+
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of all events (kw-only, frozen, tagged by ``type``)."""
+
+
+Decision = Literal["allow", "ask", "deny"]
+Verdict = Literal["accept", "retry", "replan"]
+
+
+class PlanStep(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a plan: what to achieve and which tools are expected."""
+
+    intent: str
+    tools: list[str] = []
+
+
+# --- task lifecycle -------------------------------------------------------------------
+
+
+class TaskSubmitted(_Event, tag="task.submitted"):
+    goal: str
+    run_at: float | None = None
+    client: str = ""
+
+
+class TaskStarted(_Event, tag="task.started"):
+    resumed: bool = False
+
+
+class TaskPlanned(_Event, tag="task.planned"):
+    revision: int
+    steps: list[PlanStep]
+    reason: str = ""
+
+
+class StepStarted(_Event, tag="step.started"):
+    step: int
+    intent: str
+    revision: int = 0
+
+
+class StepFinished(_Event, tag="step.finished"):
+    step: int
+    result: str
+    ok: bool = True
+
+
+class StepCapReached(_Event, tag="step.cap_reached"):
+    step: int
+    rounds: int
+    calls: int
+
+
+class TaskParked(_Event, tag="task.parked"):
+    reason: str
+
+
+class TaskFinished(_Event, tag="task.finished"):
+    answer: str
+
+
+class TaskFailed(_Event, tag="task.failed"):
+    error: str
+    code: str = "error"
+
+
+class TaskCancelled(_Event, tag="task.cancelled"):
+    reason: str = ""
+
+
+# --- tools and policy -----------------------------------------------------------------
+
+
+class ToolRequested(_Event, tag="tool.requested"):
+    call_id: str
+    tool: str
+    args: dict[str, Any]
+    step: int
+    round: int
+
+
+class ToolDecided(_Event, tag="tool.decided"):
+    call_id: str
+    tool: str
+    decision: Decision
+    rule: str
+    reason: str = ""
+
+
+class ToolInvoked(_Event, tag="tool.invoked"):
+    """Journaled (and flushed) right before a tool runs: the idempotency marker."""
+
+    call_id: str
+    tool: str
+
+
+class ToolResult(_Event, tag="tool.result"):
+    call_id: str
+    tool: str
+    ok: bool
+    output: str = ""
+    error: str = ""
+    duration_ms: float = 0.0
+
+
+class ConfirmationAsked(_Event, tag="confirmation.asked"):
+    confirmation_id: str
+    question: str
+    kind: Literal["tool", "extend"] = "tool"
+    call_id: str = ""
+    tool: str = ""
+    args: dict[str, Any] = {}
+    rule: str = ""
+
+
+class ConfirmationAnswered(_Event, tag="confirmation.answered"):
+    confirmation_id: str
+    approved: bool
+    remember: bool = False
+    client: str = ""
+
+
+# --- models, critic, memory -----------------------------------------------------------
+
+
+class LlmChunk(_Event, tag="llm.chunk"):
+    request_id: str
+    text: str
+
+
+class LlmFinished(_Event, tag="llm.finished"):
+    request_id: str
+    purpose: str
+    text: str
+    model: str = ""
+    stop_reason: str = ""
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    tokens_per_s: float = 0.0
+    time_to_first_token_s: float = 0.0
+
+
+class CriticVerdict(_Event, tag="critic.verdict"):
+    step: int
+    verdict: Verdict
+    reason: str = ""
+
+
+class MemoryStored(_Event, tag="memory.stored"):
+    item_id: str
+    text: str
+    tags: list[str] = []
+
+
+# --- runtime --------------------------------------------------------------------------
+
+
+class DaemonStarted(_Event, tag="daemon.started"):
+    version: str
+    pid: int
+
+
+class DaemonStopping(_Event, tag="daemon.stopping"):
+    reason: str = ""
+
+
+class ActorCrashed(_Event, tag="actor.crashed"):
+    actor: str
+    error: str
+    restart_in_s: float = 0.0
+    crashes: int = 1
+
+
+class ActorRestarted(_Event, tag="actor.restarted"):
+    actor: str
+    attempt: int
+
+
+class Error(_Event, tag="error"):
+    message: str
+    code: str = "error"
+
+
+Event = Union[  # noqa: UP007 - a named union alias reads better in msgspec schemas
+    TaskSubmitted,
+    TaskStarted,
+    TaskPlanned,
+    StepStarted,
+    StepFinished,
+    StepCapReached,
+    TaskParked,
+    TaskFinished,
+    TaskFailed,
+    TaskCancelled,
+    ToolRequested,
+    ToolDecided,
+    ToolInvoked,
+    ToolResult,
+    ConfirmationAsked,
+    ConfirmationAnswered,
+    LlmChunk,
+    LlmFinished,
+    CriticVerdict,
+    MemoryStored,
+    DaemonStarted,
+    DaemonStopping,
+    ActorCrashed,
+    ActorRestarted,
+    Error,
+]
+
+TERMINAL_EVENTS = (TaskFinished, TaskFailed, TaskCancelled)
+
+
+def event_type(event: Event) -> str:
+    """The wire tag of ``event`` (also its timeline topic)."""
+    return type(event).__struct_config__.tag  # type: ignore[return-value]

@@ -1,0 +1,165 @@
+"""The SQLite event journal: the single source of truth.
+
+One writer (the bus's writer thread) appends batches in single transactions;
+readers on any thread get their own connection (WAL lets them read while the
+writer writes). ``synchronous=NORMAL`` in WAL mode survives a process crash
+(``kill -9``) without losing committed batches; only a power loss can drop the
+last few, and nobody outside the process has seen those (see ``Bus``).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from greenroom.bus.errors import JournalError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq     INTEGER PRIMARY KEY,
+    ts      REAL NOT NULL,
+    type    TEXT NOT NULL,
+    task_id TEXT,
+    body    BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_task ON events (task_id, seq) WHERE task_id IS NOT NULL;
+"""
+
+Row = tuple[int, float, str, "str | None", bytes]
+"""A journal row: (seq, ts, type, task_id, msgpack body of the envelope)."""
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` with mode 0600 if missing (before SQLite opens it).
+
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so
+    this keeps all three private.
+    """
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class Journal:
+    """An append-only, seq-numbered event log in one SQLite file.
+
+    Args:
+        path: the database file; created (mode 0600) if missing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            create_private_file(self.path)
+            self._writer = _connect(self.path)
+            version = self._writer.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise JournalError(
+                    f"journal {self.path} has schema version {version}, newer than this "
+                    f"greenroom understands ({SCHEMA_VERSION}); upgrade greenroom"
+                )
+            self._writer.executescript(_SCHEMA)
+            self._writer.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            row = self._writer.execute("SELECT MAX(seq) FROM events").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+        self._head = row[0] or 0
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def head(self) -> int:
+        """The seq of the last committed event (0 when empty)."""
+        return self._head
+
+    def append(self, rows: Sequence[Row]) -> None:
+        """Commit ``rows`` in one transaction. Call from one thread only (the writer).
+
+        Raises:
+            JournalError: the batch could not be written; nothing of it was committed.
+        """
+        if not rows:
+            return
+        conn = self._writer
+        try:
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO events (seq, ts, type, task_id, body) VALUES (?, ?, ?, ?, ?)", rows
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise JournalError(f"journal write failed: {exc}") from exc
+        self._head = rows[-1][0]
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def read(
+        self,
+        from_seq: int = 1,
+        to_seq: int | None = None,
+        *,
+        task_id: str | None = None,
+        types: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[int, bytes]]:
+        """Committed events as ``(seq, body)`` in seq order, ``from_seq <= seq <= to_seq``.
+
+        Args:
+            from_seq: first seq to return.
+            to_seq: last seq to return (inclusive); ``None`` for "up to the head".
+            task_id: only this task's events.
+            types: only events of these types.
+            limit: at most this many.
+        """
+        sql = "SELECT seq, body FROM events WHERE seq >= ?"
+        params: list[object] = [from_seq]
+        if to_seq is not None:
+            sql += " AND seq <= ?"
+            params.append(to_seq)
+        if task_id is not None:
+            sql += " AND task_id = ?"
+            params.append(task_id)
+        if types is not None:
+            kinds = list(types)
+            sql += f" AND type IN ({','.join('?' * len(kinds))})"
+            params.extend(kinds)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self._reader().execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        """Close every connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._writer.close()

@@ -1,0 +1,156 @@
+"""The client protocol: requests and replies on the control socket.
+
+Every request and reply is a tagged msgspec Struct (tag field ``op`` for
+requests, ``type`` for replies), encoded as msgpack, or as JSON when the
+request frame starts with ``{`` (the reply then is JSON too). A client sends
+``hello`` first on each connection; ``docs/protocol.md`` is the full spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+import msgspec
+
+from greenroom.bus.envelope import Envelope
+
+PROTOCOL_VERSION = 1
+
+TaskStatus = Literal["pending", "running", "waiting", "parked", "finished", "failed", "cancelled"]
+TERMINAL_STATUSES = frozenset({"finished", "failed", "cancelled"})
+
+
+class _Request(msgspec.Struct, frozen=True, kw_only=True, tag_field="op"):
+    pass
+
+
+class Hello(_Request, tag="hello"):
+    protocol: int
+    client: str = ""
+    token: str = ""
+
+
+class Submit(_Request, tag="submit"):
+    goal: str
+    run_at: float | None = None
+    """Unix time to start at (a delayed one-shot task); None starts now."""
+
+
+class Cancel(_Request, tag="cancel"):
+    task_id: str
+
+
+class Confirm(_Request, tag="confirm"):
+    confirmation_id: str
+    approved: bool
+    remember: bool = False
+
+
+class ListTasks(_Request, tag="tasks"):
+    status: list[TaskStatus] = []
+    limit: int = 100
+
+
+class GetTask(_Request, tag="task"):
+    task_id: str
+
+
+class Replay(_Request, tag="replay"):
+    from_seq: int = 1
+    to_seq: int | None = None
+    task_id: str | None = None
+    limit: int = 1000
+
+
+class Status(_Request, tag="status"):
+    pass
+
+
+Request = Union[Hello, Submit, Cancel, Confirm, ListTasks, GetTask, Replay, Status]  # noqa: UP007
+
+
+class PendingConfirmation(msgspec.Struct, frozen=True, kw_only=True):
+    confirmation_id: str
+    question: str
+    kind: str = "tool"
+    tool: str = ""
+    args: dict[str, Any] = {}
+    seq: int = 0
+
+
+class TaskView(msgspec.Struct, kw_only=True):
+    """A task's state, derived from its events in the journal."""
+
+    task_id: str
+    goal: str
+    status: TaskStatus = "pending"
+    submitted_seq: int = 0
+    last_seq: int = 0
+    created: float = 0.0
+    updated: float = 0.0
+    run_at: float | None = None
+    steps_total: int = 0
+    steps_done: int = 0
+    answer: str = ""
+    error: str = ""
+    confirmations: list[PendingConfirmation] = []
+
+
+class _Reply(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    pass
+
+
+class HelloReply(_Reply, tag="hello"):
+    protocol: int
+    server: str
+    pid: int
+    head: int
+    timeline: str
+    timeline_json: str
+
+
+class Submitted(_Reply, tag="submitted"):
+    task_id: str
+    seq: int
+
+
+class Ok(_Reply, tag="ok"):
+    seq: int = 0
+    detail: str = ""
+
+
+class Tasks(_Reply, tag="tasks"):
+    tasks: list[TaskView]
+
+
+class TaskReply(_Reply, tag="task"):
+    task: TaskView
+
+
+class Events(_Reply, tag="events"):
+    events: list[Envelope]
+    head: int
+    next_seq: int
+
+
+class StatusReply(_Reply, tag="status"):
+    version: str
+    pid: int
+    uptime_s: float
+    head: int
+    tasks: dict[str, int]
+    actors: dict[str, str]
+    model: str
+    model_loaded: bool
+    rss_bytes: int
+    clients: int = 0
+
+
+class ErrorReply(_Reply, tag="error"):
+    code: Literal[
+        "bad_request", "too_large", "hello_required", "version", "not_found", "conflict", "internal"
+    ]
+    message: str
+
+
+Reply = Union[HelloReply, Submitted, Ok, Tasks, TaskReply, Events, StatusReply, ErrorReply]  # noqa: UP007

@@ -1,0 +1,85 @@
+"""What every CLI command shares: finding the daemon, writing output, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from greenroom.clients.client import Client
+from greenroom.clients.errors import ClientError, DaemonNotRunningError, ServerError
+
+EXIT_OK = 0
+EXIT_TASK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NO_DAEMON = 3
+EXIT_CANCELLED = 4
+EXIT_PARKED = 5
+EXIT_DETACHED = 130
+
+
+def out(text: str = "") -> None:
+    """Write one line to stdout (the CLI's output, not a log)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def err(text: str) -> None:
+    sys.stderr.write(f"greenroom: {text}\n")
+    sys.stderr.flush()
+
+
+def runtime_dir(args: argparse.Namespace) -> Path:
+    """Where the daemon's sockets are: --runtime-dir, $GREENROOM_RUNTIME_DIR, the config, the default."""
+    if getattr(args, "runtime_dir", None):
+        return Path(args.runtime_dir).expanduser()
+    if os.environ.get("GREENROOM_RUNTIME_DIR"):
+        return Path(os.environ["GREENROOM_RUNTIME_DIR"]).expanduser()
+    return load(args).runtime_dir
+
+
+def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The daemon config as this invocation sees it (file + --set overrides + dir flags)."""
+    from greenroom.runtime.config import load_config
+
+    overrides = list(getattr(args, "set", None) or [])
+    if getattr(args, "data_dir", None):
+        overrides.append(f"daemon.data_dir={_toml_str(args.data_dir)}")
+    if getattr(args, "runtime_dir", None):
+        overrides.append(f"daemon.runtime_dir={_toml_str(args.runtime_dir)}")
+    config_path = Path(args.config).expanduser() if getattr(args, "config", None) else None
+    return load_config(config_path, overrides)
+
+
+def _toml_str(value: str) -> str:
+    return '"' + str(Path(value).expanduser()).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def connect(args: argparse.Namespace) -> Client:
+    """A connected client.
+
+    Raises:
+        DaemonNotRunningError: with a message saying how to start one.
+    """
+    return Client(runtime_dir(args), name="greenroom-cli").connect()
+
+
+def guarded(fn):  # type: ignore[no-untyped-def]
+    """Turn client errors into a one-line message and an exit code, never a traceback."""
+
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except DaemonNotRunningError as exc:
+            err(str(exc))
+            return EXIT_NO_DAEMON
+        except ServerError as exc:
+            err(exc.message)
+            return EXIT_USAGE if exc.code in ("bad_request", "not_found", "conflict", "too_large") else 1
+        except ClientError as exc:
+            err(str(exc))
+            return 1
+
+    wrapper.__doc__ = fn.__doc__
+    return wrapper

@@ -1,0 +1,40 @@
+"""``greenroom daemon``: run the daemon in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from greenroom.clients.cli.common import EXIT_USAGE, err, load
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "daemon",
+        help="run the daemon in the foreground",
+        description="Run the greenroom daemon in the foreground (launchd / systemd --user run it so). "
+        "Stops cleanly on SIGTERM or Ctrl-C: running tasks are parked and resume at the next start.",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from greenroom.runtime import ConfigError, DaemonAlreadyRunningError, configure_logging, run_daemon
+    from greenroom.runtime.paths import LOG_DIR, ensure_private_dir
+
+    try:
+        config = load(args)
+    except ConfigError as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    log_dir = ensure_private_dir(ensure_private_dir(config.data_dir) / LOG_DIR)
+    configure_logging(config.daemon.log_level, log_dir / "daemon.jsonl", stderr=True)
+    try:
+        run_daemon(config)
+    except DaemonAlreadyRunningError as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        return 130
+    sys.stderr.flush()
+    return 0

@@ -1,0 +1,46 @@
+"""The ``greenroom`` command: parses arguments and calls into the package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from greenroom import __version__
+from greenroom.clients.cli import daemon_cmd, run_cmd, tasks_cmd, timeline_cmd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="greenroom",
+        description="greenroom: a local agent runtime. Run tasks in the background, watch their "
+        "timeline, answer confirmations.",
+    )
+    parser.add_argument("--version", action="version", version=f"greenroom {__version__}")
+    parser.add_argument("--config", help="config file (default: the platform's config dir)")
+    parser.add_argument("--runtime-dir", help="where the daemon's sockets are")
+    parser.add_argument("--data-dir", help="where the daemon keeps its journal and models")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set agent.max_rounds=2 (repeatable)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    daemon_cmd.add_parser(sub)
+    run_cmd.add_parser(sub)
+    timeline_cmd.add_parser(sub)
+    tasks_cmd.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""How the CLI shows events: one line each, like the design's timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from greenroom.bus import events as e
+from greenroom.bus.envelope import Envelope
+from greenroom.bus.events import event_type
+
+_WIDTH = 22
+
+
+def _short(value: Any, limit: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def detail(env: Envelope) -> str:
+    """The human part of a timeline line."""
+    match env.event:
+        case e.TaskSubmitted(goal=goal, run_at=run_at):
+            when = "" if run_at is None else f"  (at {dt.datetime.fromtimestamp(run_at):%H:%M:%S})"
+            return f"{_short(goal)}{when}"
+        case e.TaskStarted(resumed=resumed):
+            return "resumed after restart" if resumed else ""
+        case e.TaskPlanned(steps=steps, revision=rev):
+            head = f"{len(steps)} step{'s' if len(steps) != 1 else ''}" + (f" (revision {rev})" if rev else "")
+            return head + ": " + " | ".join(_short(s.intent, 60) for s in steps)
+        case e.StepStarted(step=n, intent=intent):
+            return f"{n}: {_short(intent)}"
+        case e.StepFinished(step=n, result=result):
+            return f"{n}: {_short(result)}"
+        case e.StepCapReached(step=n, rounds=r):
+            return f"step {n} used its {r} rounds of tool calls"
+        case e.ToolRequested(tool=tool, args=args):
+            return f"{tool} {_short(args, 80)}"
+        case e.ToolDecided(tool=tool, decision=d, rule=rule):
+            return f"{tool} {d} (rule {rule})"
+        case e.ToolInvoked(tool=tool):
+            return tool
+        case e.ToolResult(tool=tool, ok=ok, output=out, error=err, duration_ms=ms):
+            return f"{tool} {'ok' if ok else 'error'} {ms:.0f}ms: {_short(out if ok else err, 80)}"
+        case e.ConfirmationAsked(confirmation_id=cid, question=q):
+            return f"{_short(q, 80)}  → answer with: greenroom confirm {cid} yes|no"
+        case e.ConfirmationAnswered(confirmation_id=cid, approved=ok, client=who):
+            return f"{cid} {'yes' if ok else 'no'}" + (f" ({who})" if who else "")
+        case e.LlmChunk(text=text):
+            return repr(text)
+        case e.LlmFinished(purpose=purpose, generated_tokens=n, tokens_per_s=tps, model=model):
+            return f"{purpose}: {n} tokens, {tps:.1f} tok/s ({model})"
+        case e.CriticVerdict(step=n, verdict=v, reason=reason):
+            return f"step {n} {v}: {_short(reason, 80)}"
+        case e.TaskParked(reason=reason):
+            return reason
+        case e.TaskFinished(answer=answer):
+            return _short(answer, 200)
+        case e.TaskFailed(error=error, code=code):
+            return f"{code}: {error}"
+        case e.TaskCancelled(reason=reason):
+            return reason
+        case e.MemoryStored(item_id=item, text=text):
+            return f"{item}: {_short(text, 80)}"
+        case e.DaemonStarted(version=v, pid=pid):
+            return f"greenroom {v} (pid {pid})"
+        case e.DaemonStopping(reason=reason):
+            return reason
+        case e.ActorCrashed(actor=a, error=err, restart_in_s=delay):
+            return f"{a}: {_short(err, 80)} (restart in {delay:g}s)"
+        case e.ActorRestarted(actor=a, attempt=n):
+            return f"{a} (attempt {n})"
+        case e.Error(message=msg):
+            return msg
+        case _:
+            return ""
+
+
+def line(env: Envelope) -> str:
+    """``#41  task.submitted        t-7f3a  detail``."""
+    task = env.task_id or "-"
+    return f"#{env.seq:<5} {event_type(env.event):<{_WIDTH}} {task:<10}  {detail(env)}".rstrip()

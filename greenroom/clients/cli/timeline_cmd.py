@@ -1,0 +1,45 @@
+"""``greenroom tail``: follow the timeline."""
+
+from __future__ import annotations
+
+import argparse
+
+from greenroom.bus.codec import envelope_to_json
+from greenroom.bus.events import LlmChunk
+from greenroom.clients.cli.common import EXIT_OK, connect, guarded, out
+from greenroom.clients.cli.render import line
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "tail",
+        help="follow the event timeline",
+        description="Follow the live event timeline; with --from, replay from that seq first.",
+    )
+    p.add_argument("--from", dest="from_seq", type=int, default=None, help="replay from this seq (0: everything)")
+    p.add_argument("--task", dest="task_id", default=None, help="only this task's events")
+    p.add_argument("--json", action="store_true", help="one JSON envelope per line")
+    p.add_argument("--tokens", action="store_true", help="also show llm.chunk events")
+    p.add_argument("--limit", type=int, default=None, help="stop after this many events")
+    p.set_defaults(func=tail)
+
+
+@guarded
+def tail(args: argparse.Namespace) -> int:
+    """Follow the timeline."""
+    shown = 0
+    with connect(args) as client:
+        stream = client.follow(from_seq=args.from_seq, task_id=args.task_id)
+        try:
+            for env in stream:
+                if env is None or (isinstance(env.event, LlmChunk) and not args.tokens):
+                    continue
+                out(envelope_to_json(env).decode() if args.json else line(env))
+                shown += 1
+                if args.limit is not None and shown >= args.limit:
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stream.close()
+    return EXIT_OK

@@ -1,0 +1,332 @@
+"""The client library: talk to a running daemon over nng (sync and async).
+
+Both clients say hello first, then offer one method per request. ``follow``
+yields the timeline in order and without gaps: it replays what happened since
+``from_seq`` from the journal, then reads the live timeline, and when it sees
+a gap in ``seq`` (nng dropped frames because this client was slow) it replays
+the missing range before going on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pynng
+
+from greenroom.bus import protocol as p
+from greenroom.bus.codec import Codec, decode_envelope, encode
+from greenroom.bus.envelope import Envelope
+from greenroom.clients.errors import DaemonNotRunningError, ServerError
+
+R = TypeVar("R")
+
+CONTROL_SOCKET = "control.ipc"
+_reply_codec: Codec[p.Reply] = Codec(p.Reply)
+
+
+def _decode_reply(frame: bytes, expected: type[R]) -> R:
+    reply, _ = _reply_codec.decode(frame)
+    if isinstance(reply, p.ErrorReply):
+        raise ServerError(reply.code, reply.message)
+    if not isinstance(reply, expected):
+        raise ServerError("internal", f"expected a {expected.__name__} reply, got {type(reply).__name__}")
+    return reply
+
+
+def _not_running(runtime_dir: Path, exc: Exception) -> DaemonNotRunningError:
+    return DaemonNotRunningError(
+        f"no greenroom daemon is running (nothing answers at {runtime_dir / CONTROL_SOCKET}: {exc}); "
+        "start one with `greenroom daemon`"
+    )
+
+
+class _Cursor:
+    """Keeps a timeline in order: decides, for each live frame, what to yield."""
+
+    def __init__(self, next_seq: int, task_id: str | None) -> None:
+        self.next_seq = next_seq
+        self.task_id = task_id
+
+    def advance(self, page: p.Events, upto: int | None) -> bool:
+        """Move past a replayed page; True when the replay is complete (or stuck)."""
+        advanced = page.next_seq > self.next_seq
+        self.next_seq = max(self.next_seq, page.next_seq)
+        return not advanced or self.next_seq > (page.head if upto is None else upto)
+
+    def wants(self, env: Envelope) -> bool:
+        return self.task_id is None or env.task_id == self.task_id
+
+    @staticmethod
+    def parse(frame: bytes) -> Envelope:
+        _topic, _, body = frame.partition(b" ")
+        return decode_envelope(body)
+
+
+class Client:
+    """A synchronous connection to the daemon.
+
+    Args:
+        runtime_dir: the daemon's runtime dir (where its sockets are).
+        name: tells the daemon (and its logs) who is asking.
+        timeout: seconds to wait for each reply.
+    """
+
+    def __init__(self, runtime_dir: Path, *, name: str = "greenroom-python", timeout: float = 10.0) -> None:
+        self.runtime_dir = Path(runtime_dir)
+        self.name = name
+        self._timeout_ms = int(timeout * 1000)
+        self._req: pynng.Req0 | None = None
+        self.hello: p.HelloReply | None = None
+
+    def connect(self) -> Client:
+        """Dial the control socket and say hello.
+
+        Raises:
+            DaemonNotRunningError: nothing answers.
+            ServerError: the daemon refused the handshake (protocol version).
+        """
+        url = f"ipc://{self.runtime_dir / CONTROL_SOCKET}"
+        req = pynng.Req0(recv_timeout=self._timeout_ms, send_timeout=self._timeout_ms)
+        try:
+            req.dial(url, block=True)
+        except pynng.NNGException as exc:
+            req.close()
+            raise _not_running(self.runtime_dir, exc) from None
+        self._req = req
+        self.hello = self.request(p.Hello(protocol=p.PROTOCOL_VERSION, client=self.name), p.HelloReply)
+        return self
+
+    def __enter__(self) -> Client:
+        return self.connect() if self._req is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._req is not None:
+            self._req.close()
+            self._req = None
+
+    def request(self, request: p.Request, expected: type[R]) -> R:
+        """Send one request and decode its reply.
+
+        Raises:
+            ServerError: the daemon answered with an error.
+            DaemonNotRunningError: the daemon went away.
+        """
+        if self._req is None:
+            self.connect()
+        assert self._req is not None
+        try:
+            self._req.send(encode(request))
+            frame = self._req.recv()
+        except pynng.Timeout:
+            raise DaemonNotRunningError(
+                f"the daemon did not answer within {self._timeout_ms / 1000:g}s"
+            ) from None
+        except pynng.NNGException as exc:
+            raise _not_running(self.runtime_dir, exc) from None
+        return _decode_reply(frame, expected)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def submit(self, goal: str, run_at: float | None = None) -> p.Submitted:
+        return self.request(p.Submit(goal=goal, run_at=run_at), p.Submitted)
+
+    def cancel(self, task_id: str) -> p.Ok:
+        return self.request(p.Cancel(task_id=task_id), p.Ok)
+
+    def confirm(self, confirmation_id: str, approved: bool, remember: bool = False) -> p.Ok:
+        return self.request(
+            p.Confirm(confirmation_id=confirmation_id, approved=approved, remember=remember), p.Ok
+        )
+
+    def tasks(self, status: list[str] | None = None) -> list[p.TaskView]:
+        return self.request(p.ListTasks(status=status or []), p.Tasks).tasks  # type: ignore[arg-type]
+
+    def task(self, task_id: str) -> p.TaskView:
+        return self.request(p.GetTask(task_id=task_id), p.TaskReply).task
+
+    def replay(
+        self, from_seq: int = 1, to_seq: int | None = None, task_id: str | None = None, limit: int = 1000
+    ) -> p.Events:
+        return self.request(p.Replay(from_seq=from_seq, to_seq=to_seq, task_id=task_id, limit=limit), p.Events)
+
+    def status(self) -> p.StatusReply:
+        return self.request(p.Status(), p.StatusReply)
+
+    # -- timeline --------------------------------------------------------------------------
+
+    def _replay_into(self, cursor: _Cursor, upto: int | None) -> Iterator[Envelope]:
+        """Replay ``cursor.next_seq .. upto`` (or to the head) and advance the cursor."""
+        while True:
+            page = self.replay(cursor.next_seq, upto, cursor.task_id)
+            yield from page.events
+            if cursor.advance(page, upto):
+                return
+
+    def follow(
+        self, from_seq: int | None = None, task_id: str | None = None, idle: float | None = None
+    ) -> Iterator[Envelope | None]:
+        """Yield committed events in seq order, forever (close the generator to stop).
+
+        Args:
+            from_seq: first seq wanted; None for "from now on".
+            task_id: only this task's events.
+            idle: if set, yield ``None`` after this many seconds without events
+                (a chance for the caller to do other work).
+        """
+        assert self.hello is not None or self.connect()
+        assert self.hello is not None
+        sub = pynng.Sub0(recv_buffer_size=8192, recv_timeout=int((idle or 0.5) * 1000))
+        sub.subscribe(b"")
+        try:
+            sub.dial(self.hello.timeline, block=True)
+            head = self.status().head
+            cursor = _Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
+            yield from self._replay_into(cursor, None)
+            while True:
+                try:
+                    frame = sub.recv()
+                except pynng.Timeout:
+                    # Quiet: make sure nothing at the tail was dropped, then report idleness.
+                    yield from self._replay_into(cursor, None)
+                    if idle is not None:
+                        yield None
+                    continue
+                env = _Cursor.parse(frame)
+                if env.seq < cursor.next_seq:
+                    continue
+                if env.seq > cursor.next_seq:
+                    yield from self._replay_into(cursor, env.seq - 1)
+                cursor.next_seq = env.seq + 1
+                if cursor.wants(env):
+                    yield env
+        finally:
+            sub.close()
+
+
+class AsyncClient:
+    """An asyncio/trio connection to the daemon; requests may run concurrently.
+
+    Args: as for ``Client``.
+    """
+
+    def __init__(self, runtime_dir: Path, *, name: str = "greenroom-python-async", timeout: float = 10.0) -> None:
+        self.runtime_dir = Path(runtime_dir)
+        self.name = name
+        self._timeout_ms = int(timeout * 1000)
+        self._req: pynng.Req0 | None = None
+        self.hello: p.HelloReply | None = None
+
+    async def connect(self) -> AsyncClient:
+        url = f"ipc://{self.runtime_dir / CONTROL_SOCKET}"
+        req = pynng.Req0(recv_timeout=self._timeout_ms, send_timeout=self._timeout_ms)
+        try:
+            req.dial(url, block=True)
+        except pynng.NNGException as exc:
+            req.close()
+            raise _not_running(self.runtime_dir, exc) from None
+        self._req = req
+        self.hello = await self.request(p.Hello(protocol=p.PROTOCOL_VERSION, client=self.name), p.HelloReply)
+        return self
+
+    async def __aenter__(self) -> AsyncClient:
+        return await self.connect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._req is not None:
+            self._req.close()
+            self._req = None
+
+    async def request(self, request: p.Request, expected: type[R]) -> R:
+        """As ``Client.request``; each call uses its own nng context, so calls may overlap."""
+        assert self._req is not None, "connect() first"
+        ctx = self._req.new_context()
+        try:
+            await ctx.asend(encode(request))
+            frame = await ctx.arecv()
+        except pynng.Timeout:
+            raise DaemonNotRunningError("the daemon did not answer in time") from None
+        except pynng.NNGException as exc:
+            raise _not_running(self.runtime_dir, exc) from None
+        finally:
+            ctx.close()
+        return _decode_reply(frame, expected)
+
+    async def submit(self, goal: str, run_at: float | None = None) -> p.Submitted:
+        return await self.request(p.Submit(goal=goal, run_at=run_at), p.Submitted)
+
+    async def cancel(self, task_id: str) -> p.Ok:
+        return await self.request(p.Cancel(task_id=task_id), p.Ok)
+
+    async def confirm(self, confirmation_id: str, approved: bool, remember: bool = False) -> p.Ok:
+        return await self.request(
+            p.Confirm(confirmation_id=confirmation_id, approved=approved, remember=remember), p.Ok
+        )
+
+    async def tasks(self) -> list[p.TaskView]:
+        return (await self.request(p.ListTasks(), p.Tasks)).tasks
+
+    async def task(self, task_id: str) -> p.TaskView:
+        return (await self.request(p.GetTask(task_id=task_id), p.TaskReply)).task
+
+    async def replay(
+        self, from_seq: int = 1, to_seq: int | None = None, task_id: str | None = None, limit: int = 1000
+    ) -> p.Events:
+        return await self.request(p.Replay(from_seq=from_seq, to_seq=to_seq, task_id=task_id, limit=limit), p.Events)
+
+    async def status(self) -> p.StatusReply:
+        return await self.request(p.Status(), p.StatusReply)
+
+    async def follow(self, from_seq: int | None = None, task_id: str | None = None) -> AsyncIterator[Envelope]:
+        """As ``Client.follow`` (without idle ticks)."""
+        assert self.hello is not None, "connect() first"
+        sub = pynng.Sub0(recv_buffer_size=8192)
+        sub.subscribe(b"")
+        try:
+            sub.dial(self.hello.timeline, block=True)
+            head = (await self.status()).head
+            cursor = _Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
+
+            async def catch_up(upto: int | None) -> list[Envelope]:
+                out: list[Envelope] = []
+                while True:
+                    page = await self.replay(cursor.next_seq, upto, cursor.task_id)
+                    out.extend(page.events)
+                    if cursor.advance(page, upto):
+                        return out
+
+            for env in await catch_up(None):
+                yield env
+            while True:
+                env = _Cursor.parse(await sub.arecv())
+                if env.seq < cursor.next_seq:
+                    continue
+                if env.seq > cursor.next_seq:
+                    for missed in await catch_up(env.seq - 1):
+                        yield missed
+                cursor.next_seq = env.seq + 1
+                if cursor.wants(env):
+                    yield env
+        finally:
+            sub.close()
+
+
+def default_runtime_dir() -> Path:
+    """The runtime dir clients look in: ``$GREENROOM_RUNTIME_DIR`` or the platform default."""
+    env = os.environ.get("GREENROOM_RUNTIME_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_runtime_dir("greenroom"))
+
+
+__all__ = ["AsyncClient", "Client", "default_runtime_dir"]

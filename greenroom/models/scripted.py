@@ -1,0 +1,69 @@
+"""A deterministic backend that answers from a script: for tests and demos.
+
+The script is JSON: ``{"responses": {"<purpose glob>": "<text>"}, "delay_s": 0}``.
+The first glob (in file order) matching the request's purpose wins; without a
+match a generic answer that fits the agent's schemas is returned. It streams
+its text word by word, like a model would.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from greenroom.models.backend import GenerationCancelled, GenerationRequest, ModelError, Usage
+
+_DEFAULTS = {
+    "plan": '{"steps": [{"intent": "answer the goal directly", "tools": []}]}',
+    "step:*": '{"action": "finish", "result": "nothing to do"}',
+    "verdict:*": '{"verdict": "accept", "reason": "looks complete"}',
+    "answer": "Done.",
+}
+
+
+class ScriptedBackend:
+    """Answers from a script instead of a model."""
+
+    name = "scripted"
+
+    def __init__(self, script: Path | None = None) -> None:
+        self.responses: dict[str, str] = {}
+        self.delay_s = 0.0
+        if script is not None:
+            try:
+                data = json.loads(Path(script).read_text())
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"cannot read script {script}: {exc}") from exc
+            self.responses = dict(data.get("responses", {}))
+            self.delay_s = float(data.get("delay_s", 0.0))
+        self.calls: list[str] = []
+
+    def text_for(self, purpose: str) -> str:
+        for table in (self.responses, _DEFAULTS):
+            for pattern, text in table.items():
+                if fnmatch.fnmatchcase(purpose, pattern):
+                    return text
+        return "Done."
+
+    def stream(
+        self, request: GenerationRequest, usage: Usage, stop: threading.Event
+    ) -> Iterator[str]:
+        self.calls.append(request.purpose)
+        text = self.text_for(request.purpose)
+        usage.model = self.name
+        usage.prompt_tokens = sum(len(m.content.split()) for m in request.messages)
+        pieces = re.findall(r"\S+\s*|\s+", text) or [""]
+        for piece in pieces:
+            if stop.wait(self.delay_s) if self.delay_s else stop.is_set():
+                usage.stop_reason = "cancelled"
+                raise GenerationCancelled(request.purpose)
+            usage.generated_tokens += 1
+            yield piece
+        usage.stop_reason = "stop"
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,110 @@
+"""Configuration: one frozen msgspec Struct, decoded once from TOML and passed down.
+
+Every value can be overridden on the command line with ``--set section.key=value``
+(the value is parsed as a TOML value, so ``--set agent.max_rounds=2`` is an int and
+``--set tools.fs_roots='["/tmp"]'`` a list). Nothing below ``runtime/`` reads the
+environment or the config file: they receive this object.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import platformdirs
+
+from greenroom.actors.settings import AgentConfig
+from greenroom.models.settings import LlmConfig
+from greenroom.tools.settings import ToolsConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+APP = "greenroom"
+
+
+class ConfigError(Exception):
+    """The configuration file or an override is invalid."""
+
+
+class DaemonConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    data_dir: str = ""
+    """Journal, memory and models live here (mode 0700). Default: the platform's user data dir."""
+    runtime_dir: str = ""
+    """Sockets live here (mode 0700). Default: the platform's user runtime dir."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    workers: int = 8
+    """Concurrent control requests (one nng context each)."""
+    max_frame_bytes: int = 1 << 20
+    """Requests larger than this get an error reply."""
+    timeline_buffer: int = 8192
+    """Per-subscriber send buffer of the timeline socket, in messages (nng's maximum)."""
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    daemon: DaemonConfig = DaemonConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    llm: LlmConfig = LlmConfig()
+    agent: AgentConfig = AgentConfig()
+    tools: ToolsConfig = ToolsConfig()
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.daemon.data_dir or platformdirs.user_data_dir(APP)).expanduser()
+
+    @property
+    def runtime_dir(self) -> Path:
+        return Path(self.daemon.runtime_dir or platformdirs.user_runtime_dir(APP)).expanduser()
+
+
+def default_config_path() -> Path:
+    """Where the config file is looked for by default."""
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def _apply_override(tree: dict[str, Any], item: str) -> None:
+    key, sep, raw = item.partition("=")
+    if not sep or "." not in key:
+        raise ConfigError(f"override {item!r} is not of the form section.key=value")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is taken as a string: --set llm.backend=scripted
+    *parents, leaf = key.split(".")
+    node = tree
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {item!r}: {part!r} is not a section")
+    node[leaf] = value
+
+
+def load_config(path: Path | None = None, overrides: list[str] = ()) -> Config:  # type: ignore[assignment]
+    """Read ``path`` (default location if None; missing is fine) and apply ``overrides``.
+
+    Raises:
+        ConfigError: the file is not valid TOML, or a value has the wrong type or name.
+    """
+    explicit = path is not None
+    path = path or default_config_path()
+    tree: dict[str, Any] = {}
+    if path.exists():
+        try:
+            tree = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    elif explicit:
+        raise ConfigError(f"config file {path} does not exist")
+    for item in overrides:
+        _apply_override(tree, item)
+    try:
+        return msgspec.convert(tree, Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid config ({path}): {exc}") from None

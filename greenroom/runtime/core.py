@@ -1,0 +1,227 @@
+"""The runtime: journal, bus, task index, the seven supervised actors, and the
+operations clients ask for. Everything that lives in the daemon process."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import structlog
+
+from greenroom import __version__
+from greenroom.actors import (
+    ACTOR_CLASSES,
+    ActorDeps,
+    GreenroomActor,
+    Handles,
+    RunRegistry,
+    TaskIndex,
+)
+from greenroom.bus import Bus, Journal
+from greenroom.bus.events import (
+    ConfirmationAnswered,
+    DaemonStarted,
+    DaemonStopping,
+    TaskCancelled,
+    TaskSubmitted,
+)
+from greenroom.bus.protocol import TERMINAL_STATUSES, StatusReply, TaskView
+from greenroom.memory import MemoryStore
+from greenroom.models import (
+    DEFAULT_MODEL,
+    Backend,
+    LlmConfig,
+    MlxBackend,
+    ScriptedBackend,
+    ensure_default_model,
+)
+from greenroom.policy import PolicyEngine
+from greenroom.runtime.config import Config
+from greenroom.runtime.errors import RequestError
+from greenroom.runtime.paths import (
+    JOURNAL_FILE,
+    MEMORY_FILE,
+    MODELS_DIR,
+    STATE_FILE,
+    ensure_private_dir,
+)
+from greenroom.runtime.supervisor import Supervisor
+from greenroom.tools import BUILTIN_TOOLS, ToolRegistry
+
+log = structlog.get_logger(__name__)
+
+MAX_GOAL_CHARS = 8000
+
+
+def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-def]
+    """A zero-argument factory of the configured backend (models load lazily)."""
+
+    def make() -> Backend:
+        if llm.backend == "scripted":
+            return ScriptedBackend(Path(llm.script).expanduser() if llm.script else None)
+
+        def resolve() -> str | Path:
+            if llm.model == DEFAULT_MODEL:
+                return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR))
+            local = Path(llm.model).expanduser()
+            return local if local.exists() else llm.model  # else a hub repo id
+
+        return MlxBackend(resolve, name=llm.model)
+
+    return make
+
+
+class Runtime:
+    """Builds and owns everything in the daemon; closes it in order.
+
+    Args:
+        config: the daemon's configuration.
+        make_backend: overrides the configured model backend (tests).
+    """
+
+    def __init__(self, config: Config, *, make_backend=None) -> None:  # type: ignore[no-untyped-def]
+        self.config = config
+        self.started_at = time.time()
+        data_dir = ensure_private_dir(config.data_dir)
+        self.journal = Journal(data_dir / JOURNAL_FILE)
+        self.bus = Bus(self.journal)
+        self.tasks = TaskIndex()
+        self.tasks.load(self.journal)
+        self.bus.add_listener(self.tasks.apply)
+        self.runs = RunRegistry()
+        self.supervisor = Supervisor(self.bus)
+        self.memory_store = MemoryStore(data_dir / MEMORY_FILE)
+        self.policy_engine = PolicyEngine(data_dir / STATE_FILE)
+        self.deps = ActorDeps(
+            bus=self.bus,
+            tasks=self.tasks,
+            tools=ToolRegistry(BUILTIN_TOOLS),
+            agent=config.agent,
+            llm=config.llm,
+            tools_config=config.tools,
+            make_backend=make_backend or backend_factory(config.llm, data_dir),
+            memory_store=self.memory_store,
+            policy_engine=self.policy_engine,
+            runs=self.runs,
+        )
+        self._confirm_lock = threading.Lock()
+        self._started = False
+        self._closed = False
+
+    def actor_factory(self, cls: type[GreenroomActor]):  # type: ignore[no-untyped-def]
+        return lambda: cls.start(self.supervisor.crashed, self.deps)
+
+    def start(self) -> None:
+        """Start the actors (the Scheduler resumes open tasks as it starts)."""
+        sup = self.supervisor
+        self.deps.handles = Handles(
+            **{cls.name: sup.handle(cls.name) for cls in ACTOR_CLASSES}  # type: ignore[arg-type]
+        )
+        self.bus.publish(DaemonStarted(version=__version__, pid=os.getpid()), source="runtime")
+        for cls in ACTOR_CLASSES:
+            sup.start(cls.name, self.actor_factory(cls))
+        self._started = True
+
+    def park(self, reason: str = "stopping") -> None:
+        """Announce the stop and park running tasks where they are (idempotent)."""
+        if not self._started or self.runs.parking.is_set():
+            return
+        self.bus.publish(DaemonStopping(reason=reason), source="runtime")
+        self.runs.park_all()
+        self.bus.flush()
+
+    def close(self, reason: str = "stopping") -> None:
+        """Park running tasks, stop the actors, flush and close the journal (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._started:
+            self.park(reason)
+            self.supervisor.stop_all()
+        self.bus.close()
+        self.journal.close()
+        self.memory_store.close()
+        self.policy_engine.close()
+        log.info("runtime_closed", head=self.journal.head)
+
+    # -- operations clients ask for --------------------------------------------------------
+
+    def submit(self, goal: str, run_at: float | None = None, client: str = "") -> tuple[str, int]:
+        goal = goal.strip()
+        if not goal:
+            raise RequestError("bad_request", "goal is empty")
+        if len(goal) > MAX_GOAL_CHARS:
+            raise RequestError("bad_request", f"goal is {len(goal)} characters; at most {MAX_GOAL_CHARS}")
+        task_id = "t-" + uuid.uuid4().hex[:8]
+        env = self.bus.publish(
+            TaskSubmitted(goal=goal, run_at=run_at, client=client),
+            source="gateway",
+            task_id=task_id,
+            correlation_id=task_id,
+            durable=True,
+        )
+        return task_id, env.seq
+
+    def task(self, task_id: str) -> TaskView:
+        view = self.tasks.get(task_id)
+        if view is None:
+            raise RequestError("not_found", f"no task {task_id!r}")
+        return view
+
+    def cancel(self, task_id: str, client: str = "") -> int:
+        view = self.task(task_id)
+        if view.status in TERMINAL_STATUSES:
+            raise RequestError("conflict", f"task {task_id} already {view.status}")
+        reason = f"cancelled by {client or 'a client'}"
+        assert self.deps.handles is not None
+        if self.deps.handles.executor.ask("cancel", task_id, reason, timeout=10):
+            return 0
+        env = self.bus.publish(
+            TaskCancelled(reason=reason), source="gateway", task_id=task_id, durable=True
+        )
+        return env.seq
+
+    def confirm(self, confirmation_id: str, approved: bool, remember: bool, client: str = "") -> int:
+        with self._confirm_lock:
+            view = self.tasks.task_of_confirmation(confirmation_id)
+            pending = None if view is None else next(
+                (c for c in view.confirmations if c.confirmation_id == confirmation_id), None
+            )
+            if view is None or pending is None:
+                raise RequestError(
+                    "not_found", f"no pending confirmation {confirmation_id!r} (answered already?)"
+                )
+            env = self.bus.publish(
+                ConfirmationAnswered(
+                    confirmation_id=confirmation_id, approved=approved, remember=remember, client=client
+                ),
+                source="gateway",
+                task_id=view.task_id,
+                causation_id=pending.seq,
+                correlation_id=view.task_id,
+                durable=True,
+            )
+        if remember and pending.kind == "tool" and pending.tool:
+            assert self.deps.handles is not None
+            self.deps.handles.policy.ask("remember", pending.tool, approved, timeout=10)
+        self.runs.answer(confirmation_id, approved)
+        return env.seq
+
+    def status(self, clients: int = 0) -> StatusReply:
+        info = self.deps.model_status
+        return StatusReply(
+            version=__version__,
+            pid=os.getpid(),
+            uptime_s=round(time.time() - self.started_at, 3),
+            head=self.bus.head,
+            tasks=self.tasks.counts(),
+            actors=self.supervisor.status(),
+            model=str(info.get("model", self.config.llm.model)),
+            model_loaded=bool(info.get("loaded", False)),
+            rss_bytes=psutil.Process().memory_info().rss,
+            clients=clients,
+        )

@@ -1,0 +1,102 @@
+"""The daemon's lifecycle: lock, runtime, gateway, signals, orderly stop.
+
+On SIGTERM or SIGINT the gateway stops taking requests, running tasks are
+parked where they are (``task.parked``), the actors stop, and the journal is
+flushed; the next start resumes the parked tasks. A ``kill -9`` skips all of
+that and loses nothing committed: the next start resumes from the journal.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+
+import anyio
+import structlog
+
+from greenroom.runtime.config import Config
+from greenroom.runtime.core import Runtime
+from greenroom.runtime.gateway import Gateway
+from greenroom.runtime.lock import DaemonLock
+from greenroom.runtime.paths import LOCK_FILE, ensure_private_dir
+
+log = structlog.get_logger(__name__)
+
+
+async def serve(
+    config: Config,
+    *,
+    make_backend: Callable[[], object] | None = None,
+    on_ready: Callable[[Runtime, Gateway], None] | None = None,
+    stop: anyio.Event | None = None,
+    handle_signals: bool = True,
+) -> None:
+    """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set).
+
+    Args:
+        config: the configuration.
+        make_backend: overrides the model backend (tests).
+        on_ready: called once the sockets are bound and the actors started.
+        stop: an event that stops the daemon like a signal would (tests).
+        handle_signals: stop on SIGTERM/SIGINT (only possible on the main thread).
+
+    Raises:
+        DaemonAlreadyRunningError: another daemon owns this data dir.
+    """
+    started = time.perf_counter()
+    data_dir = ensure_private_dir(config.data_dir)
+    with DaemonLock(data_dir / LOCK_FILE):
+        runtime = Runtime(config, make_backend=make_backend)
+        reason = "stopped"
+        try:
+            gateway = Gateway(runtime, config)
+            async with anyio.create_task_group() as tg:
+                await tg.start(gateway.serve)
+                runtime.start()
+                log.info(
+                    "daemon_ready",
+                    seconds=round(time.perf_counter() - started, 3),
+                    control=gateway.control_url,
+                    head=runtime.bus.head,
+                    open_tasks=len(runtime.tasks.open_tasks()),
+                )
+                if on_ready is not None:
+                    on_ready(runtime, gateway)
+                reason = await _wait_for_stop(stop, handle_signals)
+                log.info("daemon_stopping", reason=reason)
+                # Park while the gateway still serves, so clients see task.parked.
+                await anyio.to_thread.run_sync(runtime.park, reason)
+                await anyio.sleep(0.05)  # let the timeline thread send the last events
+                tg.cancel_scope.cancel()
+        finally:
+            runtime.close(reason)
+
+
+async def _wait_for_stop(stop: anyio.Event | None, handle_signals: bool) -> str:
+    result = "stop requested"
+    async with anyio.create_task_group() as tg:
+
+        async def on_signal() -> None:
+            nonlocal result
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    result = signal.Signals(signum).name
+                    tg.cancel_scope.cancel()
+                    return
+
+        async def on_event() -> None:
+            assert stop is not None
+            await stop.wait()
+            tg.cancel_scope.cancel()
+
+        if handle_signals:
+            tg.start_soon(on_signal)
+        if stop is not None:
+            tg.start_soon(on_event)
+    return result
+
+
+def run_daemon(config: Config) -> None:
+    """Blocking entry point for ``greenroom daemon``."""
+    anyio.run(serve, config)

@@ -1,0 +1,19 @@
+"""Errors raised by the runtime."""
+
+from __future__ import annotations
+
+
+class DaemonError(Exception):
+    """Base class for runtime errors."""
+
+
+class DaemonAlreadyRunningError(DaemonError):
+    """Another daemon holds this data dir's lock."""
+
+
+class RequestError(DaemonError):
+    """A client request cannot be served; ``code`` goes into the error reply."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,232 @@
+"""The nng gateway: the control socket (Rep0) and the timeline sockets (Pub0).
+
+Control requests are served by worker threads, each with its own Rep0
+context, so slow requests (a large replay) do not hold up others and no
+blocking work touches the event loop. The timeline is published from one
+thread that drains a bus subscription: frames are ``<topic> <body>``, the topic
+being the event type (``task.submitted``); the msgpack timeline sends the
+journal's own bytes, the JSON timeline encodes only while someone listens.
+A slow client loses frames at its own nng queue, never slowing the bus or
+other clients; it notices the gap in ``seq`` and asks ``replay``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from typing import Any
+
+import anyio
+import pynng
+import structlog
+
+from greenroom import __version__
+from greenroom.bus.codec import Codec, decode_envelope, detect_format, encode, envelope_to_json
+from greenroom.bus.errors import DecodeError
+from greenroom.bus.events import event_type
+from greenroom.bus import protocol as p
+from greenroom.runtime.config import Config
+from greenroom.runtime.core import Runtime
+from greenroom.runtime.errors import RequestError
+from greenroom.runtime.nng import listen_private
+from greenroom.runtime.paths import (
+    CONTROL_SOCKET,
+    TIMELINE_JSON_SOCKET,
+    TIMELINE_SOCKET,
+    ensure_private_dir,
+    ipc_url,
+)
+
+log = structlog.get_logger(__name__)
+
+_request_codec: Codec[p.Request] = Codec(p.Request)
+HARD_FRAME_LIMIT = 64 << 20
+"""nng drops the connection above this; below it, oversized frames get an error reply."""
+MAX_REPLAY = 5000
+
+
+class Gateway:
+    """Serves clients over nng.
+
+    Args:
+        runtime: what requests operate on.
+        config: sockets and limits.
+    """
+
+    def __init__(self, runtime: Runtime, config: Config) -> None:
+        self.runtime = runtime
+        self.config = config
+        rdir = config.runtime_dir
+        self.control_url = ipc_url(rdir, CONTROL_SOCKET)
+        self.timeline_url = ipc_url(rdir, TIMELINE_SOCKET)
+        self.timeline_json_url = ipc_url(rdir, TIMELINE_JSON_SOCKET)
+        self._hello: set[int] = set()
+        self._clients = 0
+        self._json_subscribers = 0
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Bind the sockets, report started, serve until cancelled, then close them."""
+        gw = self.config.gateway
+        ensure_private_dir(self.config.runtime_dir)
+        rep = pynng.Rep0(recv_max_size=HARD_FRAME_LIMIT)
+        pub = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
+        pub_json = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
+        rep.add_post_pipe_connect_cb(self._pipe_added)
+        rep.add_post_pipe_remove_cb(self._pipe_removed)
+        pub_json.add_post_pipe_connect_cb(lambda _pipe: self._count_json(+1))
+        pub_json.add_post_pipe_remove_cb(lambda _pipe: self._count_json(-1))
+        sub = self.runtime.bus.subscribe("gateway", maxsize=65536)
+        contexts: list[pynng.Context] = []
+        try:
+            for sock, url in ((rep, self.control_url), (pub, self.timeline_url), (pub_json, self.timeline_json_url)):
+                listen_private(sock, url)
+            limiter = anyio.CapacityLimiter(gw.workers + 1)
+            async with anyio.create_task_group() as tg:
+                for _ in range(gw.workers):
+                    ctx = rep.new_context()
+                    contexts.append(ctx)
+                    tg.start_soon(self._run_thread, self._control_loop, ctx, limiter)
+                tg.start_soon(self._run_thread, self._timeline_loop, (sub, pub, pub_json), limiter)
+                log.info("gateway_listening", control=self.control_url, timeline=self.timeline_url)
+                task_status.started()
+        finally:
+            self._closed.set()
+            sub.close()
+            for ctx in contexts:  # before the socket: closing it first makes their close fail
+                with contextlib.suppress(pynng.NNGException):
+                    ctx.close()
+            for sock in (rep, pub, pub_json):
+                sock.close()
+
+    @staticmethod
+    async def _run_thread(fn: Any, arg: Any, limiter: anyio.CapacityLimiter) -> None:
+        await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True, limiter=limiter)
+
+    def _pipe_added(self, pipe: pynng.Pipe) -> None:
+        with self._lock:
+            self._clients += 1
+
+    def _pipe_removed(self, pipe: pynng.Pipe) -> None:
+        with self._lock:
+            self._clients -= 1
+            self._hello.discard(pipe.id)
+
+    def _count_json(self, delta: int) -> None:
+        with self._lock:
+            self._json_subscribers += delta
+
+    # -- control ---------------------------------------------------------------------------
+
+    def _control_loop(self, ctx: pynng.Context) -> None:
+        while not self._closed.is_set():
+            try:
+                msg = ctx.recv_msg()
+            except pynng.Closed:
+                return
+            reply = self.handle_frame(msg.bytes, msg.pipe.id)
+            try:
+                ctx.send(reply)
+            except pynng.Closed:
+                return
+            except pynng.NNGException as exc:
+                log.info("reply_not_sent", error=str(exc))
+
+    def handle_frame(self, frame: bytes, pipe_id: int) -> bytes:
+        """Decode one request frame, run it, encode the reply in the request's format."""
+        fmt = detect_format(frame)
+        limit = self.config.gateway.max_frame_bytes
+        if len(frame) > limit:
+            return encode(
+                p.ErrorReply(code="too_large", message=f"request of {len(frame)} bytes exceeds the limit of {limit}"),
+                fmt,
+            )
+        try:
+            request, fmt = _request_codec.decode(frame)
+        except DecodeError as exc:
+            return encode(p.ErrorReply(code="bad_request", message=str(exc)), fmt)
+        if not isinstance(request, p.Hello):
+            with self._lock:
+                greeted = pipe_id in self._hello
+            if not greeted:
+                return encode(p.ErrorReply(code="hello_required", message="send hello first"), fmt)
+        try:
+            reply = self.dispatch(request, pipe_id)
+        except RequestError as exc:
+            reply = p.ErrorReply(code=exc.code, message=str(exc))  # type: ignore[arg-type]
+        except Exception as exc:
+            log.exception("request_failed", op=type(request).__name__)
+            reply = p.ErrorReply(code="internal", message=f"{type(exc).__name__}: {exc}")
+        return encode(reply, fmt)
+
+    def dispatch(self, request: p.Request, pipe_id: int) -> p.Reply:
+        rt = self.runtime
+        match request:
+            case p.Hello(protocol=version, client=client):
+                if version != p.PROTOCOL_VERSION:
+                    return p.ErrorReply(
+                        code="version",
+                        message=f"protocol {version} is not supported; this daemon speaks {p.PROTOCOL_VERSION}",
+                    )
+                with self._lock:
+                    self._hello.add(pipe_id)
+                log.debug("client_hello", client=client)
+                return p.HelloReply(
+                    protocol=p.PROTOCOL_VERSION,
+                    server=f"greenroom {__version__}",
+                    pid=os.getpid(),
+                    head=rt.bus.head,
+                    timeline=self.timeline_url,
+                    timeline_json=self.timeline_json_url,
+                )
+            case p.Submit(goal=goal, run_at=run_at):
+                task_id, seq = rt.submit(goal, run_at)
+                return p.Submitted(task_id=task_id, seq=seq)
+            case p.Cancel(task_id=task_id):
+                return p.Ok(seq=rt.cancel(task_id))
+            case p.Confirm(confirmation_id=cid, approved=approved, remember=remember):
+                return p.Ok(seq=rt.confirm(cid, approved, remember))
+            case p.ListTasks(status=statuses, limit=limit):
+                tasks = rt.tasks.all()
+                if statuses:
+                    tasks = [t for t in tasks if t.status in statuses]
+                return p.Tasks(tasks=tasks[-limit:] if limit > 0 else [])
+            case p.GetTask(task_id=task_id):
+                return p.TaskReply(task=rt.task(task_id))
+            case p.Replay(from_seq=start, to_seq=end, task_id=task_id, limit=limit):
+                limit = max(1, min(limit, MAX_REPLAY))
+                head = rt.bus.head
+                upto = head if end is None else min(end, head)
+                rows = rt.journal.read(max(1, start), upto, task_id=task_id, limit=limit)
+                events = [decode_envelope(raw) for _, raw in rows]
+                # A full page may have more behind it; otherwise everything to `upto` was read.
+                next_seq = rows[-1][0] + 1 if len(rows) == limit else max(start, upto + 1)
+                return p.Events(events=events, head=head, next_seq=next_seq)
+            case p.Status():
+                with self._lock:
+                    clients = self._clients
+                return rt.status(clients)
+            case _:
+                raise RequestError("bad_request", f"unsupported request {request!r}")
+
+    # -- timeline --------------------------------------------------------------------------
+
+    def _timeline_loop(self, socks: tuple[Any, pynng.Pub0, pynng.Pub0]) -> None:
+        sub, pub, pub_json = socks
+        while not self._closed.is_set():
+            first = sub.get(timeout=0.5)
+            if first is None:
+                continue
+            for rec in [first, *sub.drain(1024)]:
+                env = rec.envelope
+                topic = event_type(env.event).encode() + b" "
+                try:
+                    pub.send(topic + rec.raw)
+                    if self._json_subscribers > 0:
+                        pub_json.send(topic + envelope_to_json(env))
+                except pynng.Closed:
+                    return

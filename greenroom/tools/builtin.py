@@ -1,0 +1,106 @@
+"""Built-in tools: the clock, reading files under allowed roots, and memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+
+from greenroom.tools.spec import ToolContext, ToolError, ToolSpec
+
+PathStr = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+
+
+class NoArgs(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class ReadArgs(msgspec.Struct, forbid_unknown_fields=True):
+    path: PathStr
+    max_bytes: Annotated[int, msgspec.Meta(ge=1, le=1 << 20)] = 8192
+
+
+class ListArgs(msgspec.Struct, forbid_unknown_fields=True):
+    path: PathStr
+
+
+class RememberArgs(msgspec.Struct, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    tags: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(max_length=8)] = []
+
+
+class RecallArgs(msgspec.Struct, forbid_unknown_fields=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
+
+
+def resolve_under_roots(path: str, roots: tuple[str, ...]) -> Path:
+    """``path`` resolved (symlinks and ``..`` followed), if it lies under one of ``roots``.
+
+    Raises:
+        ToolError: it lies outside every root.
+    """
+    target = Path(path).expanduser().resolve()
+    for root in roots:
+        base = Path(root).expanduser().resolve()
+        if target == base or target.is_relative_to(base):
+            return target
+    raise ToolError(f"{path} is outside the allowed roots ({', '.join(roots)})")
+
+
+def _clip(text: str, limit: int) -> str:
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode(errors="ignore") + f"\n[... truncated at {limit} bytes]"
+
+
+def _time(ctx: ToolContext, args: NoArgs) -> str:
+    now = dt.datetime.now().astimezone()
+    return now.strftime("%A %d %B %Y, %H:%M:%S %Z (UTC%z)")
+
+
+def _read(ctx: ToolContext, args: ReadArgs) -> str:
+    path = resolve_under_roots(args.path, ctx.fs_roots)
+    if not path.is_file():
+        raise ToolError(f"{args.path} is not a file")
+    with path.open("rb") as f:
+        data = f.read(min(args.max_bytes, ctx.max_output_bytes) + 1)
+    if b"\0" in data[:1024]:
+        raise ToolError(f"{args.path} looks like a binary file")
+    return _clip(data.decode(errors="replace"), min(args.max_bytes, ctx.max_output_bytes))
+
+
+def _list(ctx: ToolContext, args: ListArgs) -> str:
+    path = resolve_under_roots(args.path, ctx.fs_roots)
+    if not path.is_dir():
+        raise ToolError(f"{args.path} is not a directory")
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
+    return _clip("\n".join(names[:500]), ctx.max_output_bytes)
+
+
+def _remember(ctx: ToolContext, args: RememberArgs) -> str:
+    if ctx.memory is None:
+        raise ToolError("memory is not available")
+    item_id = ctx.memory.remember(args.text, list(args.tags), ctx.call_id)
+    return f"remembered as {item_id}"
+
+
+def _recall(ctx: ToolContext, args: RecallArgs) -> str:
+    if ctx.memory is None:
+        raise ToolError("memory is not available")
+    hits = ctx.memory.recall(args.query, args.limit)
+    if not hits:
+        return "no matching notes"
+    return _clip("\n".join(f"- [{h['id']}] {h['text']}" for h in hits), ctx.max_output_bytes)
+
+
+BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec("system.time", "Current local date and time.", NoArgs, _time, "none"),
+    ToolSpec("fs.read", "Read a text file (under the allowed roots).", ReadArgs, _read, "read"),
+    ToolSpec("fs.list", "List a directory (under the allowed roots).", ListArgs, _list, "read"),
+    ToolSpec("memory.remember", "Store a note in long-term memory.", RememberArgs, _remember, "write"),
+    ToolSpec("memory.recall", "Search the notes in memory.", RecallArgs, _recall, "read"),
+)
