@@ -43,14 +43,13 @@ class CriticActor(GreenroomActor):
             temperature=deps.llm.temperature,
             top_p=deps.llm.top_p,
         )
-        text, finished = deps.handles.llm.ask(
-            "generate", request, task_id=task_id, causation=causation, stop=stop
-        )
+        text, finished = deps.handles.llm.ask("generate", request, task_id=task_id, causation=causation, stop=stop)
         try:
             out = msgspec.json.decode(text, type=VerdictOutput)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise CallFailed(
-                "bad_model_output", f"the critic's verdict was not valid ({exc}); it said: {text[:200]!r}"
+                "bad_model_output",
+                f"the critic's verdict was not valid ({exc}); it said: {text[:200]!r}",
             ) from None
         return deps.bus.publish(
             CriticVerdict(step=step, verdict=out.verdict, reason=out.reason),

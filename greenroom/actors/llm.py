@@ -14,7 +14,13 @@ from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Int
 from greenroom.actors.deps import ActorDeps
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import LlmChunk, LlmFinished
-from greenroom.models.backend import Backend, GenerationCancelled, GenerationRequest, ModelError, Usage
+from greenroom.models.backend import (
+    Backend,
+    GenerationCancelled,
+    GenerationRequest,
+    ModelError,
+    Usage,
+)
 
 
 class LlmActor(GreenroomActor):

@@ -43,14 +43,13 @@ class PlannerActor(GreenroomActor):
             temperature=cfg.temperature,
             top_p=cfg.top_p,
         )
-        text, finished = deps.handles.llm.ask(
-            "generate", request, task_id=task_id, causation=causation, stop=stop
-        )
+        text, finished = deps.handles.llm.ask("generate", request, task_id=task_id, causation=causation, stop=stop)
         try:
             out = msgspec.json.decode(text, type=PlanOutput)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise CallFailed(
-                "bad_model_output", f"the model's plan was not valid ({exc}); it said: {text[:200]!r}"
+                "bad_model_output",
+                f"the model's plan was not valid ({exc}); it said: {text[:200]!r}",
             ) from None
         steps = [
             PlanStep(intent=s.intent.strip(), tools=list(s.tools))

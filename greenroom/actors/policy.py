@@ -18,9 +18,7 @@ class PolicyActor(GreenroomActor):
         super().__init__(on_crash)
         self.deps = deps
 
-    def decide(
-        self, task_id: str, call_id: str, tool: str, args: dict[str, Any], *, causation: int | None
-    ) -> Envelope:
+    def decide(self, task_id: str, call_id: str, tool: str, args: dict[str, Any], *, causation: int | None) -> Envelope:
         """Decide on one call and publish ``tool.decided``."""
         try:
             side_effects = self.deps.tools.get(tool).side_effects

@@ -87,9 +87,7 @@ def plan_messages(goal: str, tools: ToolRegistry, feedback: str = "") -> list[Me
     return [Message("system", system), Message("user", user)]
 
 
-def action_messages(
-    goal: str, intent: str, tools: ToolRegistry, done: str, observations: list[str]
-) -> list[Message]:
+def action_messages(goal: str, intent: str, tools: ToolRegistry, done: str, observations: list[str]) -> list[Message]:
     system = (
         "You carry out one step of a task. Either call tools or finish the step with its result. "
         "Tools:\n" + _tool_lines(tools) + "\nReply in JSON."
@@ -107,7 +105,10 @@ def verdict_messages(goal: str, intent: str, result: str) -> list[Message]:
         "You check the work of an assistant. Did the step achieve its intent? "
         "accept if yes, retry if it should try again, replan if the plan was wrong. Reply in JSON."
     )
-    return [Message("system", system), Message("user", f"Goal: {goal}\nStep: {intent}\nResult: {result}")]
+    return [
+        Message("system", system),
+        Message("user", f"Goal: {goal}\nStep: {intent}\nResult: {result}"),
+    ]
 
 
 def answer_messages(goal: str, done: str) -> list[Message]:

@@ -69,9 +69,7 @@ class TaskIndex:
 
     def apply(self, records: list[Record]) -> None:
         """Bus listener: fold newly committed records."""
-        self._apply_envelopes(
-            r.envelope for r in records if isinstance(r.envelope.event, _TASK_CLASSES)
-        )
+        self._apply_envelopes(r.envelope for r in records if isinstance(r.envelope.event, _TASK_CLASSES))
 
     def _apply_envelopes(self, envs: Iterable[Envelope]) -> None:
         with self._lock:
@@ -99,7 +97,7 @@ class TaskIndex:
         view.updated = env.ts
         match ev:
             case TaskStarted():
-                view.status = "running"
+                view.status = "waiting" if view.confirmations else "running"
             case TaskPlanned(steps=steps):
                 view.steps_total = view.steps_done + len(steps)
             case StepStarted():
@@ -123,9 +121,7 @@ class TaskIndex:
                 self._confirmations[ev.confirmation_id] = view.task_id
                 view.status = "waiting"
             case ConfirmationAnswered():
-                view.confirmations = [
-                    c for c in view.confirmations if c.confirmation_id != ev.confirmation_id
-                ]
+                view.confirmations = [c for c in view.confirmations if c.confirmation_id != ev.confirmation_id]
                 self._confirmations.pop(ev.confirmation_id, None)
                 if view.status == "waiting" and not view.confirmations:
                     view.status = "running"

@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 import structlog
 
-from greenroom.actors.base import ActorCrashedError, ActorHandle, ActorUnavailableError, CallFailed, Interrupted
+from greenroom.actors.base import (
+    ActorCrashedError,
+    ActorHandle,
+    ActorUnavailableError,
+    CallFailed,
+    Interrupted,
+)
 from greenroom.actors.prompts import ActionOutput, action_messages, answer_messages
 from greenroom.bus.codec import decode_envelope
 from greenroom.bus.envelope import Envelope
@@ -107,9 +113,7 @@ class TaskRun:
         resumed: True when continuing after a restart.
     """
 
-    def __init__(
-        self, task_id: str, goal: str, deps: ActorDeps, history: list[Envelope], resumed: bool
-    ) -> None:
+    def __init__(self, task_id: str, goal: str, deps: ActorDeps, history: list[Envelope], resumed: bool) -> None:
         self.task_id = task_id
         self.goal = goal
         self.deps = deps
@@ -294,7 +298,7 @@ class TaskRun:
         while i < len(steps) and step_no < agent.max_steps:
             step_no += 1
             intent = steps[i].intent
-            result, ok = self._run_step(step_no, steps[i], results)
+            result, _ok = self._run_step(step_no, steps[i], results)
             verdict = self._judge(step_no, intent, result)
             if verdict.verdict == "retry" and not retried:
                 retried = True
@@ -347,16 +351,13 @@ class TaskRun:
             rnd += 1
             if rnd > max_rounds:
                 if (n, max_rounds) not in self.h_caps:
-                    self._emit(
-                        StepCapReached(step=n, rounds=max_rounds, calls=agent.max_calls_per_round)
-                    )
+                    self._emit(StepCapReached(step=n, rounds=max_rounds, calls=agent.max_calls_per_round))
                 more = agent.max_rounds
                 approved = self._confirm(
                     f"{self.task_id}:{n}:extend:{extensions}",
                     kind="extend",
                     question=(
-                        f"Step {n} ({step.intent}) used its {max_rounds} rounds of tool calls. "
-                        f"Allow {more} more?"
+                        f"Step {n} ({step.intent}) used its {max_rounds} rounds of tool calls. Allow {more} more?"
                     ),
                 )
                 if not approved:
@@ -419,7 +420,7 @@ class TaskRun:
                 approved.append(call)
         if approved:
             with concurrent.futures.ThreadPoolExecutor(max_workers=len(approved)) as pool:
-                for call, out in zip(approved, pool.map(self._invoke, approved)):
+                for call, out in zip(approved, pool.map(self._invoke, approved), strict=False):
                     observations[call.call_id] = out
         return [_observation(c, observations[c.call_id]) for c in calls]
 

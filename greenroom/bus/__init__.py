@@ -44,6 +44,6 @@ __all__ = [
     "event_type",
 ]
 
-from greenroom.bus import protocol  # noqa: E402 - the wire protocol, as a namespace
+from greenroom.bus import protocol
 
 __all__ += ["protocol"]

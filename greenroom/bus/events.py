@@ -194,7 +194,7 @@ class Error(_Event, tag="error"):
     code: str = "error"
 
 
-Event = Union[  # noqa: UP007 - a named union alias reads better in msgspec schemas
+Event = Union[
     TaskSubmitted,
     TaskStarted,
     TaskPlanned,

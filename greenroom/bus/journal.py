@@ -98,9 +98,7 @@ class Journal:
         conn = self._writer
         try:
             conn.execute("BEGIN")
-            conn.executemany(
-                "INSERT INTO events (seq, ts, type, task_id, body) VALUES (?, ?, ?, ?, ?)", rows
-            )
+            conn.executemany("INSERT INTO events (seq, ts, type, task_id, body) VALUES (?, ?, ?, ?, ?)", rows)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:

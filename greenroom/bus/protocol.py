@@ -66,7 +66,7 @@ class Status(_Request, tag="status"):
     pass
 
 
-Request = Union[Hello, Submit, Cancel, Confirm, ListTasks, GetTask, Replay, Status]  # noqa: UP007
+Request = Union[Hello, Submit, Cancel, Confirm, ListTasks, GetTask, Replay, Status]
 
 
 class PendingConfirmation(msgspec.Struct, frozen=True, kw_only=True):
@@ -147,10 +147,8 @@ class StatusReply(_Reply, tag="status"):
 
 
 class ErrorReply(_Reply, tag="error"):
-    code: Literal[
-        "bad_request", "too_large", "hello_required", "version", "not_found", "conflict", "internal"
-    ]
+    code: Literal["bad_request", "too_large", "hello_required", "version", "not_found", "conflict", "internal"]
     message: str
 
 
-Reply = Union[HelloReply, Submitted, Ok, Tasks, TaskReply, Events, StatusReply, ErrorReply]  # noqa: UP007
+Reply = Union[HelloReply, Submitted, Ok, Tasks, TaskReply, Events, StatusReply, ErrorReply]

@@ -80,6 +80,8 @@ class Client:
         self._timeout_ms = int(timeout * 1000)
         self._req: pynng.Req0 | None = None
         self.hello: p.HelloReply | None = None
+        self.healed = 0
+        """Events ``follow`` recovered by replay after the live timeline dropped them."""
 
     def connect(self) -> Client:
         """Dial the control socket and say hello.
@@ -120,15 +122,18 @@ class Client:
         if self._req is None:
             self.connect()
         assert self._req is not None
+        # One nng context per request: the client may be used from several threads at once
+        # (say, one following the timeline while another answers a confirmation).
+        ctx = self._req.new_context()
         try:
-            self._req.send(encode(request))
-            frame = self._req.recv()
+            ctx.send(encode(request))
+            frame = ctx.recv()
         except pynng.Timeout:
-            raise DaemonNotRunningError(
-                f"the daemon did not answer within {self._timeout_ms / 1000:g}s"
-            ) from None
+            raise DaemonNotRunningError(f"the daemon did not answer within {self._timeout_ms / 1000:g}s") from None
         except pynng.NNGException as exc:
             raise _not_running(self.runtime_dir, exc) from None
+        finally:
+            ctx.close()
         return _decode_reply(frame, expected)
 
     # -- requests --------------------------------------------------------------------------
@@ -140,9 +145,7 @@ class Client:
         return self.request(p.Cancel(task_id=task_id), p.Ok)
 
     def confirm(self, confirmation_id: str, approved: bool, remember: bool = False) -> p.Ok:
-        return self.request(
-            p.Confirm(confirmation_id=confirmation_id, approved=approved, remember=remember), p.Ok
-        )
+        return self.request(p.Confirm(confirmation_id=confirmation_id, approved=approved, remember=remember), p.Ok)
 
     def tasks(self, status: list[str] | None = None) -> list[p.TaskView]:
         return self.request(p.ListTasks(status=status or []), p.Tasks).tasks  # type: ignore[arg-type]
@@ -151,7 +154,11 @@ class Client:
         return self.request(p.GetTask(task_id=task_id), p.TaskReply).task
 
     def replay(
-        self, from_seq: int = 1, to_seq: int | None = None, task_id: str | None = None, limit: int = 1000
+        self,
+        from_seq: int = 1,
+        to_seq: int | None = None,
+        task_id: str | None = None,
+        limit: int = 1000,
     ) -> p.Events:
         return self.request(p.Replay(from_seq=from_seq, to_seq=to_seq, task_id=task_id, limit=limit), p.Events)
 
@@ -201,6 +208,7 @@ class Client:
                 if env.seq < cursor.next_seq:
                     continue
                 if env.seq > cursor.next_seq:
+                    self.healed += env.seq - cursor.next_seq
                     yield from self._replay_into(cursor, env.seq - 1)
                 cursor.next_seq = env.seq + 1
                 if cursor.wants(env):
@@ -278,7 +286,11 @@ class AsyncClient:
         return (await self.request(p.GetTask(task_id=task_id), p.TaskReply)).task
 
     async def replay(
-        self, from_seq: int = 1, to_seq: int | None = None, task_id: str | None = None, limit: int = 1000
+        self,
+        from_seq: int = 1,
+        to_seq: int | None = None,
+        task_id: str | None = None,
+        limit: int = 1000,
     ) -> p.Events:
         return await self.request(p.Replay(from_seq=from_seq, to_seq=to_seq, task_id=task_id, limit=limit), p.Events)
 

@@ -77,8 +77,7 @@ class MemoryStore:
                 scored.append((score, row["created"], row))
         scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
         return [
-            {"id": r["id"], "text": r["text"], "tags": json.loads(r["tags"]), "score": s}
-            for s, _, r in scored[:limit]
+            {"id": r["id"], "text": r["text"], "tags": json.loads(r["tags"]), "score": s} for s, _, r in scored[:limit]
         ]
 
     def count(self) -> int:

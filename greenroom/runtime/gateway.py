@@ -22,10 +22,10 @@ import pynng
 import structlog
 
 from greenroom import __version__
+from greenroom.bus import protocol as p
 from greenroom.bus.codec import Codec, decode_envelope, detect_format, encode, envelope_to_json
 from greenroom.bus.errors import DecodeError
 from greenroom.bus.events import event_type
-from greenroom.bus import protocol as p
 from greenroom.runtime.config import Config
 from greenroom.runtime.core import Runtime
 from greenroom.runtime.errors import RequestError
@@ -83,7 +83,11 @@ class Gateway:
         sub = self.runtime.bus.subscribe("gateway", maxsize=65536)
         contexts: list[pynng.Context] = []
         try:
-            for sock, url in ((rep, self.control_url), (pub, self.timeline_url), (pub_json, self.timeline_json_url)):
+            for sock, url in (
+                (rep, self.control_url),
+                (pub, self.timeline_url),
+                (pub_json, self.timeline_json_url),
+            ):
                 listen_private(sock, url)
             limiter = anyio.CapacityLimiter(gw.workers + 1)
             async with anyio.create_task_group() as tg:
@@ -142,7 +146,10 @@ class Gateway:
         limit = self.config.gateway.max_frame_bytes
         if len(frame) > limit:
             return encode(
-                p.ErrorReply(code="too_large", message=f"request of {len(frame)} bytes exceeds the limit of {limit}"),
+                p.ErrorReply(
+                    code="too_large",
+                    message=f"request of {len(frame)} bytes exceeds the limit of {limit}",
+                ),
                 fmt,
             )
         try:

@@ -31,11 +31,7 @@ def configure_logging(level: str = "info", log_file: Path | None = None, *, stde
     """
     handlers: list[logging.Handler] = []
     if stderr:
-        renderer = (
-            structlog.dev.ConsoleRenderer()
-            if sys.stderr.isatty()
-            else structlog.processors.JSONRenderer()
-        )
+        renderer = structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
         h = logging.StreamHandler(sys.stderr)
         h.setFormatter(
             structlog.stdlib.ProcessorFormatter(

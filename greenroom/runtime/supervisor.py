@@ -74,9 +74,7 @@ class Supervisor:
         with self._cond:
             if name not in self._factories:
                 raise ActorUnavailableError(f"no actor named {name!r}")
-            ok = self._cond.wait_for(
-                lambda: self._stopping or self._refs.get(name) is not None, timeout
-            )
+            ok = self._cond.wait_for(lambda: self._stopping or self._refs.get(name) is not None, timeout)
             ref = self._refs.get(name)
             if self._stopping or ref is None:
                 raise ActorUnavailableError(
@@ -86,10 +84,7 @@ class Supervisor:
 
     def status(self) -> dict[str, str]:
         with self._cond:
-            return {
-                n: ("running" if self._refs.get(n) is not None else "restarting")
-                for n in self._order
-            }
+            return {n: ("running" if self._refs.get(n) is not None else "restarting") for n in self._order}
 
     def crashed(self, name: str, exc: BaseException, ref: pykka.ActorRef[Any]) -> None:
         """Called by a crashing actor (on its own thread)."""
@@ -137,7 +132,12 @@ class Supervisor:
     def crashed_on_start(self, name: str, exc: BaseException, attempt: int) -> None:
         delay = min(self._max, self._base * 2**attempt)
         self._bus.publish(
-            ActorCrashed(actor=name, error=f"{type(exc).__name__}: {exc}", restart_in_s=delay, crashes=attempt + 1),
+            ActorCrashed(
+                actor=name,
+                error=f"{type(exc).__name__}: {exc}",
+                restart_in_s=delay,
+                crashes=attempt + 1,
+            ),
             source="supervisor",
         )
         timer = threading.Timer(delay, self._restart, (name, attempt + 1))

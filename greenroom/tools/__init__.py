@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from greenroom.tools.builtin import BUILTIN_TOOLS, resolve_under_roots
-from greenroom.tools.settings import ToolsConfig
 from greenroom.tools.registry import ToolRegistry
+from greenroom.tools.settings import ToolsConfig
 from greenroom.tools.spec import (
     ArgumentsError,
     MemoryAccess,

@@ -72,8 +72,6 @@ class ToolSpec:
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of the arguments, self-contained (no ``$ref``)."""
-        (schema,), components = msgspec.json.schema_components(
-            [self.args_type], ref_template="#/$defs/{name}"
-        )
+        (schema,), components = msgspec.json.schema_components([self.args_type], ref_template="#/$defs/{name}")
         resolved = components.get(self.args_type.__name__, schema)
         return dict(resolved)

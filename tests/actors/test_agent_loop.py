@@ -77,10 +77,7 @@ class TestAgentLoop:
         d = start({"plan": plan("say hi"), "answer": "hi"})
         task_id, submitted_seq = d.runtime.submit("say hi")
         wait_status(d, task_id, "finished")
-        envs = {
-            env.seq: env
-            for env in (decode_envelope(raw) for _, raw in d.runtime.journal.read(task_id=task_id))
-        }
+        envs = {env.seq: env for env in (decode_envelope(raw) for _, raw in d.runtime.journal.read(task_id=task_id))}
         finished = next(env for env in envs.values() if isinstance(env.event, e.TaskFinished))
         seq: int | None = finished.seq
         chain = []
@@ -156,7 +153,8 @@ class TestAgentLoop:
         d.runtime.confirm(pending.confirmation_id, approved=False, remember=False)
         wait_status(d, task_id, "finished")
         done = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.StepFinished))
-        assert done.result.startswith("stopped:") and not done.ok
+        assert done.result.startswith("stopped:")
+        assert not done.ok
 
     def test_at_most_four_calls_per_round(self, start: Any) -> None:
         """A model asking for six calls in a round gets four."""
@@ -207,8 +205,7 @@ class TestAgentLoop:
         assert d.runtime.tasks.get(task_id).status == "pending"
         wait_status(d, task_id, "finished", timeout=10)
         started_at = next(
-            decode_envelope(raw).ts
-            for _, raw in d.runtime.journal.read(task_id=task_id, types=["task.started"])
+            decode_envelope(raw).ts for _, raw in d.runtime.journal.read(task_id=task_id, types=["task.started"])
         )
         assert started_at >= d.runtime.tasks.get(task_id).created + 0.45
 
@@ -230,12 +227,18 @@ class TestSupervision:
         task_id, _ = d.runtime.submit("x")
         view = wait_status(d, task_id, "finished")
         assert view.answer == "fine"
-        kinds = [decode_envelope(raw).event for _, raw in d.runtime.journal.read(types=["actor.crashed", "actor.restarted"])]
-        assert kinds[0] == e.ActorCrashed(actor="critic", error="ZeroDivisionError: injected fault", restart_in_s=0.05, crashes=1)
+        kinds = [
+            decode_envelope(raw).event for _, raw in d.runtime.journal.read(types=["actor.crashed", "actor.restarted"])
+        ]
+        assert kinds[0] == e.ActorCrashed(
+            actor="critic", error="ZeroDivisionError: injected fault", restart_in_s=0.05, crashes=1
+        )
         assert kinds[1] == e.ActorRestarted(actor="critic", attempt=1)
         assert d.runtime.supervisor.status()["critic"] == "running"
 
-    def test_repeated_crashes_fail_the_task_instead_of_hanging(self, start: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_repeated_crashes_fail_the_task_instead_of_hanging(
+        self, start: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """An actor that always crashes fails its task with a clear error event."""
 
         def broken(self: CriticActor, *args: Any, **kwargs: Any) -> Any:

@@ -82,7 +82,9 @@ class TestEvents:
 
     def test_new_fields_have_defaults(self) -> None:
         """Old frames without optional fields still decode (schema evolution)."""
-        old = msgspec.json.encode({"seq": 1, "ts": 0.0, "source": "x", "event": {"type": "task.submitted", "goal": "g"}})
+        old = msgspec.json.encode(
+            {"seq": 1, "ts": 0.0, "source": "x", "event": {"type": "task.submitted", "goal": "g"}}
+        )
         env = msgspec.json.decode(old, type=Envelope)
         assert env.event == e.TaskSubmitted(goal="g", run_at=None, client="")
         assert env.task_id is None

@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from greenroom.tools import BUILTIN_TOOLS, ArgumentsError, ToolContext, ToolError, ToolRegistry, UnknownToolError
+from greenroom.tools import (
+    BUILTIN_TOOLS,
+    ArgumentsError,
+    ToolContext,
+    ToolError,
+    ToolRegistry,
+    UnknownToolError,
+)
 
 
 def _ctx(root: Path) -> ToolContext:
@@ -68,7 +75,7 @@ class TestRegistry:
 
     def test_unknown_tool(self, registry: ToolRegistry) -> None:
         """An unknown name lists the known tools."""
-        with pytest.raises(UnknownToolError, match="system.time"):
+        with pytest.raises(UnknownToolError, match=r"system\.time"):
             registry.get("nope")
 
     def test_call_schema_caps_calls_per_round(self, registry: ToolRegistry) -> None:

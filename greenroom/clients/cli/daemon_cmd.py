@@ -19,7 +19,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from greenroom.runtime import ConfigError, DaemonAlreadyRunningError, configure_logging, run_daemon
+    from greenroom.runtime import (
+        ConfigError,
+        DaemonAlreadyRunningError,
+        configure_logging,
+        run_daemon,
+    )
     from greenroom.runtime.paths import LOG_DIR, ensure_private_dir
 
     try:

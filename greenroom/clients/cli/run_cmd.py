@@ -149,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
                         pending.pop(cid)
                         client.confirm(cid, answer)
         except KeyboardInterrupt:
-            err(f"detached; task {submitted.task_id} goes on. Follow it with: greenroom tail --task {submitted.task_id}")
+            err(
+                f"detached; task {submitted.task_id} goes on. Follow it with: greenroom tail --task {submitted.task_id}"
+            )
             return EXIT_DETACHED
         finally:
             stream.close()

@@ -56,7 +56,8 @@ def tasks(args: argparse.Namespace) -> int:
         out("no tasks")
     for v in views:
         pending = f"  waiting: {', '.join(c.confirmation_id for c in v.confirmations)}" if v.confirmations else ""
-        out(f"{v.task_id:<10}  {v.status:<9}  {_when(v.created)}  {v.steps_done}/{v.steps_total}  {v.goal[:60]}{pending}")
+        steps = f"{v.steps_done}/{v.steps_total}"
+        out(f"{v.task_id:<10}  {v.status:<9}  {_when(v.created)}  {steps}  {v.goal[:60]}{pending}")
     return EXIT_OK
 
 
@@ -113,5 +114,3 @@ def cancel(args: argparse.Namespace) -> int:
         client.cancel(args.task_id)
     out(f"{args.task_id}: cancel requested")
     return EXIT_OK
-
-

@@ -16,7 +16,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="follow the event timeline",
         description="Follow the live event timeline; with --from, replay from that seq first.",
     )
-    p.add_argument("--from", dest="from_seq", type=int, default=None, help="replay from this seq (0: everything)")
+    p.add_argument(
+        "--from",
+        dest="from_seq",
+        type=int,
+        default=None,
+        help="replay from this seq (0: everything)",
+    )
     p.add_argument("--task", dest="task_id", default=None, help="only this task's events")
     p.add_argument("--json", action="store_true", help="one JSON envelope per line")
     p.add_argument("--tokens", action="store_true", help="also show llm.chunk events")

@@ -1,0 +1,155 @@
+"""Clients attached to a real daemon: identical timelines, late replay, slow clients heal."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greenroom.bus import Envelope
+from greenroom.bus import events as e
+from greenroom.clients import Client, DaemonNotRunningError
+from tests.conftest import call, finish, make_config, plan, write_script
+
+
+@pytest.fixture
+def daemon(short_tmp: Path, daemon_factory: Any) -> Any:
+    script = write_script(
+        short_tmp / "s.json",
+        {
+            "plan": plan("note it"),
+            "step:1:round:1": call(("memory.remember", {"text": "the answer is 42"})),
+            "step:1:round:2": finish("noted"),
+            "answer": "Noted.",
+        },
+    )
+    return daemon_factory(make_config(short_tmp, script))
+
+
+def collect_until(
+    client: Client, stop: Any, from_seq: int | None = None, out: list[Envelope] | None = None
+) -> list[Envelope]:
+    got = out if out is not None else []
+    stream = client.follow(from_seq=from_seq)
+    try:
+        for env in stream:
+            assert env is not None
+            got.append(env)
+            if stop(env):
+                return got
+    finally:
+        stream.close()
+    return got
+
+
+def finished(env: Envelope) -> bool:
+    return isinstance(env.event, e.TaskFinished)
+
+
+class TestAttachedClients:
+    def test_two_clients_see_identical_timelines_and_either_may_confirm(self, daemon: Any) -> None:
+        """Both clients see the same events; a confirmation answered by B resumes the task and A sees it."""
+        a, b = daemon.client("a"), daemon.client("b")
+        seen_a: list[Envelope] = []
+        seen_b: list[Envelope] = []
+        start = a.status().head + 1
+        threads = [
+            threading.Thread(target=collect_until, args=(a, finished, start, seen_a)),
+            threading.Thread(target=collect_until, args=(b, finished, start, seen_b)),
+        ]
+        for t in threads:
+            t.start()
+        task_id = a.submit("remember the answer").task_id
+
+        def pending() -> Any:
+            return daemon.runtime.tasks.get(task_id).confirmations
+
+        from tests.conftest import wait_for
+
+        (conf,) = wait_for(pending)
+        b.confirm(conf.confirmation_id, approved=True)
+        for t in threads:
+            t.join(20)
+        assert [env.seq for env in seen_a] == [env.seq for env in seen_b]
+        assert seen_a == seen_b
+        answered = [env.event for env in seen_a if isinstance(env.event, e.ConfirmationAnswered)]
+        assert answered == [e.ConfirmationAnswered(confirmation_id=conf.confirmation_id, approved=True)]
+        seqs = [env.seq for env in seen_a]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+        a.close()
+        b.close()
+
+    def test_late_client_replays_from_zero(self, daemon: Any) -> None:
+        """A client attaching after the fact replays the whole timeline from seq 0."""
+        with daemon.client() as c:
+            task_id = c.submit("remember").task_id
+            from tests.conftest import wait_for
+
+            (conf,) = wait_for(lambda: daemon.runtime.tasks.get(task_id).confirmations)
+            c.confirm(conf.confirmation_id, approved=True)
+            wait_for(lambda: daemon.runtime.tasks.get(task_id).status == "finished")
+        with daemon.client("late") as late:
+            got = collect_until(late, finished, from_seq=0)
+        assert [env.seq for env in got] == list(range(1, len(got) + 1))
+        assert isinstance(got[0].event, e.DaemonStarted)
+        assert got[-1].task_id == task_id
+
+    def test_slow_client_heals_gaps_and_never_slows_others(self, daemon: Any) -> None:
+        """A client that stops reading during a burst loses frames at nng, then replays them;
+        a fast client and the bus are unaffected."""
+        n = 40000
+        bus = daemon.runtime.bus
+        first = bus.head + 1
+        last = first + n - 1
+        fast_done = threading.Event()
+        slow_started = threading.Event()
+        fast_seen: list[int] = []
+        slow_seen: list[int] = []
+        slow_client = daemon.client("slow")
+        fast_client = daemon.client("fast")
+
+        def fast() -> None:
+            for env in fast_client.follow(from_seq=first):
+                assert env is not None
+                fast_seen.append(env.seq)
+                if env.seq == last:
+                    fast_done.set()
+                    return
+
+        def slow() -> None:
+            stream = slow_client.follow(from_seq=first)
+            for env in stream:
+                assert env is not None
+                if not slow_seen:
+                    slow_started.set()
+                    fast_done.wait(60)  # stop reading until the burst is over
+                slow_seen.append(env.seq)
+                if env.seq == last:
+                    return
+
+        threads = [threading.Thread(target=fast), threading.Thread(target=slow)]
+        for t in threads:
+            t.start()
+        chunk = e.LlmChunk(request_id="burst", text="x")
+        started = time.perf_counter()
+        for _ in range(n):
+            bus.publish(chunk, source="test")
+        publish_s = time.perf_counter() - started
+        for t in threads:
+            t.join(120)
+        assert fast_seen == list(range(first, last + 1))
+        assert slow_seen == list(range(first, last + 1))
+        assert slow_client.healed > 0, "the burst should have overflowed the slow client's buffers"
+        assert publish_s < 5.0
+        slow_client.close()
+        fast_client.close()
+
+
+class TestNoDaemon:
+    def test_clear_error_when_no_daemon_runs(self, short_tmp: Path) -> None:
+        """Connecting without a daemon raises DaemonNotRunningError naming the socket and the fix."""
+        with pytest.raises(DaemonNotRunningError, match=r"greenroom daemon"):
+            Client(short_tmp).connect()

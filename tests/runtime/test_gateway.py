@@ -1,0 +1,158 @@
+"""The control and timeline sockets, with real nng sockets and a real daemon."""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+import pynng
+import pytest
+
+from greenroom.bus import encode
+from greenroom.bus import protocol as p
+from greenroom.clients import AsyncClient, ServerError
+from tests.conftest import make_config, plan, wait_for, write_script
+
+
+@pytest.fixture
+def daemon(short_tmp: Path, daemon_factory: Any) -> Any:
+    script = write_script(short_tmp / "s.json", {"plan": plan("x"), "answer": "ok"})
+    return daemon_factory(make_config(short_tmp, script, "gateway.max_frame_bytes=4096"))
+
+
+def raw_request(daemon: Any, *frames: bytes) -> list[bytes]:
+    """Send frames on one connection (hello first) and return the replies."""
+    with pynng.Req0(dial=daemon.gateway.control_url, recv_timeout=5000) as req:
+        replies = []
+        for frame in frames:
+            req.send(frame)
+            replies.append(req.recv())
+        return replies
+
+
+HELLO = encode(p.Hello(protocol=p.PROTOCOL_VERSION, client="raw"))
+
+
+class TestControlSocket:
+    def test_socket_and_dir_are_private(self, daemon: Any) -> None:
+        """The control socket is mode 0600 inside a 0700 runtime dir."""
+        rdir = daemon.config.runtime_dir
+        assert stat.S_IMODE(rdir.stat().st_mode) == 0o700
+        for name in ("control.ipc", "timeline.ipc", "timeline-json.ipc"):
+            assert stat.S_IMODE((rdir / name).stat().st_mode) == 0o600, name
+
+    @pytest.mark.parametrize(
+        ("frame", "code", "needle"),
+        [
+            (b"\x00\xff garbage \x13\x37", "bad_request", "invalid msgpack"),
+            (b"{definitely not json", "bad_request", "invalid json"),
+            (b'{"type": "ok"}', "bad_request", "missing required field `op`"),
+            (b'{"op": "explode"}', "bad_request", "Invalid value 'explode'"),
+            (b'{"op": "submit", "goal": 42}', "bad_request", "Expected `str`"),
+            (
+                b'{"op": "submit", "goal": "' + b"x" * 5000 + b'"}',
+                "too_large",
+                "exceeds the limit of 4096",
+            ),
+            (b'{"op": "submit", "goal": "   "}', "bad_request", "goal is empty"),
+            (b'{"op": "task", "task_id": "t-nope"}', "not_found", "no task"),
+            (
+                b'{"op": "confirm", "confirmation_id": "c-nope", "approved": true}',
+                "not_found",
+                "no pending",
+            ),
+        ],
+    )
+    def test_bad_requests_get_error_replies_and_the_daemon_keeps_serving(
+        self, daemon: Any, frame: bytes, code: str, needle: str
+    ) -> None:
+        """Garbage, wrong types and oversized frames get a clear error reply; the next request works."""
+        _, reply, status = raw_request(daemon, HELLO, frame, b'{"op": "status"}')
+        body = json.loads(reply) if reply[:1] == b"{" else msgspec.msgpack.decode(reply)
+        assert body["type"] == "error"
+        assert body["code"] == code
+        assert needle in body["message"]
+        assert json.loads(status)["type"] == "status"
+
+    def test_hello_comes_first(self, daemon: Any) -> None:
+        """A request before hello is refused with hello_required."""
+        (reply,) = raw_request(daemon, b'{"op": "status"}')
+        assert json.loads(reply)["code"] == "hello_required"
+
+    def test_wrong_protocol_version_is_refused(self, daemon: Any) -> None:
+        """A client speaking another protocol version is told which one the daemon speaks."""
+        (reply,) = raw_request(daemon, b'{"op": "hello", "protocol": 99}')
+        body = json.loads(reply)
+        assert body["code"] == "version"
+        assert f"speaks {p.PROTOCOL_VERSION}" in body["message"]
+
+    def test_json_clients_get_json(self, daemon: Any) -> None:
+        """A shell tool can drive the daemon with JSON alone."""
+        hello, submitted = raw_request(daemon, b'{"op": "hello", "protocol": 1}', b'{"op": "submit", "goal": "hi"}')
+        assert json.loads(hello)["type"] == "hello"
+        assert json.loads(submitted)["task_id"].startswith("t-")
+
+    def test_concurrent_requests(self, daemon: Any) -> None:
+        """Many requests in flight on one async client are all answered."""
+
+        async def main() -> list[int]:
+            async with AsyncClient(daemon.config.runtime_dir) as client:
+                results: list[int] = []
+
+                async def one() -> None:
+                    results.append((await client.status()).pid)
+
+                async with anyio.create_task_group() as tg:
+                    for _ in range(30):
+                        tg.start_soon(one)
+                return results
+
+        assert len(set(anyio.run(main))) == 1
+
+    def test_replay_pages_and_filters(self, daemon: Any) -> None:
+        """Replay returns ranges, by task, with a next_seq to continue from."""
+        with daemon.client() as c:
+            a = c.submit("a").task_id
+            c.submit("b")
+            page = c.replay(1, limit=2)
+            assert [ev.seq for ev in page.events] == [1, 2]
+            assert page.next_seq == 3
+            only_a = c.replay(1, task_id=a)
+            assert {ev.task_id for ev in only_a.events} == {a}
+            assert only_a.next_seq == only_a.head + 1
+
+    def test_server_errors_raise_in_the_client(self, daemon: Any) -> None:
+        """The client library turns error replies into ServerError with the code."""
+        with daemon.client() as c, pytest.raises(ServerError, match="no task") as info:
+            c.task("t-missing")
+        assert info.value.code == "not_found"
+
+
+class TestTimeline:
+    def test_json_timeline_for_shell_tools(self, daemon: Any) -> None:
+        """The JSON timeline sends '<topic> <json>' frames, filterable by topic prefix."""
+        connected = threading.Event()
+        with pynng.Sub0(recv_timeout=5000) as sub:
+            sub.add_post_pipe_connect_cb(lambda _pipe: connected.set())
+            sub.subscribe(b"task.submitted ")
+            sub.dial(daemon.gateway.timeline_json_url, block=True)
+            assert connected.wait(5)
+            # the daemon counts JSON subscribers from its own pipe callback
+            wait_for(lambda: daemon.gateway._json_subscribers > 0)
+            with daemon.client() as c:
+                task_id = c.submit("json please").task_id
+            topic, _, body = sub.recv().partition(b" ")
+        assert topic == b"task.submitted"
+        env = json.loads(body)
+        assert env["task_id"] == task_id
+        assert env["event"] == {
+            "type": "task.submitted",
+            "goal": "json please",
+            "run_at": None,
+            "client": "",
+        }
