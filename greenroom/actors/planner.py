@@ -14,6 +14,18 @@ from greenroom.bus.events import PlanStep, TaskPlanned
 from greenroom.models.backend import GenerationRequest
 
 
+def _distinct(steps: list[PlanStep]) -> list[PlanStep]:
+    """Drop empty and repeated steps: small models often repeat one step to the item limit."""
+    seen: set[str] = set()
+    out = []
+    for step in steps:
+        key = " ".join(step.intent.lower().split())
+        if key and key not in seen:
+            seen.add(key)
+            out.append(PlanStep(intent=step.intent.strip(), tools=list(dict.fromkeys(step.tools))))
+    return out
+
+
 class PlannerActor(GreenroomActor):
     name = "planner"
 
@@ -51,11 +63,7 @@ class PlannerActor(GreenroomActor):
                 "bad_model_output",
                 f"the model's plan was not valid ({exc}); it said: {text[:200]!r}",
             ) from None
-        steps = [
-            PlanStep(intent=s.intent.strip(), tools=list(s.tools))
-            for s in out.steps[: deps.agent.max_steps]
-            if s.intent.strip()
-        ]
+        steps = _distinct(out.steps)[: deps.agent.max_steps]
         if not steps:
             raise CallFailed("bad_model_output", "the model's plan has no steps")
         return deps.bus.publish(

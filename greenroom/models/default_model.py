@@ -2,15 +2,18 @@
 
 The package ships a Q4_1 GGUF. On first use it is converted once (transformers
 dequantizes GGUF through ``gguf``; ``accelerate`` loads it) into a bf16
-safetensors folder under the data dir, which mlx-lm loads. The conversion is
-written to a temporary folder and renamed into place, so an interrupted
-conversion is never mistaken for a finished one.
+safetensors folder under the data dir, which mlx-lm loads. The conversion runs
+in a child process (torch would otherwise stay in the daemon's memory) and
+writes to a temporary folder renamed into place, so an interrupted conversion
+is never mistaken for a finished one.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -62,28 +65,45 @@ def ensure_default_model(models_dir: Path) -> Path:
         tmp.mkdir(parents=True)
         started = time.perf_counter()
         log.info("model_converting", model=DEFAULT_MODEL, source=str(gguf))
-        try:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()
-            hf_logging.set_verbosity_error()
-            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
-            # The weights are dequantized in memory; drop the GGUF quantizer marker so
-            # save_pretrained writes plain safetensors.
-            model.hf_quantizer = None
-            if hasattr(model.config, "quantization_config"):
-                del model.config.quantization_config
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-        except ImportError as exc:
+        proc = subprocess.run(
+            [sys.executable, "-m", "greenroom.models.default_model", str(gguf), str(tmp)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise ModelError(f"converting the default model needs greenroom[convert] ({exc.name} missing)") from exc
-        except Exception as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise ModelError(f"converting {gguf} failed: {exc}") from exc
+            detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ModelError(f"converting {gguf} failed: {detail}")
         tmp.rename(target)
         log.info("model_converted", model=DEFAULT_MODEL, seconds=round(time.perf_counter() - started, 1))
         return target
+
+
+def convert_gguf(gguf: Path, out: Path) -> None:
+    """Dequantize ``gguf`` into a bf16 Hugging Face folder ``out`` (run in a child process)."""
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise ModelError(f"converting the default model needs greenroom[convert] ({exc.name} is missing)") from exc
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
+    # The weights are dequantized in memory; drop the GGUF quantizer marker so that
+    # save_pretrained writes plain safetensors.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+if __name__ == "__main__":
+    try:
+        convert_gguf(Path(sys.argv[1]), Path(sys.argv[2]))
+    except ModelError as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise SystemExit(1) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -92,11 +91,11 @@ def root(short_tmp: Path):  # type: ignore[no-untyped-def]
         },
     )
     yield short_tmp
-    status = greenroom(short_tmp, "status", "--json")
-    if status.returncode == 0:
-        pid = json.loads(status.stdout)["pid"]
-        os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: greenroom(short_tmp, "status").returncode == 3, timeout=20)
+    if greenroom(short_tmp, "status").returncode == 0:
+        stopped = greenroom(short_tmp, "stop")
+        assert stopped.returncode == 0, stopped.stderr
+        assert "stopped" in stopped.stdout
+        assert greenroom(short_tmp, "status").returncode == 3
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from greenroom import __version__
-from greenroom.clients.cli import daemon_cmd, run_cmd, tasks_cmd, timeline_cmd
+from greenroom.clients.cli import daemon_cmd, run_cmd, stop_cmd, tasks_cmd, timeline_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_parser(sub)
     timeline_cmd.add_parser(sub)
     tasks_cmd.add_parsers(sub)
+    stop_cmd.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Install what the tests need (into ./.venv) and run the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --no-demo
+exec .venv/bin/python -m pytest -q "$@"
