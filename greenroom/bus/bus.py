@@ -156,6 +156,16 @@ class Subscription:
     def drain(self, max_items: int | None = None) -> list[Record]:
         """Every record available now, in order (non-blocking)."""
         out: list[Record] = []
+        if not self._backlog and max_items is None:
+            # Fast path: take the whole live queue in one lock round-trip; fall back to
+            # the careful path only when it does not continue exactly where we are.
+            with self._cond:
+                taken, self._queue = self._queue, deque()
+            if taken and taken[0].seq == self.next_seq and taken[-1].seq == self.next_seq + len(taken) - 1:
+                self.next_seq = taken[-1].seq + 1
+                out.extend(taken)
+            else:
+                self._backlog.extend(taken)
         while max_items is None or len(out) < max_items:
             rec = self._next_ready()
             if rec is None:
@@ -308,7 +318,7 @@ class Bus:
         self,
         name: str,
         *,
-        maxsize: int = 4096,
+        maxsize: int = 65536,
         from_seq: int | None = None,
         on_ready: Callable[[], Any] | None = None,
     ) -> Subscription:

@@ -10,6 +10,7 @@ the missing range before going on.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -79,6 +80,7 @@ class Client:
         self.name = name
         self._timeout_ms = int(timeout * 1000)
         self._req: pynng.Req0 | None = None
+        self._lock = threading.Lock()
         self.hello: p.HelloReply | None = None
         self.healed = 0
         """Events ``follow`` recovered by replay after the live timeline dropped them."""

@@ -1,0 +1,67 @@
+"""Helpers shared by the benchmarks: a daemon subprocess and percentiles."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from greenroom.clients import Client, DaemonNotRunningError
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class BenchDaemon:
+    """``greenroom daemon`` with the scripted backend in a fresh temp dir."""
+
+    def __init__(self, *extra: str) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="grb-", dir="/tmp"))
+        (self.root / "config.toml").touch()
+        self.runtime_dir = self.root / "run"
+        self.argv = [
+            sys.executable,
+            "-m",
+            "greenroom",
+            "--config",
+            str(self.root / "config.toml"),
+            "--data-dir",
+            str(self.root / "data"),
+            "--runtime-dir",
+            str(self.runtime_dir),
+            "--set",
+            "llm.backend=scripted",
+            "--set",
+            "daemon.log_level=warning",
+            *extra,
+            "daemon",
+        ]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        """Start it; return seconds until it answers a hello."""
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ}
+        )
+        while True:
+            try:
+                Client(self.runtime_dir, timeout=2).connect().close()
+                return time.perf_counter() - started
+            except DaemonNotRunningError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("daemon exited") from None
+                time.sleep(0.002)
+
+    def client(self) -> Client:
+        return Client(self.runtime_dir, name="bench").connect()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(30)
