@@ -15,8 +15,33 @@ from greenroom.models.backend import GenerationCancelled, GenerationRequest, Mod
 log = structlog.get_logger(__name__)
 
 
+MAX_CACHES = 3
+MIN_REUSE_TOKENS = 16
+
+
+class _PromptCache:
+    """A KV cache and the tokens it holds."""
+
+    def __init__(self, cache: list[Any]) -> None:
+        self.cache = cache
+        self.tokens: list[int] = []
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
 class MlxBackend:
     """An mlx-lm model, loaded on first use.
+
+    Keeps a few KV caches of recent prompts: the agent loop's prompts share long
+    prefixes (each call site has a fixed system prompt), so a new prompt only
+    pays for the tokens after the longest shared prefix. On a CPU, where prompt
+    processing is the slow part, that is most of each call's latency.
 
     Args:
         resolve: returns the local model folder (or hub repo id) to load; called
@@ -32,6 +57,7 @@ class MlxBackend:
         self._tokenizer: Any = None
         self._ll_tokenizer: Any = None
         self._lock = threading.Lock()
+        self._caches: list[_PromptCache] = []
 
     @property
     def loaded(self) -> bool:
@@ -73,6 +99,7 @@ class MlxBackend:
         from mlx_lm.sample_utils import make_sampler
 
         prompt = self.prompt_for(request)
+        entry, reused = self._cache_for(prompt)
         processors = [self._processor_for(request.schema)] if request.schema else None
         sampler = make_sampler(temp=request.temperature, top_p=request.top_p)
         usage.model = self.name
@@ -80,28 +107,64 @@ class MlxBackend:
         started = time.perf_counter()
         first: float | None = None
         response = None
-        for response in mlx_lm.stream_generate(
-            self._model,
-            self._tokenizer,
-            prompt,
-            max_tokens=request.max_tokens,
-            sampler=sampler,
-            logits_processors=processors,
-        ):
-            if stop.is_set():
-                usage.stop_reason = "cancelled"
-                raise GenerationCancelled(request.purpose)
-            if first is None:
-                first = time.perf_counter()
-                usage.time_to_first_token_s = first - started
-            usage.generated_tokens = response.generation_tokens
-            if response.text:
-                yield response.text
+        generated: list[int] = []
+        try:
+            for response in mlx_lm.stream_generate(
+                self._model,
+                self._tokenizer,
+                prompt[reused:],
+                max_tokens=request.max_tokens,
+                sampler=sampler,
+                logits_processors=processors,
+                prompt_cache=entry.cache,
+            ):
+                generated.append(response.token)
+                if stop.is_set():
+                    usage.stop_reason = "cancelled"
+                    raise GenerationCancelled(request.purpose)
+                if first is None:
+                    first = time.perf_counter()
+                    usage.time_to_first_token_s = first - started
+                usage.generated_tokens = response.generation_tokens
+                if response.text:
+                    yield response.text
+        finally:
+            self._remember(entry, prompt + generated)
         if response is not None:
             usage.tokens_per_s = response.generation_tps
             usage.stop_reason = response.finish_reason or "stop"
         if processors and not processors[0].done:
             usage.stop_reason = "length"
 
+    def _cache_for(self, prompt: list[int]) -> tuple[_PromptCache, int]:
+        """The cache sharing the longest prefix with ``prompt``, trimmed to it, and that length."""
+        from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+
+        best, best_len = None, 0
+        for entry in self._caches:
+            n = _common_prefix(entry.tokens, prompt)
+            if n > best_len:
+                best, best_len = entry, n
+        if best is not None and best_len >= MIN_REUSE_TOKENS and can_trim_prompt_cache(best.cache):
+            keep = min(best_len, len(prompt) - 1)  # at least one token must go through the model
+            trim_prompt_cache(best.cache, len(best.tokens) - keep)
+            best.tokens = best.tokens[:keep]
+            self._caches.remove(best)
+            self._caches.insert(0, best)
+            return best, keep
+        entry = _PromptCache(make_prompt_cache(self._model))
+        self._caches.insert(0, entry)
+        del self._caches[MAX_CACHES:]
+        return entry, 0
+
+    def _remember(self, entry: _PromptCache, tokens: list[int]) -> None:
+        """Record what ``entry`` now holds (the model saw all but maybe the last token)."""
+        offset = getattr(entry.cache[0], "offset", None) if entry.cache else None
+        if offset is None or offset > len(tokens):
+            self._caches.remove(entry)  # unknown contents: never reuse it
+            return
+        entry.tokens = tokens[:offset]
+
     def close(self) -> None:
+        self._caches.clear()
         self._model = self._tokenizer = self._ll_tokenizer = None

@@ -153,3 +153,36 @@ class TestNoDaemon:
         """Connecting without a daemon raises DaemonNotRunningError naming the socket and the fix."""
         with pytest.raises(DaemonNotRunningError, match=r"greenroom daemon"):
             Client(short_tmp).connect()
+
+
+class TestAsyncClient:
+    def test_async_follow_replays_then_goes_live(self, daemon: Any) -> None:
+        """The async client replays history, then follows live events, in order."""
+        import anyio
+
+        from greenroom.clients import AsyncClient
+
+        async def main() -> list[Envelope]:
+            async with AsyncClient(daemon.config.runtime_dir) as client:
+                first = (await client.submit("before")).task_id
+                got: list[Envelope] = []
+                async with anyio.create_task_group() as tg:
+
+                    async def follow() -> None:
+                        async for env in client.follow(from_seq=1):
+                            got.append(env)
+                            if isinstance(env.event, e.TaskSubmitted) and env.event.goal == "after":
+                                tg.cancel_scope.cancel()
+
+                    tg.start_soon(follow)
+                    with anyio.fail_after(10):
+                        while not any(env.task_id == first for env in got):
+                            await anyio.sleep(0.01)
+                    await client.submit("after")
+                return got
+
+        got = anyio.run(main)
+        seqs = [env.seq for env in got]
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert isinstance(got[-1].event, e.TaskSubmitted)
+        assert got[-1].event.goal == "after"

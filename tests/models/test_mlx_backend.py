@@ -102,3 +102,23 @@ class TestMlxBackend:
         b = MlxBackend(lambda: tmp_path / "nothing-here", name="ghost")
         with pytest.raises(ModelError, match="cannot load model ghost"):
             list(b.stream(_req(), Usage(), threading.Event()))
+
+
+class TestPromptCache:
+    def test_reused_prefix_gives_the_same_output_as_a_cold_start(self, tiny_model: Path) -> None:
+        """A prompt sharing a long prefix reuses the KV cache and still decodes exactly as a cold model."""
+        system = "You check the work of an assistant and reply in JSON. " * 4
+
+        def ask(backend: MlxBackend, question: str) -> str:
+            request = GenerationRequest(
+                messages=[Message("system", system), Message("user", question)], schema=VERDICT_SCHEMA, max_tokens=60
+            )
+            return "".join(backend.stream(request, Usage(), threading.Event()))
+
+        warm = MlxBackend(lambda: tiny_model, name="tiny")
+        ask(warm, "first question")
+        warm_answer = ask(warm, "second question")
+        assert len(warm._caches) == 1, "the second prompt should reuse the first one's cache"
+        assert warm._caches[0].tokens, "the cache should hold the last prompt"
+        cold = MlxBackend(lambda: tiny_model, name="tiny")
+        assert ask(cold, "second question") == warm_answer
