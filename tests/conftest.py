@@ -64,6 +64,21 @@ def make_config(root: Path, script: Path | None = None, *overrides: str) -> Conf
     return load_config(cfg, [*sets, *overrides])
 
 
+def cli_flags(root: Path, script: Path | None = None) -> list[str]:
+    """Global ``greenroom`` flags for a daemon (or CLI) confined to ``root``, scripted model."""
+    (root / "config.toml").touch()
+    flags = [
+        "--config", str(root / "config.toml"),
+        "--data-dir", str(root / "data"),
+        "--runtime-dir", str(root / "run"),
+        "--set", "llm.backend=scripted",
+        "--set", f'tools.fs_roots=["{root}"]',
+    ]  # fmt: skip
+    if script is not None:
+        flags += ["--set", f'llm.script="{script}"']
+    return flags
+
+
 class InProcessDaemon:
     """The daemon's ``serve`` on a background event loop (a blocking portal)."""
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import threading
 
-import msgspec
-
-from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor
+from greenroom.actors.base import CrashReporter, GreenroomActor
 from greenroom.actors.deps import ActorDeps
-from greenroom.actors.prompts import VERDICT_SCHEMA, VerdictOutput, verdict_messages
+from greenroom.actors.prompts import VERDICT_SCHEMA, VerdictOutput, decode_output, verdict_messages
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import CriticVerdict
 from greenroom.models.backend import GenerationRequest
@@ -44,13 +42,7 @@ class CriticActor(GreenroomActor):
             top_p=deps.llm.top_p,
         )
         text, finished = deps.handles.llm.ask("generate", request, task_id=task_id, causation=causation, stop=stop)
-        try:
-            out = msgspec.json.decode(text, type=VerdictOutput)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise CallFailed(
-                "bad_model_output",
-                f"the critic's verdict was not valid ({exc}); it said: {text[:200]!r}",
-            ) from None
+        out = decode_output(text, VerdictOutput, "verdict")
         return deps.bus.publish(
             CriticVerdict(step=step, verdict=out.verdict, reason=out.reason),
             source=self.name,

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import threading
 
-import msgspec
-
 from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor
 from greenroom.actors.deps import ActorDeps
-from greenroom.actors.prompts import PlanOutput, plan_messages, plan_schema
+from greenroom.actors.prompts import PlanOutput, decode_output, plan_messages, plan_schema
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import PlanStep, TaskPlanned
 from greenroom.models.backend import GenerationRequest
@@ -56,13 +54,7 @@ class PlannerActor(GreenroomActor):
             top_p=cfg.top_p,
         )
         text, finished = deps.handles.llm.ask("generate", request, task_id=task_id, causation=causation, stop=stop)
-        try:
-            out = msgspec.json.decode(text, type=PlanOutput)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise CallFailed(
-                "bad_model_output",
-                f"the model's plan was not valid ({exc}); it said: {text[:200]!r}",
-            ) from None
+        out = decode_output(text, PlanOutput, "plan")
         steps = _distinct(out.steps)[: deps.agent.max_steps]
         if not steps:
             raise CallFailed("bad_model_output", "the model's plan has no steps")

@@ -7,13 +7,16 @@ schemas below, so they always parse; the Structs validate them once more.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
+from greenroom.actors.base import CallFailed
 from greenroom.bus.events import PlanStep, Verdict
 from greenroom.models.backend import Message
 from greenroom.tools.registry import ToolRegistry
+
+T = TypeVar("T")
 
 
 class PlanOutput(msgspec.Struct, frozen=True):
@@ -34,6 +37,20 @@ class ActionOutput(msgspec.Struct, frozen=True, kw_only=True):
 class VerdictOutput(msgspec.Struct, frozen=True):
     verdict: Verdict
     reason: str = ""
+
+
+def decode_output(text: str, type_: type[T], what: str) -> T:
+    """Decode a model's structured output.
+
+    Raises:
+        CallFailed: it does not parse (say, generation hit max_tokens mid-object).
+    """
+    try:
+        return msgspec.json.decode(text, type=type_)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise CallFailed(
+            "bad_model_output", f"the model's {what} was not valid ({exc}); it said: {text[:200]!r}"
+        ) from None
 
 
 def _string(max_len: int) -> dict[str, Any]:

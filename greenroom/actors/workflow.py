@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import msgspec
 import structlog
 
 from greenroom.actors.base import (
@@ -30,7 +29,7 @@ from greenroom.actors.base import (
     CallFailed,
     Interrupted,
 )
-from greenroom.actors.prompts import ActionOutput, action_messages, answer_messages
+from greenroom.actors.prompts import ActionOutput, action_messages, answer_messages, decode_output
 from greenroom.bus.codec import decode_envelope
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import (
@@ -392,7 +391,10 @@ class TaskRun:
             action_messages(self.goal, step.intent, tools, _done_text(results), observations),
             schema,
         )
-        action = _decode(text, ActionOutput, "tool-call decision")
+        try:
+            action = decode_output(text, ActionOutput, "tool-call decision")
+        except CallFailed as exc:
+            raise TaskFailure(exc.code, str(exc)) from None
         if action.action == "finish" or not action.calls:
             return action.result.strip() or "done"
         requests = []
@@ -572,15 +574,6 @@ def _run_tool(fn: Callable[[], str], timeout_s: float) -> tuple[bool, str, str]:
         return False, "", f"{type(exc).__name__}: {exc}"
     finally:
         pool.shutdown(wait=False)
-
-
-def _decode(text: str, type_: type[T], what: str) -> T:
-    try:
-        return msgspec.json.decode(text, type=type_)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise TaskFailure(
-            "bad_model_output", f"the model's {what} was not valid ({exc}); it said: {text[:200]!r}"
-        ) from None
 
 
 def _observation(call: ToolRequested, out: str) -> str:

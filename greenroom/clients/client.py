@@ -44,6 +44,16 @@ def _not_running(runtime_dir: Path, exc: Exception) -> DaemonNotRunningError:
     )
 
 
+def _dial_control(runtime_dir: Path, timeout_ms: int) -> pynng.Req0:
+    req = pynng.Req0(recv_timeout=timeout_ms, send_timeout=timeout_ms)
+    try:
+        req.dial(f"ipc://{runtime_dir / CONTROL_SOCKET}", block=True)
+    except pynng.NNGException as exc:
+        req.close()
+        raise _not_running(runtime_dir, exc) from None
+    return req
+
+
 class _Cursor:
     """Keeps a timeline in order: decides, for each live frame, what to yield."""
 
@@ -92,14 +102,7 @@ class Client:
             DaemonNotRunningError: nothing answers.
             ServerError: the daemon refused the handshake (protocol version).
         """
-        url = f"ipc://{self.runtime_dir / CONTROL_SOCKET}"
-        req = pynng.Req0(recv_timeout=self._timeout_ms, send_timeout=self._timeout_ms)
-        try:
-            req.dial(url, block=True)
-        except pynng.NNGException as exc:
-            req.close()
-            raise _not_running(self.runtime_dir, exc) from None
-        self._req = req
+        self._req = _dial_control(self.runtime_dir, self._timeout_ms)
         self.hello = self.request(p.Hello(protocol=p.PROTOCOL_VERSION, client=self.name), p.HelloReply)
         return self
 
@@ -233,14 +236,8 @@ class AsyncClient:
         self.hello: p.HelloReply | None = None
 
     async def connect(self) -> AsyncClient:
-        url = f"ipc://{self.runtime_dir / CONTROL_SOCKET}"
-        req = pynng.Req0(recv_timeout=self._timeout_ms, send_timeout=self._timeout_ms)
-        try:
-            req.dial(url, block=True)
-        except pynng.NNGException as exc:
-            req.close()
-            raise _not_running(self.runtime_dir, exc) from None
-        self._req = req
+        """As ``Client.connect``."""
+        self._req = _dial_control(self.runtime_dir, self._timeout_ms)
         self.hello = await self.request(p.Hello(protocol=p.PROTOCOL_VERSION, client=self.name), p.HelloReply)
         return self
 
@@ -338,9 +335,9 @@ def default_runtime_dir() -> Path:
     env = os.environ.get("GREENROOM_RUNTIME_DIR")
     if env:
         return Path(env).expanduser()
-    import platformdirs
+    from greenroom.runtime.paths import platform_runtime_dir
 
-    return Path(platformdirs.user_runtime_dir("greenroom"))
+    return platform_runtime_dir()
 
 
 __all__ = ["AsyncClient", "Client", "default_runtime_dir"]

@@ -1,29 +1,36 @@
-"""Daemon lifecycle, config, data dirs, supervision and the nng gateway."""
+"""Daemon lifecycle, config, data dirs, supervision and the nng gateway.
+
+Exports load lazily: clients import ``greenroom.runtime.paths`` and
+``greenroom.runtime.config`` without pulling in the actors and models.
+"""
 
 from __future__ import annotations
 
-from greenroom.runtime.config import Config, ConfigError, default_config_path, load_config
-from greenroom.runtime.core import Runtime
-from greenroom.runtime.daemon import run_daemon, serve
-from greenroom.runtime.errors import DaemonAlreadyRunningError, DaemonError, RequestError
-from greenroom.runtime.gateway import Gateway
-from greenroom.runtime.lock import DaemonLock
-from greenroom.runtime.logging import configure_logging
-from greenroom.runtime.supervisor import Supervisor
+import importlib
+from typing import Any
 
-__all__ = [
-    "Config",
-    "ConfigError",
-    "DaemonAlreadyRunningError",
-    "DaemonError",
-    "DaemonLock",
-    "Gateway",
-    "RequestError",
-    "Runtime",
-    "Supervisor",
-    "configure_logging",
-    "default_config_path",
-    "load_config",
-    "run_daemon",
-    "serve",
-]
+_EXPORTS = {
+    "Config": "config",
+    "ConfigError": "config",
+    "default_config_path": "config",
+    "load_config": "config",
+    "Runtime": "core",
+    "run_daemon": "daemon",
+    "serve": "daemon",
+    "DaemonAlreadyRunningError": "errors",
+    "DaemonError": "errors",
+    "RequestError": "errors",
+    "Gateway": "gateway",
+    "DaemonLock": "lock",
+    "configure_logging": "logging",
+    "Supervisor": "supervisor",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'greenroom.runtime' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"greenroom.runtime.{module}"), name)

@@ -17,14 +17,13 @@ import platformdirs
 
 from greenroom.actors.settings import AgentConfig
 from greenroom.models.settings import LlmConfig
+from greenroom.runtime.paths import APP, platform_data_dir, platform_runtime_dir
 from greenroom.tools.settings import ToolsConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
-
-APP = "greenroom"
 
 
 class ConfigError(Exception):
@@ -57,11 +56,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
     @property
     def data_dir(self) -> Path:
-        return Path(self.daemon.data_dir or platformdirs.user_data_dir(APP)).expanduser()
+        return Path(self.daemon.data_dir).expanduser() if self.daemon.data_dir else platform_data_dir()
 
     @property
     def runtime_dir(self) -> Path:
-        return Path(self.daemon.runtime_dir or platformdirs.user_runtime_dir(APP)).expanduser()
+        return Path(self.daemon.runtime_dir).expanduser() if self.daemon.runtime_dir else platform_runtime_dir()
 
 
 def default_config_path() -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from greenroom.clients.cli import build_parser
-from tests.conftest import call, finish, plan, wait_for, write_script
+from tests.conftest import call, cli_flags, finish, plan, wait_for, write_script
 
 
 def _subparsers() -> dict[str, Any]:
@@ -50,23 +50,7 @@ class TestHelp:
 
 
 def greenroom(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    base = [
-        sys.executable,
-        "-m",
-        "greenroom",
-        "--config",
-        str(root / "config.toml"),
-        "--data-dir",
-        str(root / "data"),
-        "--runtime-dir",
-        str(root / "run"),
-        "--set",
-        "llm.backend=scripted",
-        "--set",
-        f'llm.script="{root / "script.json"}"',
-        "--set",
-        f'tools.fs_roots=["{root}"]',
-    ]
+    base = [sys.executable, "-m", "greenroom", *cli_flags(root, root / "script.json")]
     env = {k: v for k, v in os.environ.items() if k != "GREENROOM_RUNTIME_DIR"}
     return subprocess.run(
         [*base, *args],
@@ -160,23 +144,7 @@ class TestCommands:
     def test_confirm_and_cancel_from_another_terminal(self, root: Path) -> None:
         """A task waits for an answer; `confirm` from another shell answers, errors are one line."""
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "greenroom",
-                "--config",
-                str(root / "config.toml"),
-                "--data-dir",
-                str(root / "data"),
-                "--runtime-dir",
-                str(root / "run"),
-                "--set",
-                "llm.backend=scripted",
-                "--set",
-                f'llm.script="{root / "script.json"}"',
-                "run",
-                "milk",
-            ],
+            [sys.executable, "-m", "greenroom", *cli_flags(root, root / "script.json"), "run", "milk"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,

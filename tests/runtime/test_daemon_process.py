@@ -13,27 +13,13 @@ import pytest
 
 from greenroom.bus import decode_envelope
 from greenroom.bus import events as e
-from tests.conftest import call, finish, wait_for, write_script
+from tests.conftest import call, cli_flags, finish, wait_for, write_script
 
 pytestmark = pytest.mark.slow
 
 
 def daemon_args(root: Path, script: Path) -> list[str]:
-    (root / "config.toml").touch()
-    return [
-        "--config",
-        str(root / "config.toml"),
-        "--data-dir",
-        str(root / "data"),
-        "--runtime-dir",
-        str(root / "run"),
-        "--set",
-        "llm.backend=scripted",
-        "--set",
-        f'llm.script="{script}"',
-        "--set",
-        f'tools.fs_roots=["{root}"]',
-    ]
+    return cli_flags(root, script)
 
 
 def journal_events(root: Path) -> list[Any]:
