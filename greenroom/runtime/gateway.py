@@ -61,7 +61,7 @@ class Gateway:
         self.control_url = ipc_url(rdir, CONTROL_SOCKET)
         self.timeline_url = ipc_url(rdir, TIMELINE_SOCKET)
         self.timeline_json_url = ipc_url(rdir, TIMELINE_JSON_SOCKET)
-        self._hello: set[int] = set()
+        self._hello: dict[int, str] = {}  # pipe id -> the client's name from its hello
         self._clients = 0
         self._json_subscribers = 0
         self._lock = threading.Lock()
@@ -118,7 +118,7 @@ class Gateway:
     def _pipe_removed(self, pipe: pynng.Pipe) -> None:
         with self._lock:
             self._clients -= 1
-            self._hello.discard(pipe.id)
+            self._hello.pop(pipe.id, None)
 
     def _count_json(self, delta: int) -> None:
         with self._lock:
@@ -172,6 +172,8 @@ class Gateway:
 
     def dispatch(self, request: p.Request, pipe_id: int) -> p.Reply:
         rt = self.runtime
+        with self._lock:
+            who = self._hello.get(pipe_id, "")
         match request:
             case p.Hello(protocol=version, client=client):
                 if version != p.PROTOCOL_VERSION:
@@ -180,7 +182,7 @@ class Gateway:
                         message=f"protocol {version} is not supported; this daemon speaks {p.PROTOCOL_VERSION}",
                     )
                 with self._lock:
-                    self._hello.add(pipe_id)
+                    self._hello[pipe_id] = client or f"client-{pipe_id}"
                 log.debug("client_hello", client=client)
                 return p.HelloReply(
                     protocol=p.PROTOCOL_VERSION,
@@ -191,12 +193,12 @@ class Gateway:
                     timeline_json=self.timeline_json_url,
                 )
             case p.Submit(goal=goal, run_at=run_at):
-                task_id, seq = rt.submit(goal, run_at)
+                task_id, seq = rt.submit(goal, run_at, client=who)
                 return p.Submitted(task_id=task_id, seq=seq)
             case p.Cancel(task_id=task_id):
-                return p.Ok(seq=rt.cancel(task_id))
+                return p.Ok(seq=rt.cancel(task_id, client=who))
             case p.Confirm(confirmation_id=cid, approved=approved, remember=remember):
-                return p.Ok(seq=rt.confirm(cid, approved, remember))
+                return p.Ok(seq=rt.confirm(cid, approved, remember, client=who))
             case p.ListTasks(status=statuses, limit=limit):
                 tasks = rt.tasks.all()
                 if statuses:

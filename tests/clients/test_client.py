@@ -76,7 +76,7 @@ class TestAttachedClients:
         assert [env.seq for env in seen_a] == [env.seq for env in seen_b]
         assert seen_a == seen_b
         answered = [env.event for env in seen_a if isinstance(env.event, e.ConfirmationAnswered)]
-        assert answered == [e.ConfirmationAnswered(confirmation_id=conf.confirmation_id, approved=True)]
+        assert answered == [e.ConfirmationAnswered(confirmation_id=conf.confirmation_id, approved=True, client="b")]
         seqs = [env.seq for env in seen_a]
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
         a.close()
@@ -166,19 +166,23 @@ class TestAsyncClient:
             async with AsyncClient(daemon.config.runtime_dir) as client:
                 first = (await client.submit("before")).task_id
                 got: list[Envelope] = []
+                saw_first, saw_after = anyio.Event(), anyio.Event()
                 async with anyio.create_task_group() as tg:
 
                     async def follow() -> None:
                         async for env in client.follow(from_seq=1):
                             got.append(env)
+                            if env.task_id == first:
+                                saw_first.set()
                             if isinstance(env.event, e.TaskSubmitted) and env.event.goal == "after":
-                                tg.cancel_scope.cancel()
+                                saw_after.set()
+                                return
 
                     tg.start_soon(follow)
                     with anyio.fail_after(10):
-                        while not any(env.task_id == first for env in got):
-                            await anyio.sleep(0.01)
-                    await client.submit("after")
+                        await saw_first.wait()
+                        await client.submit("after")
+                        await saw_after.wait()
                 return got
 
         got = anyio.run(main)

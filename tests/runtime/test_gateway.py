@@ -154,5 +154,5 @@ class TestTimeline:
             "type": "task.submitted",
             "goal": "json please",
             "run_at": None,
-            "client": "",
+            "client": "test",
         }
