@@ -18,10 +18,12 @@ class MemoryActor(GreenroomActor):
 
     def remember(self, text: str, tags: list[str], key: str, task_id: str | None = None) -> str:
         """Store a note once per ``key``; publishes ``memory.stored`` when new."""
-        item_id, created = self.deps.memory_store.remember(text, tags, key)
+        store = self.deps.memory_store
+        item_id, created = store.remember(text, tags, key)
         if created:
+            stored = store.get(item_id)
             self.deps.bus.publish(
-                MemoryStored(item_id=item_id, text=text, tags=tags),
+                MemoryStored(item_id=item_id, text=stored["text"] if stored else "", tags=tags),
                 source=self.name,
                 task_id=task_id,
                 correlation_id=task_id,
@@ -30,6 +32,9 @@ class MemoryActor(GreenroomActor):
 
     def recall(self, query: str, limit: int = 5) -> list[dict[str, Any]]:
         return self.deps.memory_store.recall(query, limit)
+
+    def forget(self, item_id: str) -> bool:
+        return self.deps.memory_store.forget(item_id)
 
     def count(self) -> int:
         return self.deps.memory_store.count()

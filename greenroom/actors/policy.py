@@ -1,4 +1,4 @@
-"""The Policy actor: allow / ask / deny for every tool call, journaled with its rule."""
+"""The Policy actor: allow / ask / deny for every tool call, journaled with its rule and risk."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from greenroom.actors.base import CrashReporter, GreenroomActor
 from greenroom.actors.deps import ActorDeps
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import ToolDecided
+from greenroom.policy import PolicyDecision, Scope
 from greenroom.tools.spec import UnknownToolError
 
 
@@ -18,21 +19,34 @@ class PolicyActor(GreenroomActor):
         super().__init__(on_crash)
         self.deps = deps
 
-    def decide(self, task_id: str, call_id: str, tool: str, args: dict[str, Any], *, causation: int | None) -> Envelope:
-        """Decide on one call and publish ``tool.decided``."""
+    def evaluate(self, tool: str, args: dict[str, Any], flagged: bool = False) -> PolicyDecision:
+        """The decision for a call, without journaling it (``greenroom policy test``)."""
         try:
-            side_effects = self.deps.tools.get(tool).side_effects
+            facts = self.deps.tools.get(tool).facts()
         except UnknownToolError:
-            side_effects = None
-        d = self.deps.policy_engine.decide(tool, side_effects, args)
+            facts = None
+        return self.deps.policy_engine.decide(tool, facts, args, flagged=flagged)
+
+    def decide(
+        self,
+        task_id: str,
+        call_id: str,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        flagged: bool = False,
+        causation: int | None,
+    ) -> Envelope:
+        """Decide on one call and publish ``tool.decided``."""
+        d = self.evaluate(tool, args, flagged)
         return self.deps.bus.publish(
-            ToolDecided(call_id=call_id, tool=tool, decision=d.decision, rule=d.rule, reason=d.reason),
+            ToolDecided(call_id=call_id, tool=tool, decision=d.decision, rule=d.rule, reason=d.reason, risk=d.risk),
             source=self.name,
             task_id=task_id,
             causation_id=causation,
             correlation_id=task_id,
         )
 
-    def remember(self, tool: str, approved: bool) -> None:
-        """Persist a person's decision for ``tool``."""
-        self.deps.policy_engine.remember(tool, approved)
+    def remember(self, tool: str, args: dict[str, Any], approved: bool, scope: Scope = "tool") -> str:
+        """Persist a person's decision, scoped as they chose; returns the new rule's id."""
+        return self.deps.policy_engine.remember(tool, args, approved, scope).id

@@ -51,7 +51,8 @@ class RunRegistry:
             self._runs[run.task_id] = run
             thread = threading.Thread(target=run.run, name=f"task-{run.task_id}", daemon=True)
             self._threads[run.task_id] = thread
-        thread.start()
+            # Started under the lock, so park_all never sees a thread it cannot join yet.
+            thread.start()
         return True
 
     def done(self, task_id: str) -> None:

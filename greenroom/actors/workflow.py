@@ -37,6 +37,7 @@ from greenroom.bus.events import (
     ConfirmationAsked,
     CriticVerdict,
     Event,
+    GuardFlagged,
     PlanStep,
     StepCapReached,
     StepFinished,
@@ -53,6 +54,7 @@ from greenroom.bus.events import (
     ToolResult,
 )
 from greenroom.models.backend import GenerationRequest
+from greenroom.policy.guards import find_injection, redact
 from greenroom.tools.spec import ToolContext, ToolError
 
 if TYPE_CHECKING:
@@ -100,6 +102,9 @@ class _MemoryAdapter:
     def recall(self, query: str, limit: int) -> list[dict[str, Any]]:
         return self._handle.ask("recall", query, limit)
 
+    def forget(self, item_id: str) -> bool:
+        return self._handle.ask("forget", item_id)
+
 
 class TaskRun:
     """Runs (or resumes) one task on its own thread.
@@ -121,6 +126,7 @@ class TaskRun:
         """Set on cancel or park: generation and waits stop early."""
         self.waiting = False
         self._cancel_reason: str | None = None
+        self._repeats: dict[str, str] = {}
         self._last: int | None = history[-1].seq if history else None
         self._index(history)
 
@@ -139,6 +145,9 @@ class TaskRun:
         self.h_answered: dict[str, ConfirmationAnswered] = {}
         self.h_verdicts: dict[int, CriticVerdict] = {}
         self.h_caps: set[tuple[int, int]] = set()
+        self.flagged = False
+        """A tool output in this task looked like a prompt injection (from then on risky calls ask)."""
+        self.h_calls: dict[str, ToolRequested] = {}
         for env in history:
             match env.event:
                 case TaskStarted():
@@ -149,8 +158,9 @@ class TaskRun:
                     self.h_steps[n] = env.event
                 case StepFinished(step=n):
                     self.h_finished[n] = env.event
-                case ToolRequested(step=n, round=r):
+                case ToolRequested(step=n, round=r, call_id=c):
                     self.h_requests.setdefault((n, r), []).append(env.event)
+                    self.h_calls[c] = env.event
                 case ToolDecided(call_id=c):
                     self.h_decided[c] = env.event
                 case ToolInvoked(call_id=c):
@@ -165,6 +175,8 @@ class TaskRun:
                     self.h_verdicts[n] = env.event
                 case StepCapReached(step=n, rounds=r):
                     self.h_caps.add((n, r))
+                case GuardFlagged():
+                    self.flagged = True
                 case _:
                     pass
 
@@ -415,6 +427,10 @@ class TaskRun:
         observations: dict[str, str] = {}
         approved: list[ToolRequested] = []
         for call in calls:
+            repeated = self._repeat_of(call)
+            if repeated is not None:
+                observations[call.call_id] = repeated
+                continue
             verdict = self._decide(call)
             if verdict is not None:
                 observations[call.call_id] = verdict
@@ -425,6 +441,47 @@ class TaskRun:
                 for call, out in zip(approved, pool.map(self._invoke, approved), strict=False):
                     observations[call.call_id] = out
         return [_observation(c, observations[c.call_id]) for c in calls]
+
+    def _repeat_of(self, call: ToolRequested) -> str | None:
+        """If an identical call with side effects already ran in this task, reuse its result.
+
+        Reads run again (the time or a file may have changed), reported as repeats; a
+        write or external action never runs twice for the same arguments.
+        """
+        if call.call_id in self.h_results:
+            return None
+        signature = _signature(call)
+        earlier = next(
+            (
+                c
+                for c in self.h_calls.values()
+                if c.call_id != call.call_id and _signature(c) == signature and c.call_id in self.h_results
+            ),
+            None,
+        )
+        self.h_calls.setdefault(call.call_id, call)
+        if earlier is None:
+            return None
+        try:
+            side_effects = self.deps.tools.get(call.tool).side_effects
+        except ToolError:
+            return None
+        if side_effects in ("none", "read"):
+            self._repeats[call.call_id] = earlier.call_id
+            return None
+        prev = self.h_results[earlier.call_id]
+        result = ToolResult(
+            call_id=call.call_id,
+            tool=call.tool,
+            ok=prev.ok,
+            output=prev.output,
+            error=prev.error,
+            repeated_of=earlier.call_id,
+        )
+        self._emit(result)
+        self.h_results[call.call_id] = result
+        note = f"(identical to {earlier.call_id}; not run again) "
+        return note + (prev.output if prev.ok else f"error: {prev.error}")
 
     def _decide(self, call: ToolRequested) -> str | None:
         """Pass ``call`` through Policy; None when it may run, else what the model is told."""
@@ -439,6 +496,7 @@ class TaskRun:
                 call.call_id,
                 call.tool,
                 call.args,
+                flagged=self.flagged,
                 causation=self._last,
             )
             self._follow(env)
@@ -459,7 +517,9 @@ class TaskRun:
 
     def _fail_call(self, call: ToolRequested, error: str) -> str:
         if call.call_id not in self.h_results:
-            self._emit(ToolResult(call_id=call.call_id, tool=call.tool, ok=False, error=error))
+            result = ToolResult(call_id=call.call_id, tool=call.tool, ok=False, error=error)
+            self._emit(result)
+            self.h_results[call.call_id] = result
         return f"error: {error}"
 
     def _invoke(self, call: ToolRequested) -> str:
@@ -479,23 +539,31 @@ class TaskRun:
         ctx = ToolContext(
             task_id=self.task_id,
             call_id=call.call_id,
-            fs_roots=tuple(self.deps.tools_config.fs_roots),
-            max_output_bytes=self.deps.tools_config.max_output_bytes,
+            config=self.deps.tools_config,
             memory=_MemoryAdapter(self._handles.memory, self.task_id),
             cancel=self.stop,
         )
         started = time.perf_counter()
         ok, output, error = _run_tool(lambda: spec.run(ctx, args), spec.timeout_s)
-        self._emit(
-            ToolResult(
-                call_id=call.call_id,
-                tool=call.tool,
-                ok=ok,
-                output=output,
-                error=error,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
+        # Secrets never go further than this: not to the model, the journal or memory.
+        output, found = redact(output)
+        error, found_in_error = redact(error)
+        result = ToolResult(
+            call_id=call.call_id,
+            tool=call.tool,
+            ok=ok,
+            output=output,
+            error=error,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            repeated_of=self._repeats.get(call.call_id, ""),
+            redacted=sorted(set(found + found_in_error)),
         )
+        self._emit(result)
+        self.h_results[call.call_id] = result
+        phrase = find_injection(output + "\n" + error)
+        if phrase is not None:
+            self.flagged = True
+            self._emit(GuardFlagged(call_id=call.call_id, tool=call.tool, phrase=phrase), durable=True)
         return output if ok else f"error: {error}"
 
     # -- confirmations ---------------------------------------------------------------------
@@ -574,6 +642,10 @@ def _run_tool(fn: Callable[[], str], timeout_s: float) -> tuple[bool, str, str]:
         return False, "", f"{type(exc).__name__}: {exc}"
     finally:
         pool.shutdown(wait=False)
+
+
+def _signature(call: ToolRequested) -> str:
+    return call.tool + " " + json.dumps(call.args, sort_keys=True, ensure_ascii=False)
 
 
 def _observation(call: ToolRequested, out: str) -> str:

@@ -214,6 +214,8 @@ class Bus:
         journal: where events are committed.
         clock: wall-clock source for envelope timestamps.
         max_batch: most events committed in one transaction.
+        mask: applied to each encoded event before it is journaled or delivered (the
+            policy's secret masking); must keep the bytes valid msgpack.
     """
 
     def __init__(
@@ -222,8 +224,10 @@ class Bus:
         *,
         clock: Callable[[], float] = time.time,
         max_batch: int = 8192,
+        mask: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.journal = journal
+        self._mask = mask
         self._clock = clock
         self._max_batch = max_batch
         self._lock = threading.Lock()
@@ -376,8 +380,16 @@ class Bus:
     def _commit(self, batch: list[Envelope]) -> None:
         records: list[Record] = []
         rows: list[Row] = []
+        mask = self._mask
         for env in batch:
             raw = encode_envelope(env)
+            if mask is not None:
+                masked = mask(raw)
+                if masked is not raw:
+                    # Deliver what was journaled: consumers decode the masked bytes.
+                    rows.append((env.seq, env.ts, event_type(env.event), env.task_id, masked))
+                    records.append(Record(env.seq, masked))
+                    continue
             rows.append((env.seq, env.ts, event_type(env.event), env.task_id, raw))
             records.append(Record(env.seq, raw, env))
         self.journal.append(rows)

@@ -98,6 +98,7 @@ class ToolDecided(_Event, tag="tool.decided"):
     decision: Decision
     rule: str
     reason: str = ""
+    risk: float = 0.0
 
 
 class ToolInvoked(_Event, tag="tool.invoked"):
@@ -114,6 +115,10 @@ class ToolResult(_Event, tag="tool.result"):
     output: str = ""
     error: str = ""
     duration_ms: float = 0.0
+    repeated_of: str = ""
+    """Set when this call repeats an earlier identical call of the task (whose result is reused)."""
+    redacted: list[str] = []
+    """Kinds of secrets removed from the output before anyone saw it."""
 
 
 class ConfirmationAsked(_Event, tag="confirmation.asked"):
@@ -131,6 +136,22 @@ class ConfirmationAnswered(_Event, tag="confirmation.answered"):
     approved: bool
     remember: bool = False
     client: str = ""
+    scope: str = ""
+    """With ``remember``: how narrowly the decision was stored (tool, path, domain, command)."""
+
+
+class GuardFlagged(_Event, tag="guard.flagged"):
+    """A tool output looked like a prompt injection: risky calls ask for the rest of the task."""
+
+    call_id: str
+    tool: str
+    phrase: str
+
+
+class PolicyOffline(_Event, tag="policy.offline"):
+    """Offline mode was switched: while on, network tools are denied."""
+
+    on: bool
 
 
 # --- models, critic, memory -----------------------------------------------------------
@@ -211,6 +232,8 @@ Event = Union[
     ToolResult,
     ConfirmationAsked,
     ConfirmationAnswered,
+    GuardFlagged,
+    PolicyOffline,
     LlmChunk,
     LlmFinished,
     CriticVerdict,

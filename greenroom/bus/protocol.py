@@ -44,6 +44,8 @@ class Confirm(_Request, tag="confirm"):
     confirmation_id: str
     approved: bool
     remember: bool = False
+    scope: Literal["tool", "path", "domain", "command"] = "tool"
+    """With ``remember``: remember for this tool, or only this folder / domain / exact command."""
 
 
 class ListTasks(_Request, tag="tasks"):
@@ -144,6 +146,42 @@ class StatusReply(_Reply, tag="status"):
     model_loaded: bool
     rss_bytes: int
     clients: int = 0
+
+
+class ToolInfo(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    description: str
+    side_effects: str
+    network: bool = False
+    shell: bool = False
+    dry_run: bool = False
+    schema: dict[str, Any] = {}
+
+
+class ToolsReply(_Reply, tag="tools"):
+    tools: list[ToolInfo]
+
+
+class RuleView(msgspec.Struct, frozen=True, kw_only=True):
+    layer: str
+    """``remembered``, ``config`` or ``default``: the order they are evaluated in."""
+    id: str
+    tools: list[str]
+    decision: str
+    reason: str = ""
+    when: dict[str, Any] = {}
+
+
+class PolicyReply(_Reply, tag="policy"):
+    offline: bool
+    rules: list[RuleView]
+
+
+class DecisionReply(_Reply, tag="decision"):
+    decision: str
+    rule: str
+    reason: str = ""
+    risk: float = 0.0
 
 
 class ErrorReply(_Reply, tag="error"):

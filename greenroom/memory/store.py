@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from greenroom.bus.journal import create_private_file
+from greenroom.policy.guards import redact
 
 
 class MemoryStore:
@@ -44,9 +45,10 @@ class MemoryStore:
         notes.create_index(["key"], unique=True, if_not_exists=True)
 
     def remember(self, text: str, tags: list[str], key: str, source: str = "tool") -> tuple[str, bool]:
-        """Store a note; return ``(id, created)``. The same ``key`` twice stores it once."""
+        """Store a note (secrets redacted first); return ``(id, created)``. The same ``key`` twice stores it once."""
         if not text.strip():
             raise ValueError("cannot remember empty text")
+        text, _ = redact(text)
         with self._lock:
             existing = list(self._db["notes"].rows_where("key = ?", [key]))
             if existing:
@@ -79,6 +81,19 @@ class MemoryStore:
         return [
             {"id": r["id"], "text": r["text"], "tags": json.loads(r["tags"]), "score": s} for s, _, r in scored[:limit]
         ]
+
+    def forget(self, item_id: str) -> bool:
+        """Delete a note (overwritten on disk: ``secure_delete`` is on). False if there was none."""
+        with self._lock:
+            table = self._db["notes"]
+            before = table.count
+            table.delete_where("id = ?", [item_id])
+            return table.count < before
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            rows = list(self._db["notes"].rows_where("id = ?", [item_id]))
+        return rows[0] if rows else None
 
     def count(self) -> int:
         with self._lock:

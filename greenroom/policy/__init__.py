@@ -2,6 +2,27 @@
 
 from __future__ import annotations
 
-from greenroom.policy.engine import PolicyDecision, PolicyEngine
+from greenroom.policy.engine import (
+    PolicyDecision,
+    PolicyEngine,
+    Scope,
+    ToolFacts,
+    default_rules,
+    risk_score,
+    scoped_condition,
+)
+from greenroom.policy.rules import Condition, Rule, RuleSet, load_rules
 
-__all__ = ["PolicyDecision", "PolicyEngine"]
+__all__ = [
+    "Condition",
+    "PolicyDecision",
+    "PolicyEngine",
+    "Rule",
+    "RuleSet",
+    "Scope",
+    "ToolFacts",
+    "default_rules",
+    "load_rules",
+    "risk_score",
+    "scoped_condition",
+]

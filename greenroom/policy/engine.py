@@ -1,8 +1,8 @@
-"""The default policy: read-only tools are allowed, tools with side effects ask.
+"""The policy engine: allow / ask / deny for one tool call, with the rule that decided.
 
-Decisions a person asked to remember ("yes, and remember") are stored and
-consulted first. The full rule language (argument conditions, offline mode,
-guards) replaces this in the policy engine issue; the interface stays.
+See ``rules.py`` for the evaluation order. Remembered decisions and the offline
+switch persist in SQLite; configured rules come from the config file; the
+built-in defaults are derived from the tools' declared side effects.
 """
 
 from __future__ import annotations
@@ -10,66 +10,238 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import sqlite_utils
 
-from greenroom.bus.events import Decision
 from greenroom.bus.journal import create_private_file
-from greenroom.tools.spec import SideEffects
+from greenroom.policy.rules import (
+    Condition,
+    Decision,
+    Rule,
+    resolve_path,
+    rule_matches,
+    url_has_credentials,
+    url_host,
+)
+
+Scope = Literal["tool", "path", "domain", "command"]
+
+
+class ToolFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the policy needs to know about a tool (from its spec)."""
+
+    side_effects: Literal["none", "read", "write", "external"] = "none"
+    network: bool = False
+    shell: bool = False
 
 
 class PolicyDecision(msgspec.Struct, frozen=True):
     decision: Decision
     rule: str
     reason: str = ""
+    risk: float = 0.0
 
 
-_DEFAULT_RULES: dict[SideEffects, PolicyDecision] = {
-    "none": PolicyDecision("allow", "read-only", "the tool has no side effects"),
-    "read": PolicyDecision("allow", "read-only", "the tool only reads"),
-    "write": PolicyDecision("ask", "side-effects-ask", "the tool changes stored data"),
-    "external": PolicyDecision("ask", "side-effects-ask", "the tool acts outside this machine"),
-}
+def default_rules(tools: dict[str, ToolFacts], fs_roots: list[str]) -> list[Rule]:
+    """The safe defaults: reads inside the roots allow, writes and shell ask, network allows."""
+    reads = sorted(n for n, f in tools.items() if f.side_effects in ("none", "read") and not f.shell)
+    return [
+        Rule(
+            id="url-credentials",
+            tools=["*"],
+            decision="deny",
+            reason="the URL carries credentials",
+            when=Condition(url_has_credentials=True),
+        ),
+        Rule(
+            id="outside-roots",
+            tools=["fs.*"],
+            decision="deny",
+            reason=f"the path is outside the allowed roots ({', '.join(fs_roots)})",
+            when=Condition(path_not_under=fs_roots),
+        ),
+        Rule(id="read-only", tools=reads or ["-"], decision="allow", reason="the tool only reads"),
+        Rule(id="side-effects-ask", tools=["*"], decision="ask", reason="the tool changes something"),
+    ]
+
+
+def risk_score(facts: ToolFacts | None, args: dict[str, Any], flagged: bool) -> float:
+    """0 (harmless) to 1 (dangerous): a rough, explainable score shown with each decision."""
+    if facts is None:
+        return 1.0
+    score = {"none": 0.0, "read": 0.1, "write": 0.5, "external": 0.6}[facts.side_effects]
+    if facts.shell:
+        score = max(score, 0.8)
+    if facts.network:
+        score += 0.1
+    url = args.get("url")
+    if isinstance(url, str) and url_has_credentials(url):
+        score += 0.3
+    if flagged:
+        score += 0.3
+    return round(min(1.0, score), 2)
 
 
 class PolicyEngine:
-    """Decides allow / ask / deny for one tool call.
+    """Decides allow / ask / deny for one call.
 
     Args:
-        db_path: SQLite file holding remembered decisions.
+        db_path: SQLite file holding remembered decisions and the offline switch.
+        rules: the config's rules (in file order).
+        defaults: the built-in rules (``default_rules``), evaluated last.
     """
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, rules: Iterable[Rule] = (), defaults: Iterable[Rule] = ()) -> None:
         create_private_file(db_path)
         # Actors call in from their own threads; the lock below serialises access.
         self._db = sqlite_utils.Database(sqlite3.connect(db_path, check_same_thread=False))
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
         self._db["policy_remembered"].create(
-            {"tool": str, "decision": str, "created": float}, pk="tool", if_not_exists=True
+            {"id": int, "tool": str, "decision": str, "scope": str, "when_json": str, "created": float},
+            pk="id",
+            if_not_exists=True,
         )
+        self._db["policy_state"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        self.configured = list(rules)
+        self.defaults = list(defaults)
 
-    def decide(self, tool: str, side_effects: SideEffects | None, args: dict[str, Any]) -> PolicyDecision:
-        """The decision for calling ``tool`` (None side effects: unknown tool)."""
-        if side_effects is None:
-            return PolicyDecision("deny", "unknown-tool", f"no tool named {tool!r}")
-        with self._lock:
-            rows = list(self._db["policy_remembered"].rows_where("tool = ?", [tool]))
-        if rows:
-            decision = rows[0]["decision"]
-            return PolicyDecision(decision, f"remembered:{tool}", "a person decided this before")
-        return _DEFAULT_RULES[side_effects]
+    # -- state -----------------------------------------------------------------------------
 
-    def remember(self, tool: str, approved: bool) -> None:
-        """From now on, ``tool`` is allowed (or denied) without asking."""
+    @property
+    def offline(self) -> bool:
         with self._lock:
-            self._db["policy_remembered"].upsert(
-                {"tool": tool, "decision": "allow" if approved else "deny", "created": time.time()},
-                pk="tool",
+            rows = list(self._db["policy_state"].rows_where("key = ?", ["offline"]))
+        return bool(rows) and rows[0]["value"] == "1"
+
+    def set_offline(self, on: bool) -> None:
+        """Switch offline mode (persisted): network tools are denied while it is on."""
+        with self._lock:
+            self._db["policy_state"].upsert({"key": "offline", "value": "1" if on else "0"}, pk="key")
+
+    def remembered(self) -> list[Rule]:
+        """The person's remembered decisions as rules, newest first."""
+        with self._lock:
+            rows = list(self._db["policy_remembered"].rows_where(order_by="id desc"))
+        return [
+            Rule(
+                id=f"remembered:{r['id']}",
+                tools=[r["tool"]],
+                decision=r["decision"],
+                reason=f"a person decided this before (scope {r['scope']})",
+                when=msgspec.json.decode(r["when_json"], type=Condition),
             )
+            for r in rows
+        ]
+
+    def layers(self) -> list[tuple[str, list[Rule]]]:
+        """Every rule by layer, in evaluation order."""
+        return [("remembered", self.remembered()), ("config", self.configured), ("default", self.defaults)]
+
+    # -- deciding --------------------------------------------------------------------------
+
+    def decide(
+        self, tool: str, facts: ToolFacts | None, args: dict[str, Any], *, flagged: bool = False
+    ) -> PolicyDecision:
+        """The decision for calling ``tool`` with ``args`` (``facts`` None: unknown tool)."""
+        risk = risk_score(facts, args, flagged)
+        if facts is None:
+            return PolicyDecision("deny", "unknown-tool", f"no tool named {tool!r}", risk)
+        if facts.network and self.offline:
+            return PolicyDecision("deny", "offline", "offline mode is on: network tools are blocked", risk)
+        layers = self.layers()
+        for _, rules in layers:
+            for rule in rules:
+                if rule.decision == "deny" and rule_matches(rule, tool, args):
+                    return PolicyDecision("deny", rule.id, rule.reason, risk)
+        risky = facts.side_effects in ("write", "external") or facts.shell
+        if flagged and risky:
+            return PolicyDecision(
+                "ask", "guard:injection", "a tool output in this task looked like a prompt injection", risk
+            )
+        for _, rules in layers:
+            for rule in rules:
+                if rule.decision != "deny" and rule_matches(rule, tool, args):
+                    return PolicyDecision(rule.decision, rule.id, rule.reason, risk)
+        return PolicyDecision("ask", "fallback", "no rule matched", risk)
+
+    def remember(self, tool: str, args: dict[str, Any], approved: bool, scope: Scope = "tool") -> Rule:
+        """Persist a person's decision, scoped exactly as narrowly as they chose.
+
+        Raises:
+            ValueError: the scope does not fit the call (say, ``domain`` for a call without a URL).
+        """
+        when = scoped_condition(args, scope)
+        with self._lock:
+            row_id = (
+                self._db["policy_remembered"]
+                .insert(
+                    {
+                        "tool": tool,
+                        "decision": "allow" if approved else "deny",
+                        "scope": scope,
+                        "when_json": msgspec.json.encode(when).decode(),
+                        "created": time.time(),
+                    }
+                )
+                .last_pk
+            )
+        return Rule(id=f"remembered:{row_id}", tools=[tool], decision="allow" if approved else "deny", when=when)
+
+    def forget(self, rule_id: str) -> bool:
+        """Drop a remembered decision (``remembered:N``)."""
+        prefix = "remembered:"
+        if not rule_id.startswith(prefix) or not rule_id[len(prefix) :].isdigit():
+            return False
+        with self._lock:
+            table = self._db["policy_remembered"]
+            before = table.count
+            table.delete_where("id = ?", [int(rule_id[len(prefix) :])])
+            return table.count < before
 
     def close(self) -> None:
         self._db.close()
+
+
+def _glob_literal(text: str) -> str:
+    """``text`` as an fnmatch pattern that matches only itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def scoped_condition(args: dict[str, Any], scope: Scope) -> Condition:
+    """The condition for remembering a decision at ``scope`` for a call with ``args``."""
+    if scope == "tool":
+        return Condition()
+    if scope == "path":
+        value = args.get("path") or args.get("root")
+        if not isinstance(value, str):
+            raise ValueError("scope 'path' needs a call with a path argument")
+        target = resolve_path(value)
+        folder = target if target.is_dir() else target.parent
+        return Condition(path_under=[str(folder)])
+    if scope == "domain":
+        host = url_host(args.get("url", "")) if isinstance(args.get("url"), str) else ""
+        if not host:
+            raise ValueError("scope 'domain' needs a call with a url argument")
+        return Condition(domain_in=[host])
+    if scope == "command":
+        command = args.get("command")
+        if not isinstance(command, str):
+            raise ValueError("scope 'command' needs a call with a command argument")
+        return Condition(command_matches=[_glob_literal(" ".join(command.split()))])
+    raise ValueError(f"unknown scope {scope!r} (tool, path, domain or command)")
+
+
+__all__ = [
+    "PolicyDecision",
+    "PolicyEngine",
+    "Scope",
+    "ToolFacts",
+    "default_rules",
+    "risk_score",
+    "scoped_condition",
+]

@@ -17,6 +17,7 @@ import platformdirs
 
 from greenroom.actors.settings import AgentConfig
 from greenroom.models.settings import LlmConfig
+from greenroom.policy.rules import Rule
 from greenroom.runtime.paths import APP, platform_data_dir, platform_runtime_dir
 from greenroom.tools.settings import ToolsConfig
 
@@ -47,8 +48,14 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Per-subscriber send buffer of the timeline socket, in messages (nng's maximum)."""
 
 
+class PolicyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    rules: list[Rule] = []
+    """``[[policy.rules]]`` tables, evaluated after remembered decisions and before the defaults."""
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     daemon: DaemonConfig = DaemonConfig()
+    policy: PolicyConfig = PolicyConfig()
     gateway: GatewayConfig = GatewayConfig()
     llm: LlmConfig = LlmConfig()
     agent: AgentConfig = AgentConfig()

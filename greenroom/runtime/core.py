@@ -26,6 +26,7 @@ from greenroom.bus.events import (
     ConfirmationAnswered,
     DaemonStarted,
     DaemonStopping,
+    PolicyOffline,
     TaskCancelled,
     TaskSubmitted,
 )
@@ -39,7 +40,8 @@ from greenroom.models import (
     ScriptedBackend,
     ensure_default_model,
 )
-from greenroom.policy import PolicyEngine
+from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules
+from greenroom.policy.guards import mask_bytes
 from greenroom.runtime.config import Config
 from greenroom.runtime.errors import RequestError
 from greenroom.runtime.paths import (
@@ -50,7 +52,7 @@ from greenroom.runtime.paths import (
     ensure_private_dir,
 )
 from greenroom.runtime.supervisor import Supervisor
-from greenroom.tools import BUILTIN_TOOLS, ToolRegistry
+from greenroom.tools import ToolRegistry, default_tools
 
 log = structlog.get_logger(__name__)
 
@@ -88,18 +90,23 @@ class Runtime:
         self.started_at = time.time()
         data_dir = ensure_private_dir(config.data_dir)
         self.journal = Journal(data_dir / JOURNAL_FILE)
-        self.bus = Bus(self.journal)
+        self.bus = Bus(self.journal, mask=mask_bytes)
         self.tasks = TaskIndex()
         self.tasks.load(self.journal)
         self.bus.add_listener(self.tasks.apply)
         self.runs = RunRegistry()
         self.supervisor = Supervisor(self.bus)
         self.memory_store = MemoryStore(data_dir / MEMORY_FILE)
-        self.policy_engine = PolicyEngine(data_dir / STATE_FILE)
+        self.tools = ToolRegistry(default_tools(config.tools))
+        self.policy_engine = PolicyEngine(
+            data_dir / STATE_FILE,
+            rules=config.policy.rules,
+            defaults=default_rules({t.name: t.facts() for t in self.tools}, config.tools.fs_roots),
+        )
         self.deps = ActorDeps(
             bus=self.bus,
             tasks=self.tasks,
-            tools=ToolRegistry(BUILTIN_TOOLS),
+            tools=self.tools,
             agent=config.agent,
             llm=config.llm,
             tools_config=config.tools,
@@ -183,7 +190,9 @@ class Runtime:
         env = self.bus.publish(TaskCancelled(reason=reason), source="gateway", task_id=task_id, durable=True)
         return env.seq
 
-    def confirm(self, confirmation_id: str, approved: bool, remember: bool, client: str = "") -> int:
+    def confirm(
+        self, confirmation_id: str, approved: bool, remember: bool, client: str = "", scope: Scope = "tool"
+    ) -> int:
         with self._confirm_lock:
             view = self.tasks.task_of_confirmation(confirmation_id)
             pending = (
@@ -206,11 +215,21 @@ class Runtime:
                 correlation_id=view.task_id,
                 durable=True,
             )
-        if remember and pending.kind == "tool" and pending.tool:
+        if remember:
             assert self.deps.handles is not None
-            self.deps.handles.policy.ask("remember", pending.tool, approved, timeout=10)
+            self.deps.handles.policy.ask("remember", pending.tool, pending.args, approved, scope, timeout=10)
         self.runs.answer(confirmation_id, approved)
         return env.seq
+
+    def set_offline(self, on: bool, client: str = "") -> int:
+        """Switch offline mode (persisted and journaled)."""
+        self.policy_engine.set_offline(on)
+        return self.bus.publish(PolicyOffline(on=on), source="gateway", durable=True).seq
+
+    def test_policy(self, tool: str, args: dict[str, object]) -> PolicyDecision:
+        """What the policy would decide for a call, without journaling anything."""
+        assert self.deps.handles is not None
+        return self.deps.handles.policy.ask("evaluate", tool, args, timeout=10)
 
     def status(self, clients: int = 0) -> StatusReply:
         info = self.deps.model_status

@@ -18,6 +18,7 @@ import threading
 from typing import Any
 
 import anyio
+import msgspec
 import pynng
 import structlog
 
@@ -197,8 +198,8 @@ class Gateway:
                 return p.Submitted(task_id=task_id, seq=seq)
             case p.Cancel(task_id=task_id):
                 return p.Ok(seq=rt.cancel(task_id, client=who))
-            case p.Confirm(confirmation_id=cid, approved=approved, remember=remember):
-                return p.Ok(seq=rt.confirm(cid, approved, remember, client=who))
+            case p.Confirm(confirmation_id=cid, approved=approved, remember=remember, scope=scope):
+                return p.Ok(seq=rt.confirm(cid, approved, remember, client=who, scope=scope))
             case p.ListTasks(status=statuses, limit=limit):
                 tasks = rt.tasks.all()
                 if statuses:
@@ -219,6 +220,42 @@ class Gateway:
                 with self._lock:
                     clients = self._clients
                 return rt.status(clients)
+            case p.ListTools():
+                return p.ToolsReply(
+                    tools=[
+                        p.ToolInfo(
+                            name=t.name,
+                            description=t.description,
+                            side_effects=t.side_effects,
+                            network=t.network,
+                            shell=t.shell,
+                            dry_run=t.dry_run,
+                            schema=t.schema(),
+                        )
+                        for t in rt.tools
+                    ]
+                )
+            case p.ShowPolicy():
+                return p.PolicyReply(
+                    offline=rt.policy_engine.offline,
+                    rules=[
+                        p.RuleView(
+                            layer=layer,
+                            id=r.id,
+                            tools=r.tools,
+                            decision=r.decision,
+                            reason=r.reason,
+                            when=msgspec.to_builtins(r.when),
+                        )
+                        for layer, rules in rt.policy_engine.layers()
+                        for r in rules
+                    ],
+                )
+            case p.TestPolicy(tool=tool, args=args):
+                d = rt.test_policy(tool, args)
+                return p.DecisionReply(decision=d.decision, rule=d.rule, reason=d.reason, risk=d.risk)
+            case p.SetOffline(on=on):
+                return p.Ok(seq=rt.set_offline(on, client=who), detail="offline" if on else "online")
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from greenroom.tools.builtin import BUILTIN_TOOLS, resolve_under_roots
+from greenroom.tools.files import FILE_TOOLS
+from greenroom.tools.processes import PYTHON_TOOL, SHELL_TOOL
 from greenroom.tools.registry import ToolRegistry
 from greenroom.tools.settings import ToolsConfig
 from greenroom.tools.spec import (
@@ -14,9 +16,23 @@ from greenroom.tools.spec import (
     ToolSpec,
     UnknownToolError,
 )
+from greenroom.tools.web import WEB_TOOLS
+
+
+def default_tools(config: ToolsConfig) -> list[ToolSpec]:
+    """The built-in tools this config enables (``shell.exec`` only when ``shell_enabled``)."""
+    tools = [*BUILTIN_TOOLS, *FILE_TOOLS, PYTHON_TOOL, *WEB_TOOLS]
+    if config.shell_enabled:
+        tools.append(SHELL_TOOL)
+    return tools
+
 
 __all__ = [
     "BUILTIN_TOOLS",
+    "FILE_TOOLS",
+    "PYTHON_TOOL",
+    "SHELL_TOOL",
+    "WEB_TOOLS",
     "ArgumentsError",
     "MemoryAccess",
     "SideEffects",
@@ -26,5 +42,6 @@ __all__ = [
     "ToolSpec",
     "ToolsConfig",
     "UnknownToolError",
+    "default_tools",
     "resolve_under_roots",
 ]

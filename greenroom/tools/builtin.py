@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from greenroom.tools.spec import ToolContext, ToolError, ToolSpec
+from greenroom.tools.text import clip
 
 PathStr = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 
@@ -31,6 +32,10 @@ class RememberArgs(msgspec.Struct, forbid_unknown_fields=True):
     tags: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(max_length=8)] = []
 
 
+class ForgetArgs(msgspec.Struct, forbid_unknown_fields=True):
+    item_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
 class RecallArgs(msgspec.Struct, forbid_unknown_fields=True):
     query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     limit: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
@@ -50,13 +55,6 @@ def resolve_under_roots(path: str, roots: tuple[str, ...]) -> Path:
     raise ToolError(f"{path} is outside the allowed roots ({', '.join(roots)})")
 
 
-def _clip(text: str, limit: int) -> str:
-    data = text.encode()
-    if len(data) <= limit:
-        return text
-    return data[:limit].decode(errors="ignore") + f"\n[... truncated at {limit} bytes]"
-
-
 def _time(ctx: ToolContext, args: NoArgs) -> str:
     now = dt.datetime.now().astimezone()
     return now.strftime("%A %d %B %Y, %H:%M:%S %Z (UTC%z)")
@@ -70,7 +68,7 @@ def _read(ctx: ToolContext, args: ReadArgs) -> str:
         data = f.read(min(args.max_bytes, ctx.max_output_bytes) + 1)
     if b"\0" in data[:1024]:
         raise ToolError(f"{args.path} looks like a binary file")
-    return _clip(data.decode(errors="replace"), min(args.max_bytes, ctx.max_output_bytes))
+    return clip(data.decode(errors="replace"), min(args.max_bytes, ctx.max_output_bytes))
 
 
 def _list(ctx: ToolContext, args: ListArgs) -> str:
@@ -78,7 +76,7 @@ def _list(ctx: ToolContext, args: ListArgs) -> str:
     if not path.is_dir():
         raise ToolError(f"{args.path} is not a directory")
     names = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
-    return _clip("\n".join(names[:500]), ctx.max_output_bytes)
+    return clip("\n".join(names[:500]), ctx.max_output_bytes)
 
 
 def _remember(ctx: ToolContext, args: RememberArgs) -> str:
@@ -94,7 +92,15 @@ def _recall(ctx: ToolContext, args: RecallArgs) -> str:
     hits = ctx.memory.recall(args.query, args.limit)
     if not hits:
         return "no matching notes"
-    return _clip("\n".join(f"- [{h['id']}] {h['text']}" for h in hits), ctx.max_output_bytes)
+    return clip("\n".join(f"- [{h['id']}] {h['text']}" for h in hits), ctx.max_output_bytes)
+
+
+def _forget(ctx: ToolContext, args: ForgetArgs) -> str:
+    if ctx.memory is None:
+        raise ToolError("memory is not available")
+    if not ctx.memory.forget(args.item_id):
+        raise ToolError(f"no note {args.item_id!r}")
+    return f"forgot {args.item_id}"
 
 
 BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
@@ -103,4 +109,5 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("fs.list", "List a directory (under the allowed roots).", ListArgs, _list, "read"),
     ToolSpec("memory.remember", "Store a note in long-term memory.", RememberArgs, _remember, "write"),
     ToolSpec("memory.recall", "Search the notes in memory.", RecallArgs, _recall, "read"),
+    ToolSpec("memory.forget", "Delete a note from memory by its id.", ForgetArgs, _forget, "write"),
 )

@@ -9,3 +9,12 @@ class ToolsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     fs_roots: list[str] = msgspec.field(default_factory=lambda: ["~"])
     """``fs.*`` tools only act under these directories."""
     max_output_bytes: int = 16384
+    """Tool outputs longer than this are cut (and say so)."""
+    shell_enabled: bool = False
+    """``shell.exec`` exists only when this is on; even then it asks unless a rule allows the command."""
+    shell_timeout_s: float = 60.0
+    python_timeout_s: float = 30.0
+    python_memory_mb: int = 512
+    web_timeout_s: float = 15.0
+    web_max_bytes: int = 2 << 20
+    """Largest download ``web.fetch`` reads."""

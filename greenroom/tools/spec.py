@@ -9,6 +9,9 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
+from greenroom.policy.engine import ToolFacts
+from greenroom.tools.settings import ToolsConfig
+
 SideEffects = Literal["none", "read", "write", "external"]
 
 
@@ -31,6 +34,8 @@ class MemoryAccess(Protocol):
 
     def recall(self, query: str, limit: int) -> list[dict[str, Any]]: ...
 
+    def forget(self, item_id: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class ToolContext:
@@ -42,10 +47,17 @@ class ToolContext:
 
     task_id: str
     call_id: str
-    fs_roots: tuple[str, ...]
-    max_output_bytes: int
+    config: ToolsConfig = field(default_factory=ToolsConfig)
     memory: MemoryAccess | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def fs_roots(self) -> tuple[str, ...]:
+        return tuple(self.config.fs_roots)
+
+    @property
+    def max_output_bytes(self) -> int:
+        return self.config.max_output_bytes
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,16 @@ class ToolSpec:
     run: Callable[[ToolContext, Any], str]
     side_effects: SideEffects = "none"
     timeout_s: float = 30.0
+    network: bool = False
+    """Reaches the network (denied in offline mode)."""
+    shell: bool = False
+    """Runs commands or code."""
+    dry_run: bool = False
+    """Accepts ``dry_run: true`` and then only shows what it would do."""
+
+    def facts(self) -> ToolFacts:
+        """What the policy needs to know about this tool."""
+        return ToolFacts(side_effects=self.side_effects, network=self.network, shell=self.shell)
 
     def parse_args(self, args: dict[str, Any]) -> Any:
         """Validate ``args`` into the tool's argument type.

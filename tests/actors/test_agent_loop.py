@@ -138,7 +138,7 @@ class TestAgentLoop:
         second, _ = d.runtime.submit("remember x again")
         wait_status(d, second, "finished")
         decided = [ev for ev in events_of(d, second) if isinstance(ev, e.ToolDecided)]
-        assert [(x.decision, x.rule) for x in decided] == [("allow", "remembered:memory.remember")]
+        assert [(x.decision, x.rule) for x in decided] == [("allow", "remembered:1")]
 
     def test_round_cap_asks_to_extend(self, start: Any) -> None:
         """After 4 rounds the step stops and the person is asked; 'no' ends the step."""

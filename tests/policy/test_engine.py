@@ -2,42 +2,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from greenroom.policy import PolicyEngine, ToolFacts, default_rules
 
-from greenroom.policy import PolicyEngine
-
-
-@pytest.fixture
-def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    e = PolicyEngine(tmp_path / "state.sqlite")
-    yield e
-    e.close()
+FACTS = {"memory.remember": ToolFacts(side_effects="write"), "web.fetch": ToolFacts(side_effects="read", network=True)}
 
 
-class TestDefaultPolicy:
-    @pytest.mark.parametrize(
-        ("side_effects", "decision", "rule"),
-        [
-            ("none", "allow", "read-only"),
-            ("read", "allow", "read-only"),
-            ("write", "ask", "side-effects-ask"),
-            ("external", "ask", "side-effects-ask"),
-            (None, "deny", "unknown-tool"),
-        ],
-    )
-    def test_defaults(self, engine: PolicyEngine, side_effects, decision: str, rule: str) -> None:  # type: ignore[no-untyped-def]
-        """Read-only tools are allowed, side effects ask, unknown tools are denied."""
-        d = engine.decide("x.tool", side_effects, {})
-        assert (d.decision, d.rule) == (decision, rule)
+def _engine(path: Path) -> PolicyEngine:
+    return PolicyEngine(path, defaults=default_rules(FACTS, [str(path.parent)]))
 
-    def test_remembered_decision_wins_and_persists(self, tmp_path: Path) -> None:
-        """'Yes, remember' allows the tool from then on, across restarts."""
-        e = PolicyEngine(tmp_path / "s.sqlite")
-        e.remember("memory.remember", approved=True)
+
+class TestPersistence:
+    def test_remembered_decisions_survive_a_restart(self, tmp_path: Path) -> None:
+        """'Yes, remember' is stored: a new engine on the same file still allows the tool."""
+        e = _engine(tmp_path / "s.sqlite")
+        e.remember("memory.remember", {"text": "x"}, approved=True)
         e.close()
-        e2 = PolicyEngine(tmp_path / "s.sqlite")
-        d = e2.decide("memory.remember", "write", {})
-        assert (d.decision, d.rule) == ("allow", "remembered:memory.remember")
-        e2.remember("memory.remember", approved=False)
-        assert e2.decide("memory.remember", "write", {}).decision == "deny"
+        e2 = _engine(tmp_path / "s.sqlite")
+        d = e2.decide("memory.remember", FACTS["memory.remember"], {})
+        assert (d.decision, d.rule) == ("allow", "remembered:1")
+        e2.close()
+
+    def test_offline_switch_persists(self, tmp_path: Path) -> None:
+        """Offline mode stays on across restarts until switched off."""
+        e = _engine(tmp_path / "s.sqlite")
+        e.set_offline(True)
+        e.close()
+        e2 = _engine(tmp_path / "s.sqlite")
+        assert e2.offline
+        assert e2.decide("web.fetch", FACTS["web.fetch"], {"url": "https://a.test"}).rule == "offline"
+        e2.set_offline(False)
+        assert e2.decide("web.fetch", FACTS["web.fetch"], {"url": "https://a.test"}).decision == "allow"
         e2.close()

@@ -11,12 +11,13 @@ from greenroom.tools import (
     ToolContext,
     ToolError,
     ToolRegistry,
+    ToolsConfig,
     UnknownToolError,
 )
 
 
 def _ctx(root: Path) -> ToolContext:
-    return ToolContext(task_id="t", call_id="t:1:1:0", fs_roots=(str(root),), max_output_bytes=100)
+    return ToolContext(task_id="t", call_id="t:1:1:0", config=ToolsConfig(fs_roots=[str(root)], max_output_bytes=100))
 
 
 @pytest.fixture

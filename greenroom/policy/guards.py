@@ -1,0 +1,94 @@
+"""Guards: prompt-injection phrases in tool outputs, and secrets that must never be stored.
+
+Injection: a tool output containing phrases that try to steer the model
+("ignore previous instructions", "you are no longer", ...) flags the task;
+for the rest of it, calls with side effects always ask.
+
+Secrets: API keys, tokens, private keys and credentials inside URLs are
+replaced by ``[REDACTED:kind]`` in tool outputs before the model, memory or
+the journal sees them; ``mask_bytes`` is a last line of defence applied to
+every journaled event, masking in place without changing lengths (so msgpack
+framing stays valid).
+"""
+
+from __future__ import annotations
+
+import re
+
+INJECTION_PHRASES = (
+    "ignore previous",
+    "ignore all previous",
+    "ignore the above",
+    "disregard previous",
+    "disregard all previous",
+    "forget your instructions",
+    "show system prompt",
+    "show your system prompt",
+    "reveal your system prompt",
+    "print your system prompt",
+    "reveal context",
+    "reveal your instructions",
+    "you are no longer",
+    "you are now",
+    "developer mode",
+    "jailbreak",
+    "new instructions:",
+    "send your api key",
+    "exfiltrate",
+)
+
+_WS = re.compile(r"\s+")
+
+_SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("private-key", r"-----BEGIN (?:[A-Z0-9]+ )?PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )?PRIVATE KEY-----"),
+    ("aws-access-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("github-token", r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{50,}\b"),
+    ("openai-key", r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}\b"),
+    ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}\b"),
+    ("slack-token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
+    ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    ("stripe-key", r"\b[sr]k_(?:live|test)_[0-9A-Za-z]{16,}\b"),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),
+    ("url-credentials", r"://(?P<s>[^/\s:@]+:[^/\s@]+)@"),
+    ("password", r"(?i:password|passwd|secret|api_key|apikey|token)[\"']?\s?[:=]\s?[\"']?(?P<s>[^\s\"',;]{6,})"),
+)
+"""(kind, regex); where the regex has a group ``s``, only that part is the secret."""
+
+_SECRETS = [(kind, re.compile(pattern)) for kind, pattern in _SECRET_PATTERNS]
+_SECRETS_BYTES = re.compile("|".join(f"(?:{p.replace('?P<s>', '')})" for _, p in _SECRET_PATTERNS).encode())
+
+
+def _span(m: re.Match[str]) -> tuple[int, int]:
+    return m.span("s") if "s" in m.re.groupindex else m.span()
+
+
+def find_injection(text: str) -> str | None:
+    """The first injection phrase in ``text`` (case and spacing ignored), or None."""
+    flat = _WS.sub(" ", text.lower())
+    for phrase in INJECTION_PHRASES:
+        if phrase in flat:
+            return phrase
+    return None
+
+
+def redact(text: str) -> tuple[str, list[str]]:
+    """``text`` with secrets replaced by ``[REDACTED:kind]``, and the kinds found."""
+    found: list[str] = []
+    for kind, pattern in _SECRETS:
+        pieces: list[str] = []
+        last = 0
+        for m in pattern.finditer(text):
+            start, end = _span(m)
+            pieces += [text[last:start], f"[REDACTED:{kind}]"]
+            last = end
+        if pieces:
+            found.append(kind)
+            text = "".join(pieces) + text[last:]
+    return text, found
+
+
+def mask_bytes(raw: bytes) -> bytes:
+    """Mask secrets in an encoded event, keeping every length (``*`` for each byte)."""
+    if not _SECRETS_BYTES.search(raw):
+        return raw
+    return _SECRETS_BYTES.sub(lambda m: b"*" * len(m.group(0)), raw)
