@@ -68,7 +68,26 @@ class Status(_Request, tag="status"):
     pass
 
 
-Request = Union[Hello, Submit, Cancel, Confirm, ListTasks, GetTask, Replay, Status]
+class ListTools(_Request, tag="tools"):
+    pass
+
+
+class ShowPolicy(_Request, tag="policy"):
+    pass
+
+
+class CheckPolicy(_Request, tag="policy_test"):
+    tool: str
+    args: dict[str, Any] = {}
+
+
+class SetOffline(_Request, tag="offline"):
+    on: bool
+
+
+Request = Union[
+    Hello, Submit, Cancel, Confirm, ListTasks, GetTask, Replay, Status, ListTools, ShowPolicy, CheckPolicy, SetOffline
+]
 
 
 class PendingConfirmation(msgspec.Struct, frozen=True, kw_only=True):
@@ -189,4 +208,6 @@ class ErrorReply(_Reply, tag="error"):
     message: str
 
 
-Reply = Union[HelloReply, Submitted, Ok, Tasks, TaskReply, Events, StatusReply, ErrorReply]
+Reply = Union[
+    HelloReply, Submitted, Ok, Tasks, TaskReply, Events, StatusReply, ToolsReply, PolicyReply, DecisionReply, ErrorReply
+]

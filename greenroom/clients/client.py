@@ -149,8 +149,28 @@ class Client:
     def cancel(self, task_id: str) -> p.Ok:
         return self.request(p.Cancel(task_id=task_id), p.Ok)
 
-    def confirm(self, confirmation_id: str, approved: bool, remember: bool = False) -> p.Ok:
-        return self.request(p.Confirm(confirmation_id=confirmation_id, approved=approved, remember=remember), p.Ok)
+    def confirm(self, confirmation_id: str, approved: bool, remember: bool = False, scope: str = "tool") -> p.Ok:
+        """Answer a confirmation; with ``remember``, store the decision for this tool (or only
+        this ``path`` folder, ``domain`` or exact ``command``)."""
+        request = p.Confirm(
+            confirmation_id=confirmation_id,
+            approved=approved,
+            remember=remember,
+            scope=scope,  # type: ignore[arg-type]
+        )
+        return self.request(request, p.Ok)
+
+    def tools(self) -> list[p.ToolInfo]:
+        return self.request(p.ListTools(), p.ToolsReply).tools
+
+    def policy(self) -> p.PolicyReply:
+        return self.request(p.ShowPolicy(), p.PolicyReply)
+
+    def test_policy(self, tool: str, args: dict[str, object]) -> p.DecisionReply:
+        return self.request(p.CheckPolicy(tool=tool, args=args), p.DecisionReply)
+
+    def set_offline(self, on: bool) -> p.Ok:
+        return self.request(p.SetOffline(on=on), p.Ok)
 
     def tasks(self, status: list[str] | None = None) -> list[p.TaskView]:
         return self.request(p.ListTasks(status=status or []), p.Tasks).tasks  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ class ScriptedBackend:
             self.responses = dict(data.get("responses", {}))
             self.delay_s = float(data.get("delay_s", 0.0))
         self.calls: list[str] = []
+        self.requests: list[GenerationRequest] = []
 
     def text_for(self, purpose: str) -> str:
         for table in (self.responses, _DEFAULTS):
@@ -51,6 +52,7 @@ class ScriptedBackend:
 
     def stream(self, request: GenerationRequest, usage: Usage, stop: threading.Event) -> Iterator[str]:
         self.calls.append(request.purpose)
+        self.requests.append(request)
         text = self.text_for(request.purpose)
         usage.model = self.name
         usage.prompt_tokens = sum(len(m.content.split()) for m in request.messages)

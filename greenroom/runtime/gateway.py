@@ -251,7 +251,7 @@ class Gateway:
                         for r in rules
                     ],
                 )
-            case p.TestPolicy(tool=tool, args=args):
+            case p.CheckPolicy(tool=tool, args=args):
                 d = rt.test_policy(tool, args)
                 return p.DecisionReply(decision=d.decision, rule=d.rule, reason=d.reason, risk=d.risk)
             case p.SetOffline(on=on):

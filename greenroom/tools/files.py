@@ -120,6 +120,10 @@ def _search(ctx: ToolContext, args: SearchArgs) -> str:
             if not fnmatch.fnmatch(name, args.glob):
                 continue
             path = Path(dirpath) / name
+            try:
+                resolve_under_roots(str(path), ctx.fs_roots)
+            except ToolError:
+                continue  # a symlink leading out of the roots: neither listed nor read
             if args.contains:
                 try:
                     if args.contains not in path.read_text(errors="ignore"):

@@ -1,0 +1,51 @@
+"""python.run and shell.exec: separate processes, timeouts, output caps, no inherited secrets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from greenroom.tools import PYTHON_TOOL, SHELL_TOOL, ToolContext, ToolError, ToolsConfig
+
+
+def ctx(tmp_path: Path, **kw: object) -> ToolContext:
+    return ToolContext(task_id="t", call_id="c", config=ToolsConfig(fs_roots=[str(tmp_path)], **kw))  # type: ignore[arg-type]
+
+
+class TestPython:
+    def test_runs_code_and_reports_exit_status(self, tmp_path: Path) -> None:
+        """Output and exit status come back."""
+        out = PYTHON_TOOL.run(ctx(tmp_path), PYTHON_TOOL.parse_args({"code": "print(6*7)"}))
+        assert out.startswith("[exit 0]")
+        assert "42" in out
+
+    def test_no_inherited_secrets(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The daemon's environment (API keys and the like) is not passed on."""
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak")
+        code = "import os; print(sorted(os.environ))"
+        out = PYTHON_TOOL.run(ctx(tmp_path), PYTHON_TOOL.parse_args({"code": code}))
+        assert "OPENAI_API_KEY" not in out
+        assert os.environ["OPENAI_API_KEY"] == "sk-should-not-leak"
+
+    def test_timeout(self, tmp_path: Path) -> None:
+        """A run past its timeout is killed with a clear error."""
+        with pytest.raises(ToolError, match=r"timed out after 0\.5s"):
+            PYTHON_TOOL.run(ctx(tmp_path, python_timeout_s=0.5), PYTHON_TOOL.parse_args({"code": "while True: pass"}))
+
+    def test_memory_limit(self, tmp_path: Path) -> None:
+        """Allocating past the memory limit fails inside the child, not the daemon."""
+        code = "x = bytearray(400 * 1024 * 1024); print('allocated')"
+        out = PYTHON_TOOL.run(ctx(tmp_path, python_memory_mb=200), PYTHON_TOOL.parse_args({"code": code}))
+        assert "MemoryError" in out
+        assert "allocated" not in out.split("[stderr]")[0]
+
+
+class TestShell:
+    def test_output_is_capped(self, tmp_path: Path) -> None:
+        """Large output is cut at the configured size and says so."""
+        out = SHELL_TOOL.run(
+            ctx(tmp_path, max_output_bytes=200), SHELL_TOOL.parse_args({"command": "yes hello | head -n 1000"})
+        )
+        assert "truncated at 200 bytes" in out
