@@ -252,3 +252,20 @@ class TestSupervision:
         assert "always broken" in view.error
         failed = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.TaskFailed))
         assert failed.code == "actor_crashed"
+
+
+class TestRepeatedCalls:
+    def test_identical_side_effect_call_is_not_run_twice(self, start: Any) -> None:
+        """A second identical write in one task is detected, reported and not run again."""
+        same = call(("memory.remember", {"text": "once"}))
+        d = start(
+            {"plan": plan("remember"), "step:1:round:1": same, "step:1:round:2": same, "step:1:round:3": finish("ok")}
+        )
+        task_id, _ = d.runtime.submit("remember once")
+        (pending,) = wait_status(d, task_id, "waiting").confirmations
+        d.runtime.confirm(pending.confirmation_id, approved=True, remember=False)
+        wait_status(d, task_id, "finished")
+        results = [ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolResult)]
+        assert [r.repeated_of for r in results] == ["", results[0].call_id]
+        assert d.runtime.memory_store.count() == 1
+        assert sum(isinstance(ev, e.ToolInvoked) for ev in events_of(d, task_id)) == 1

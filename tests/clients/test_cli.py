@@ -178,3 +178,37 @@ class TestCommands:
         proc = greenroom(root, "run", "x")
         assert proc.returncode == 1
         assert "plan was not valid" in proc.stderr
+
+
+@pytest.mark.slow
+class TestPolicyCommands:
+    def test_tools_and_policy_commands(self, root: Path) -> None:
+        """`tools`, `policy show|test|offline` talk to the daemon and answer in one line each."""
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "greenroom", *cli_flags(root, root / "script.json"), "daemon"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: greenroom(root, "status").returncode == 0, timeout=30, interval=0.1)
+            tools = greenroom(root, "tools")
+            assert tools.returncode == 0
+            assert "fs.write" in tools.stdout
+            assert "[dry-run]" in tools.stdout
+            assert "shell.exec" not in tools.stdout, "shell is off by default"
+            show = greenroom(root, "policy", "show")
+            assert "offline mode: off" in show.stdout
+            assert "default    side-effects-ask" in show.stdout
+            test = greenroom(root, "policy", "test", "fs.write", json.dumps({"path": str(root / "x"), "content": "y"}))
+            assert test.stdout.startswith("ask (rule side-effects-ask")
+            outside = greenroom(root, "policy", "test", "fs.read", '{"path": "/etc/passwd"}')
+            assert outside.stdout.startswith("deny (rule outside-roots")
+            assert greenroom(root, "policy", "offline", "on").stdout.strip() == "offline mode on"
+            fetch = greenroom(root, "policy", "test", "web.fetch", '{"url": "https://example.com"}')
+            assert fetch.stdout.startswith("deny (rule offline")
+            bad = greenroom(root, "policy", "test", "fs.read", "{nope")
+            assert bad.returncode == 2
+            assert "not valid JSON" in bad.stderr
+        finally:
+            daemon.terminate()
+            daemon.wait(30)

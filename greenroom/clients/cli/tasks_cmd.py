@@ -32,7 +32,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     )
     p.add_argument("confirmation_id", help="the confirmation id (c-…)")
     p.add_argument("answer", choices=["yes", "no", "y", "n"], help="yes to allow, no to decline")
-    p.add_argument("--remember", action="store_true", help="remember this decision for this tool")
+    p.add_argument("--remember", action="store_true", help="remember this decision (see --scope)")
+    p.add_argument(
+        "--scope",
+        choices=["tool", "path", "domain", "command"],
+        default="tool",
+        help="with --remember: for the whole tool, or only this folder, domain or exact command",
+    )
     p.set_defaults(func=confirm)
 
     p = sub.add_parser("cancel", help="cancel a task", description="Cancel a task.")
@@ -102,8 +108,11 @@ def confirm(args: argparse.Namespace) -> int:
     """Answer a confirmation."""
     approved = args.answer in ("yes", "y")
     with connect(args) as client:
-        client.confirm(args.confirmation_id, approved, args.remember)
-    out(f"{args.confirmation_id}: {'yes' if approved else 'no'}" + (" (remembered)" if args.remember else ""))
+        client.confirm(args.confirmation_id, approved, args.remember, args.scope)
+    out(
+        f"{args.confirmation_id}: {'yes' if approved else 'no'}"
+        + (f" (remembered, scope {args.scope})" if args.remember else "")
+    )
     return EXIT_OK
 
 
