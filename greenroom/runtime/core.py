@@ -26,6 +26,7 @@ from greenroom.bus.events import (
     ConfirmationAnswered,
     DaemonStarted,
     DaemonStopping,
+    Error,
     PolicyOffline,
     TaskCancelled,
     TaskSubmitted,
@@ -48,11 +49,13 @@ from greenroom.runtime.paths import (
     JOURNAL_FILE,
     MEMORY_FILE,
     MODELS_DIR,
+    PLUGINS_DIR,
     STATE_FILE,
     ensure_private_dir,
 )
 from greenroom.runtime.supervisor import Supervisor
 from greenroom.tools import ToolRegistry, default_tools
+from greenroom.tools.plugins import PluginManager
 
 log = structlog.get_logger(__name__)
 
@@ -97,7 +100,12 @@ class Runtime:
         self.runs = RunRegistry()
         self.supervisor = Supervisor(self.bus)
         self.memory_store = MemoryStore(data_dir / MEMORY_FILE)
-        self.tools = ToolRegistry(default_tools(config.tools))
+        builtins = default_tools(config.tools)
+        self.plugins = PluginManager(data_dir / PLUGINS_DIR, data_dir / STATE_FILE)
+        plugin_tools, self.plugin_errors = self.plugins.load_tools({t.name for t in builtins})
+        for plugin_id, error in self.plugin_errors.items():
+            log.warning("plugin_not_loaded", plugin=plugin_id, error=error)
+        self.tools = ToolRegistry([*builtins, *plugin_tools])
         self.policy_engine = PolicyEngine(
             data_dir / STATE_FILE,
             rules=config.policy.rules,
@@ -129,6 +137,10 @@ class Runtime:
             **{cls.name: sup.handle(cls.name) for cls in ACTOR_CLASSES}  # type: ignore[arg-type]
         )
         self.bus.publish(DaemonStarted(version=__version__, pid=os.getpid()), source="runtime")
+        for plugin_id, error in self.plugin_errors.items():
+            self.bus.publish(
+                Error(message=f"plugin {plugin_id} was not loaded: {error}", code="plugin"), source="runtime"
+            )
         for cls in ACTOR_CLASSES:
             sup.start(cls.name, self.actor_factory(cls))
         self._started = True
@@ -153,6 +165,7 @@ class Runtime:
         self.journal.close()
         self.memory_store.close()
         self.policy_engine.close()
+        self.plugins.close()
         log.info("runtime_closed", head=self.journal.head)
 
     # -- operations clients ask for --------------------------------------------------------

@@ -19,6 +19,7 @@ STATE_FILE = "state.sqlite"
 LOCK_FILE = "daemon.lock"
 LOG_DIR = "logs"
 MODELS_DIR = "models"
+PLUGINS_DIR = "plugins"
 
 
 def ensure_private_dir(path: Path) -> Path:

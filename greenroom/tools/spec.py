@@ -66,7 +66,8 @@ class ToolSpec:
 
     name: str
     description: str
-    args_type: type[msgspec.Struct]
+    args_type: type[msgspec.Struct] | None
+    """Built-in tools type their arguments; plugin tools give ``json_schema`` instead."""
     run: Callable[[ToolContext, Any], str]
     side_effects: SideEffects = "none"
     timeout_s: float = 30.0
@@ -76,6 +77,8 @@ class ToolSpec:
     """Runs commands or code."""
     dry_run: bool = False
     """Accepts ``dry_run: true`` and then only shows what it would do."""
+    json_schema: dict[str, Any] | None = None
+    """The arguments' JSON Schema, for tools without an ``args_type`` (plugins)."""
 
     def facts(self) -> ToolFacts:
         """What the policy needs to know about this tool."""
@@ -87,6 +90,15 @@ class ToolSpec:
         Raises:
             ArgumentsError: with msgspec's message naming the bad field.
         """
+        if self.args_type is None:
+            import jsonschema
+
+            try:
+                jsonschema.validate(args, self.json_schema or {"type": "object"})
+            except jsonschema.ValidationError as exc:
+                where = "$" + "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in exc.absolute_path)
+                raise ArgumentsError(f"invalid arguments for {self.name}: {exc.message} - at `{where}`") from None
+            return dict(args)
         try:
             return msgspec.convert(args, self.args_type)
         except msgspec.ValidationError as exc:
@@ -94,6 +106,8 @@ class ToolSpec:
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of the arguments, self-contained (no ``$ref``)."""
+        if self.args_type is None:
+            return dict(self.json_schema or {"type": "object"})
         (schema,), components = msgspec.json.schema_components([self.args_type], ref_template="#/$defs/{name}")
         resolved = components.get(self.args_type.__name__, schema)
         return dict(resolved)

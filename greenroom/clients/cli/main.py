@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from greenroom import __version__
-from greenroom.clients.cli import daemon_cmd, policy_cmd, run_cmd, stop_cmd, tasks_cmd, timeline_cmd
+from greenroom.clients.cli import daemon_cmd, plugins_cmd, policy_cmd, run_cmd, stop_cmd, tasks_cmd, timeline_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks_cmd.add_parsers(sub)
     stop_cmd.add_parser(sub)
     policy_cmd.add_parsers(sub)
+    plugins_cmd.add_parser(sub)
     return parser
 
 
