@@ -18,3 +18,5 @@ class ToolsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     web_timeout_s: float = 15.0
     web_max_bytes: int = 2 << 20
     """Largest download ``web.fetch`` reads."""
+    web_search_url: str = "https://html.duckduckgo.com/html/?q={query}"
+    """The HTML search page ``web.search`` scrapes (DuckDuckGo's no-JavaScript page by default)."""

@@ -33,9 +33,10 @@ PAGES = {
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        ctype, body = PAGES.get(self.path, ("text/plain", "missing"))
+        path = self.path.split("?", 1)[0]
+        ctype, body = PAGES.get(path, ("text/plain", "missing"))
         data = body.encode()
-        self.send_response(200 if self.path in PAGES else 404)
+        self.send_response(200 if path in PAGES else 404)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -238,3 +239,28 @@ class TestThroughTheDaemon:
         decided = [ev for ev in task_events(d, second) if isinstance(ev, e.ToolDecided)]
         assert [(x.decision, x.rule) for x in decided] == [("allow", "remembered:1")]
         assert target.read_text() == "one"
+
+
+RESULTS_PAGE = """<html><body>
+<div class="result results_links web-result"><h2><a class="result__a" href="//duckduckgo.com/l/?uddg=https%3A%2F%2Ftides.example%2Fwhy&rut=x">Why <b>tides</b> happen</a></h2>
+<a class="result__snippet">The moon pulls the oceans.</a></div>
+<div class="result"><h2><a class="result__a" href="https://sea.example/">Sea facts</a></h2><div class="result__snippet">Salty.</div></div>
+</body></html>"""
+
+
+def test_web_search_scrapes_a_results_page(short_tmp: Path, web: str) -> None:
+    """web.search reads titles, real target URLs and snippets from an HTML results page."""
+    from greenroom.tools import WEB_TOOLS, ToolContext, ToolsConfig
+
+    PAGES["/html/"] = ("text/html", RESULTS_PAGE)
+    search = next(t for t in WEB_TOOLS if t.name == "web.search")
+    ctx = ToolContext(task_id="t", call_id="c", config=ToolsConfig(web_search_url=web + "/html/?q={query}"))
+    out = search.run(ctx, search.parse_args({"query": "why tides", "max_results": 5}))
+    assert out.splitlines() == [
+        "- Why tides happen",
+        "  https://tides.example/why",
+        "  The moon pulls the oceans.",
+        "- Sea facts",
+        "  https://sea.example/",
+        "  Salty.",
+    ]
