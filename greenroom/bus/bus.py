@@ -214,8 +214,9 @@ class Bus:
         journal: where events are committed.
         clock: wall-clock source for envelope timestamps.
         max_batch: most events committed in one transaction.
-        mask: applied to each encoded event before it is journaled or delivered (the
-            policy's secret masking); must keep the bytes valid msgpack.
+        mask: applied to each batch of encoded events before it is journaled or delivered
+            (the policy's secret masking); returns the same list when nothing changed,
+            and must keep every event valid msgpack.
     """
 
     def __init__(
@@ -224,7 +225,7 @@ class Bus:
         *,
         clock: Callable[[], float] = time.time,
         max_batch: int = 8192,
-        mask: Callable[[bytes], bytes] | None = None,
+        mask: Callable[[list[bytes]], list[bytes]] | None = None,
     ) -> None:
         self.journal = journal
         self._mask = mask
@@ -380,18 +381,12 @@ class Bus:
     def _commit(self, batch: list[Envelope]) -> None:
         records: list[Record] = []
         rows: list[Row] = []
-        mask = self._mask
-        for env in batch:
-            raw = encode_envelope(env)
-            if mask is not None:
-                masked = mask(raw)
-                if masked is not raw:
-                    # Deliver what was journaled: consumers decode the masked bytes.
-                    rows.append((env.seq, env.ts, event_type(env.event), env.task_id, masked))
-                    records.append(Record(env.seq, masked))
-                    continue
-            rows.append((env.seq, env.ts, event_type(env.event), env.task_id, raw))
-            records.append(Record(env.seq, raw, env))
+        raws = [encode_envelope(env) for env in batch]
+        masked = raws if self._mask is None else self._mask(raws)
+        for env, raw, out in zip(batch, raws, masked, strict=True):
+            rows.append((env.seq, env.ts, event_type(env.event), env.task_id, out))
+            # A masked event is delivered as journaled: consumers decode the masked bytes.
+            records.append(Record(env.seq, out, env if out is raw else None))
         self.journal.append(rows)
         for listener in self._listeners:
             try:

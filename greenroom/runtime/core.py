@@ -42,7 +42,7 @@ from greenroom.models import (
     ensure_default_model,
 )
 from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules
-from greenroom.policy.guards import mask_bytes
+from greenroom.policy.guards import mask_batch
 from greenroom.runtime.config import Config
 from greenroom.runtime.errors import RequestError
 from greenroom.runtime.paths import (
@@ -93,7 +93,7 @@ class Runtime:
         self.started_at = time.time()
         data_dir = ensure_private_dir(config.data_dir)
         self.journal = Journal(data_dir / JOURNAL_FILE)
-        self.bus = Bus(self.journal, mask=mask_bytes)
+        self.bus = Bus(self.journal, mask=mask_batch)
         self.tasks = TaskIndex()
         self.tasks.load(self.journal)
         self.bus.add_listener(self.tasks.apply)
