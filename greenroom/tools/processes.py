@@ -8,8 +8,9 @@ variables, so tokens in the daemon's environment cannot leak into them.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,28 +38,38 @@ def _clean_env() -> dict[str, str]:
     }
 
 
-def _run(argv: list[str], ctx: ToolContext, timeout: float, cwd: str, limit_mb: int | None = None) -> str:
-    def limits() -> None:  # runs in the child, before exec
-        os.setsid()
-        if limit_mb is not None:
-            size = limit_mb << 20
-            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+# The child sets its own memory limit before running the code: no preexec_fn, which is
+# unsafe in a multi-threaded process like the daemon.
+_PY_BOOTSTRAP = (
+    "import resource, sys\n"
+    "n = int(sys.argv[1]) << 20\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (n, n))\n"
+    "code = sys.argv[2]\n"
+    "del sys.argv[1:3]\n"
+    "exec(compile(code, '<python.run>', 'exec'), {'__name__': '__main__'})\n"
+)
 
-    try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            timeout=timeout,
-            cwd=cwd,
-            env=_clean_env(),
-            stdin=subprocess.DEVNULL,
-            preexec_fn=limits,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"timed out after {timeout:g}s") from None
-    out = proc.stdout.decode(errors="replace")
-    err = proc.stderr.decode(errors="replace")
+
+def _run(argv: list[str], ctx: ToolContext, timeout: float, cwd: str) -> str:
+    # Its own session, so a timeout kills everything it started, not just the shell.
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=_clean_env(),
+        start_new_session=True,
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise ToolError(f"timed out after {timeout:g}s") from None
+    out = stdout.decode(errors="replace")
+    err = stderr.decode(errors="replace")
     text = out + (f"\n[stderr]\n{err}" if err.strip() else "")
     text = f"[exit {proc.returncode}]\n{text}"
     return clip(text, ctx.max_output_bytes)
@@ -71,13 +82,8 @@ def _shell(ctx: ToolContext, args: ShellArgs) -> str:
 
 def _python(ctx: ToolContext, args: PythonArgs) -> str:
     with tempfile.TemporaryDirectory(prefix="greenroom-py-") as tmp:
-        return _run(
-            [sys.executable, "-I", "-c", args.code],
-            ctx,
-            ctx.config.python_timeout_s,
-            tmp,
-            limit_mb=ctx.config.python_memory_mb,
-        )
+        argv = [sys.executable, "-I", "-c", _PY_BOOTSTRAP, str(ctx.config.python_memory_mb), args.code]
+        return _run(argv, ctx, ctx.config.python_timeout_s, tmp)
 
 
 SHELL_TOOL = ToolSpec(

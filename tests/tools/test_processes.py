@@ -49,3 +49,15 @@ class TestShell:
             ctx(tmp_path, max_output_bytes=200), SHELL_TOOL.parse_args({"command": "yes hello | head -n 1000"})
         )
         assert "truncated at 200 bytes" in out
+
+
+def test_shell_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    """A timed-out command's children die with it."""
+    marker = tmp_path / "still-running"
+    command = f"(sleep 2; touch {marker}) & sleep 30"
+    with pytest.raises(ToolError, match="timed out"):
+        SHELL_TOOL.run(ctx(tmp_path, shell_timeout_s=0.3), SHELL_TOOL.parse_args({"command": command}))
+    import time
+
+    time.sleep(2.5)  # the background child would have touched the marker by now
+    assert not marker.exists()
