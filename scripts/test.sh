@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --no-demo
+.venv/bin/ruff check --quiet .
+.venv/bin/mypy --no-error-summary greenroom
 exec .venv/bin/python -m pytest -q "$@"

@@ -16,7 +16,7 @@ from greenroom.tools.registry import ToolRegistry
 from greenroom.tools.settings import ToolsConfig
 
 if TYPE_CHECKING:
-    from greenroom.actors.workflow import RunRegistry
+    from greenroom.actors.runs import RunRegistry
     from greenroom.memory.store import MemoryStore
     from greenroom.models.backend import Backend
     from greenroom.policy.engine import PolicyEngine

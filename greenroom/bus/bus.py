@@ -123,6 +123,7 @@ class Subscription:
 
     def _next_ready(self) -> Record | None:
         """The next record in order, healing gaps from the journal; None when caught up."""
+        rec: Record | None
         while True:
             if not self._backlog and self.next_seq <= self._catchup_to:
                 self._replay(self._catchup_to)  # continue a catch-up, page by page

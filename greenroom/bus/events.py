@@ -30,61 +30,61 @@ class PlanStep(msgspec.Struct, frozen=True, kw_only=True):
 # --- task lifecycle -------------------------------------------------------------------
 
 
-class TaskSubmitted(_Event, tag="task.submitted"):
+class TaskSubmitted(_Event, tag="task.submitted", frozen=True):
     goal: str
     run_at: float | None = None
     client: str = ""
 
 
-class TaskStarted(_Event, tag="task.started"):
+class TaskStarted(_Event, tag="task.started", frozen=True):
     resumed: bool = False
 
 
-class TaskPlanned(_Event, tag="task.planned"):
+class TaskPlanned(_Event, tag="task.planned", frozen=True):
     revision: int
     steps: list[PlanStep]
     reason: str = ""
 
 
-class StepStarted(_Event, tag="step.started"):
+class StepStarted(_Event, tag="step.started", frozen=True):
     step: int
     intent: str
     revision: int = 0
 
 
-class StepFinished(_Event, tag="step.finished"):
+class StepFinished(_Event, tag="step.finished", frozen=True):
     step: int
     result: str
     ok: bool = True
 
 
-class StepCapReached(_Event, tag="step.cap_reached"):
+class StepCapReached(_Event, tag="step.cap_reached", frozen=True):
     step: int
     rounds: int
     calls: int
 
 
-class TaskParked(_Event, tag="task.parked"):
+class TaskParked(_Event, tag="task.parked", frozen=True):
     reason: str
 
 
-class TaskFinished(_Event, tag="task.finished"):
+class TaskFinished(_Event, tag="task.finished", frozen=True):
     answer: str
 
 
-class TaskFailed(_Event, tag="task.failed"):
+class TaskFailed(_Event, tag="task.failed", frozen=True):
     error: str
     code: str = "error"
 
 
-class TaskCancelled(_Event, tag="task.cancelled"):
+class TaskCancelled(_Event, tag="task.cancelled", frozen=True):
     reason: str = ""
 
 
 # --- tools and policy -----------------------------------------------------------------
 
 
-class ToolRequested(_Event, tag="tool.requested"):
+class ToolRequested(_Event, tag="tool.requested", frozen=True):
     call_id: str
     tool: str
     args: dict[str, Any]
@@ -92,7 +92,7 @@ class ToolRequested(_Event, tag="tool.requested"):
     round: int
 
 
-class ToolDecided(_Event, tag="tool.decided"):
+class ToolDecided(_Event, tag="tool.decided", frozen=True):
     call_id: str
     tool: str
     decision: Decision
@@ -101,14 +101,14 @@ class ToolDecided(_Event, tag="tool.decided"):
     risk: float = 0.0
 
 
-class ToolInvoked(_Event, tag="tool.invoked"):
+class ToolInvoked(_Event, tag="tool.invoked", frozen=True):
     """Journaled (and flushed) right before a tool runs: the idempotency marker."""
 
     call_id: str
     tool: str
 
 
-class ToolResult(_Event, tag="tool.result"):
+class ToolResult(_Event, tag="tool.result", frozen=True):
     call_id: str
     tool: str
     ok: bool
@@ -121,7 +121,7 @@ class ToolResult(_Event, tag="tool.result"):
     """Kinds of secrets removed from the output before anyone saw it."""
 
 
-class ConfirmationAsked(_Event, tag="confirmation.asked"):
+class ConfirmationAsked(_Event, tag="confirmation.asked", frozen=True):
     confirmation_id: str
     question: str
     kind: Literal["tool", "extend"] = "tool"
@@ -131,7 +131,7 @@ class ConfirmationAsked(_Event, tag="confirmation.asked"):
     rule: str = ""
 
 
-class ConfirmationAnswered(_Event, tag="confirmation.answered"):
+class ConfirmationAnswered(_Event, tag="confirmation.answered", frozen=True):
     confirmation_id: str
     approved: bool
     remember: bool = False
@@ -140,7 +140,7 @@ class ConfirmationAnswered(_Event, tag="confirmation.answered"):
     """With ``remember``: how narrowly the decision was stored (tool, path, domain, command)."""
 
 
-class GuardFlagged(_Event, tag="guard.flagged"):
+class GuardFlagged(_Event, tag="guard.flagged", frozen=True):
     """A tool output looked like a prompt injection: risky calls ask for the rest of the task."""
 
     call_id: str
@@ -148,7 +148,7 @@ class GuardFlagged(_Event, tag="guard.flagged"):
     phrase: str
 
 
-class PolicyOffline(_Event, tag="policy.offline"):
+class PolicyOffline(_Event, tag="policy.offline", frozen=True):
     """Offline mode was switched: while on, network tools are denied."""
 
     on: bool
@@ -157,12 +157,12 @@ class PolicyOffline(_Event, tag="policy.offline"):
 # --- models, critic, memory -----------------------------------------------------------
 
 
-class LlmChunk(_Event, tag="llm.chunk"):
+class LlmChunk(_Event, tag="llm.chunk", frozen=True):
     request_id: str
     text: str
 
 
-class LlmFinished(_Event, tag="llm.finished"):
+class LlmFinished(_Event, tag="llm.finished", frozen=True):
     request_id: str
     purpose: str
     text: str
@@ -174,13 +174,13 @@ class LlmFinished(_Event, tag="llm.finished"):
     time_to_first_token_s: float = 0.0
 
 
-class CriticVerdict(_Event, tag="critic.verdict"):
+class CriticVerdict(_Event, tag="critic.verdict", frozen=True):
     step: int
     verdict: Verdict
     reason: str = ""
 
 
-class MemoryStored(_Event, tag="memory.stored"):
+class MemoryStored(_Event, tag="memory.stored", frozen=True):
     item_id: str
     text: str
     tags: list[str] = []
@@ -189,28 +189,28 @@ class MemoryStored(_Event, tag="memory.stored"):
 # --- runtime --------------------------------------------------------------------------
 
 
-class DaemonStarted(_Event, tag="daemon.started"):
+class DaemonStarted(_Event, tag="daemon.started", frozen=True):
     version: str
     pid: int
 
 
-class DaemonStopping(_Event, tag="daemon.stopping"):
+class DaemonStopping(_Event, tag="daemon.stopping", frozen=True):
     reason: str = ""
 
 
-class ActorCrashed(_Event, tag="actor.crashed"):
+class ActorCrashed(_Event, tag="actor.crashed", frozen=True):
     actor: str
     error: str
     restart_in_s: float = 0.0
     crashes: int = 1
 
 
-class ActorRestarted(_Event, tag="actor.restarted"):
+class ActorRestarted(_Event, tag="actor.restarted", frozen=True):
     actor: str
     attempt: int
 
 
-class Error(_Event, tag="error"):
+class Error(_Event, tag="error", frozen=True):
     message: str
     code: str = "error"
 

@@ -24,23 +24,23 @@ class _Request(msgspec.Struct, frozen=True, kw_only=True, tag_field="op"):
     pass
 
 
-class Hello(_Request, tag="hello"):
+class Hello(_Request, tag="hello", frozen=True):
     protocol: int
     client: str = ""
     token: str = ""
 
 
-class Submit(_Request, tag="submit"):
+class Submit(_Request, tag="submit", frozen=True):
     goal: str
     run_at: float | None = None
     """Unix time to start at (a delayed one-shot task); None starts now."""
 
 
-class Cancel(_Request, tag="cancel"):
+class Cancel(_Request, tag="cancel", frozen=True):
     task_id: str
 
 
-class Confirm(_Request, tag="confirm"):
+class Confirm(_Request, tag="confirm", frozen=True):
     confirmation_id: str
     approved: bool
     remember: bool = False
@@ -48,40 +48,40 @@ class Confirm(_Request, tag="confirm"):
     """With ``remember``: remember for this tool, or only this folder / domain / exact command."""
 
 
-class ListTasks(_Request, tag="tasks"):
+class ListTasks(_Request, tag="tasks", frozen=True):
     status: list[TaskStatus] = []
     limit: int = 100
 
 
-class GetTask(_Request, tag="task"):
+class GetTask(_Request, tag="task", frozen=True):
     task_id: str
 
 
-class Replay(_Request, tag="replay"):
+class Replay(_Request, tag="replay", frozen=True):
     from_seq: int = 1
     to_seq: int | None = None
     task_id: str | None = None
     limit: int = 1000
 
 
-class Status(_Request, tag="status"):
+class Status(_Request, tag="status", frozen=True):
     pass
 
 
-class ListTools(_Request, tag="tools"):
+class ListTools(_Request, tag="tools", frozen=True):
     pass
 
 
-class ShowPolicy(_Request, tag="policy"):
+class ShowPolicy(_Request, tag="policy", frozen=True):
     pass
 
 
-class CheckPolicy(_Request, tag="policy_test"):
+class CheckPolicy(_Request, tag="policy_test", frozen=True):
     tool: str
     args: dict[str, Any] = {}
 
 
-class SetOffline(_Request, tag="offline"):
+class SetOffline(_Request, tag="offline", frozen=True):
     on: bool
 
 
@@ -121,7 +121,7 @@ class _Reply(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     pass
 
 
-class HelloReply(_Reply, tag="hello"):
+class HelloReply(_Reply, tag="hello", frozen=True):
     protocol: int
     server: str
     pid: int
@@ -130,31 +130,31 @@ class HelloReply(_Reply, tag="hello"):
     timeline_json: str
 
 
-class Submitted(_Reply, tag="submitted"):
+class Submitted(_Reply, tag="submitted", frozen=True):
     task_id: str
     seq: int
 
 
-class Ok(_Reply, tag="ok"):
+class Ok(_Reply, tag="ok", frozen=True):
     seq: int = 0
     detail: str = ""
 
 
-class Tasks(_Reply, tag="tasks"):
+class Tasks(_Reply, tag="tasks", frozen=True):
     tasks: list[TaskView]
 
 
-class TaskReply(_Reply, tag="task"):
+class TaskReply(_Reply, tag="task", frozen=True):
     task: TaskView
 
 
-class Events(_Reply, tag="events"):
+class Events(_Reply, tag="events", frozen=True):
     events: list[Envelope]
     head: int
     next_seq: int
 
 
-class StatusReply(_Reply, tag="status"):
+class StatusReply(_Reply, tag="status", frozen=True):
     version: str
     pid: int
     uptime_s: float
@@ -177,7 +177,7 @@ class ToolInfo(msgspec.Struct, frozen=True, kw_only=True):
     schema: dict[str, Any] = {}
 
 
-class ToolsReply(_Reply, tag="tools"):
+class ToolsReply(_Reply, tag="tools", frozen=True):
     tools: list[ToolInfo]
 
 
@@ -191,19 +191,19 @@ class RuleView(msgspec.Struct, frozen=True, kw_only=True):
     when: dict[str, Any] = {}
 
 
-class PolicyReply(_Reply, tag="policy"):
+class PolicyReply(_Reply, tag="policy", frozen=True):
     offline: bool
     rules: list[RuleView]
 
 
-class DecisionReply(_Reply, tag="decision"):
+class DecisionReply(_Reply, tag="decision", frozen=True):
     decision: str
     rule: str
     reason: str = ""
     risk: float = 0.0
 
 
-class ErrorReply(_Reply, tag="error"):
+class ErrorReply(_Reply, tag="error", frozen=True):
     code: Literal["bad_request", "too_large", "hello_required", "version", "not_found", "conflict", "internal"]
     message: str
 

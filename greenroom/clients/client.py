@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -202,7 +202,7 @@ class Client:
 
     def follow(
         self, from_seq: int | None = None, task_id: str | None = None, idle: float | None = None
-    ) -> Iterator[Envelope | None]:
+    ) -> Generator[Envelope | None, None, None]:
         """Yield committed events in seq order, forever (close the generator to stop).
 
         Args:

@@ -36,7 +36,7 @@ class MemoryStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA secure_delete=ON")
         self._lock = threading.Lock()
-        notes = self._db["notes"]
+        notes = self._db.table("notes")
         notes.create(
             {"id": str, "text": str, "tags": str, "source": str, "created": float, "key": str},
             pk="id",
@@ -50,11 +50,11 @@ class MemoryStore:
             raise ValueError("cannot remember empty text")
         text, _ = redact(text)
         with self._lock:
-            existing = list(self._db["notes"].rows_where("key = ?", [key]))
+            existing = list(self._db.table("notes").rows_where("key = ?", [key]))
             if existing:
                 return existing[0]["id"], False
             item_id = "m-" + uuid.uuid4().hex[:10]
-            self._db["notes"].insert(
+            self._db.table("notes").insert(
                 {
                     "id": item_id,
                     "text": text,
@@ -70,7 +70,7 @@ class MemoryStore:
         """Notes sharing the most words with ``query``, newest first among equals."""
         words = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 1}
         with self._lock:
-            rows = list(self._db["notes"].rows)
+            rows = list(self._db.table("notes").rows)
         scored = []
         for row in rows:
             text = row["text"].lower()
@@ -85,19 +85,19 @@ class MemoryStore:
     def forget(self, item_id: str) -> bool:
         """Delete a note (overwritten on disk: ``secure_delete`` is on). False if there was none."""
         with self._lock:
-            table = self._db["notes"]
+            table = self._db.table("notes")
             before = table.count
             table.delete_where("id = ?", [item_id])
             return table.count < before
 
     def get(self, item_id: str) -> dict[str, Any] | None:
         with self._lock:
-            rows = list(self._db["notes"].rows_where("id = ?", [item_id]))
+            rows = list(self._db.table("notes").rows_where("id = ?", [item_id]))
         return rows[0] if rows else None
 
     def count(self) -> int:
         with self._lock:
-            return self._db["notes"].count
+            return self._db.table("notes").count
 
     def close(self) -> None:
         self._db.close()

@@ -11,7 +11,7 @@ applied here with ``mx.where``, which also runs on the CPU build of MLX.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import llguidance
 import llguidance.hf
@@ -56,7 +56,7 @@ class JsonSchemaProcessor:
         if self._seen is None:
             self._seen = tokens.shape[0]  # the prompt: nothing to consume
         else:
-            new = tokens[self._seen :].tolist()
+            new = cast(list[int], tokens[self._seen :].tolist())
             self._seen = tokens.shape[0]
             for tok in new:
                 if not self.matcher.is_stopped():

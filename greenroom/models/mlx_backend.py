@@ -73,7 +73,8 @@ class MlxBackend:
             target = self._resolve()
             started = time.perf_counter()
             try:
-                self._model, self._tokenizer = mlx_lm.load(str(target))
+                loaded = mlx_lm.load(str(target))
+                self._model, self._tokenizer = loaded[0], loaded[1]
             except Exception as exc:
                 raise ModelError(f"cannot load model {self.name} from {target}: {exc}") from exc
             log.info("model_loaded", model=self.name, seconds=round(time.perf_counter() - started, 2))

@@ -101,12 +101,12 @@ class PolicyEngine:
         self._db = sqlite_utils.Database(sqlite3.connect(db_path, check_same_thread=False))
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
-        self._db["policy_remembered"].create(
+        self._db.table("policy_remembered").create(
             {"id": int, "tool": str, "decision": str, "scope": str, "when_json": str, "created": float},
             pk="id",
             if_not_exists=True,
         )
-        self._db["policy_state"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        self._db.table("policy_state").create({"key": str, "value": str}, pk="key", if_not_exists=True)
         self.configured = list(rules)
         self.defaults = list(defaults)
 
@@ -115,18 +115,18 @@ class PolicyEngine:
     @property
     def offline(self) -> bool:
         with self._lock:
-            rows = list(self._db["policy_state"].rows_where("key = ?", ["offline"]))
+            rows = list(self._db.table("policy_state").rows_where("key = ?", ["offline"]))
         return bool(rows) and rows[0]["value"] == "1"
 
     def set_offline(self, on: bool) -> None:
         """Switch offline mode (persisted): network tools are denied while it is on."""
         with self._lock:
-            self._db["policy_state"].upsert({"key": "offline", "value": "1" if on else "0"}, pk="key")
+            self._db.table("policy_state").upsert({"key": "offline", "value": "1" if on else "0"}, pk="key")
 
     def remembered(self) -> list[Rule]:
         """The person's remembered decisions as rules, newest first."""
         with self._lock:
-            rows = list(self._db["policy_remembered"].rows_where(order_by="id desc"))
+            rows = list(self._db.table("policy_remembered").rows_where(order_by="id desc"))
         return [
             Rule(
                 id=f"remembered:{r['id']}",
@@ -178,7 +178,7 @@ class PolicyEngine:
         when = scoped_condition(args, scope)
         with self._lock:
             row_id = (
-                self._db["policy_remembered"]
+                self._db.table("policy_remembered")
                 .insert(
                     {
                         "tool": tool,
@@ -198,7 +198,7 @@ class PolicyEngine:
         if not rule_id.startswith(prefix) or not rule_id[len(prefix) :].isdigit():
             return False
         with self._lock:
-            table = self._db["policy_remembered"]
+            table = self._db.table("policy_remembered")
             before = table.count
             table.delete_where("id = ?", [int(rule_id[len(prefix) :])])
             return table.count < before

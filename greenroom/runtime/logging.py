@@ -13,7 +13,7 @@ from pathlib import Path
 
 import structlog
 
-_SHARED = [
+_SHARED: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
@@ -32,7 +32,7 @@ def configure_logging(level: str = "info", log_file: Path | None = None, *, stde
     handlers: list[logging.Handler] = []
     if stderr:
         renderer = structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
-        h = logging.StreamHandler(sys.stderr)
+        h: logging.Handler = logging.StreamHandler(sys.stderr)
         h.setFormatter(
             structlog.stdlib.ProcessorFormatter(
                 processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

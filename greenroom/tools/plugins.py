@@ -135,7 +135,7 @@ class PluginManager:
         self._db = sqlite_utils.Database(sqlite3.connect(db_path, check_same_thread=False))
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
-        self._db["plugins"].create(
+        self._db.table("plugins").create(
             {"id": str, "enabled": int, "error": str, "installed": float}, pk="id", if_not_exists=True
         )
 
@@ -143,14 +143,14 @@ class PluginManager:
 
     def _row(self, plugin_id: str) -> dict[str, Any] | None:
         with self._lock:
-            rows = list(self._db["plugins"].rows_where("id = ?", [plugin_id]))
+            rows = list(self._db.table("plugins").rows_where("id = ?", [plugin_id]))
         return rows[0] if rows else None
 
     def _set(self, plugin_id: str, **values: Any) -> None:
         with self._lock:
-            self._db["plugins"].upsert({"id": plugin_id, **values}, pk="id")
+            self._db.table("plugins").upsert({"id": plugin_id, **values}, pk="id")
 
-    def list(self) -> list[PluginInfo]:
+    def installed(self) -> list[PluginInfo]:
         infos = []
         for folder in sorted(p for p in self.dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
             row = self._row(folder.name) or {}
@@ -210,7 +210,7 @@ class PluginManager:
         self._installed(plugin_id)
         shutil.rmtree(self.dir / plugin_id)
         with self._lock:
-            self._db["plugins"].delete_where("id = ?", [plugin_id])
+            self._db.table("plugins").delete_where("id = ?", [plugin_id])
 
     def _installed(self, plugin_id: str) -> Manifest:
         folder = self.dir / plugin_id
@@ -242,7 +242,7 @@ class PluginManager:
         """Tools of every enabled plugin, and the load error of each plugin that failed."""
         tools: list[ToolSpec] = []
         errors: dict[str, str] = {}
-        for info in self.list():
+        for info in self.installed():
             if not info.enabled:
                 continue
             try:

@@ -88,7 +88,7 @@ class TestManager:
         manager.set_enabled("greeter", False)
         assert manager.load_tools() == ([], {})
         manager.remove("greeter")
-        assert manager.list() == []
+        assert manager.installed() == []
         with pytest.raises(PluginError, match="no plugin 'greeter' is installed"):
             manager.set_enabled("greeter", True)
 
@@ -118,7 +118,7 @@ class TestManager:
         tools, errors = manager.load_tools()
         assert [t.name for t in tools] == ["good.greet"]
         assert needle in errors["greeter"]
-        assert needle in next(i.error for i in manager.list() if i.id == "greeter")
+        assert needle in next(i.error for i in manager.installed() if i.id == "greeter")
 
 
 class TestPluginsInTheDaemon:

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     action = args.plugins_command
     try:
         if action == "list":
-            infos = manager.list()
+            infos = manager.installed()
             if not infos:
                 out("no plugins installed")
             for i in infos:
