@@ -100,11 +100,13 @@ class TestAttachedClients:
     def test_slow_client_heals_gaps_and_never_slows_others(self, daemon: Any) -> None:
         """A client that stops reading during a burst loses frames at nng, then replays them;
         a fast client and the bus are unaffected."""
-        n = 40000
+        n = 60000
         bus = daemon.runtime.bus
+        chunk = e.LlmChunk(request_id="burst", text="x")
         first = bus.head + 1
-        last = first + n - 1
+        last = first + n  # a warm-up event, then the burst
         fast_done = threading.Event()
+        fast_started = threading.Event()
         slow_started = threading.Event()
         fast_seen: list[int] = []
         slow_seen: list[int] = []
@@ -115,6 +117,7 @@ class TestAttachedClients:
             for env in fast_client.follow(from_seq=first):
                 assert env is not None
                 fast_seen.append(env.seq)
+                fast_started.set()
                 if env.seq == last:
                     fast_done.set()
                     return
@@ -133,7 +136,11 @@ class TestAttachedClients:
         threads = [threading.Thread(target=fast), threading.Thread(target=slow)]
         for t in threads:
             t.start()
-        chunk = e.LlmChunk(request_id="burst", text="x")
+        # Both clients must be attached live (past their initial replay) before the burst:
+        # the warm-up event reaches both, and the slow one then stops reading.
+        bus.publish(chunk, source="test")
+        assert fast_started.wait(10)
+        assert slow_started.wait(10)
         started = time.perf_counter()
         for _ in range(n):
             bus.publish(chunk, source="test")
