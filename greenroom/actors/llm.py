@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Interrupted
+from greenroom.actors.base import Call, CallFailed, CrashReporter, GreenroomActor, Interrupted
 from greenroom.actors.deps import ActorDeps
 from greenroom.bus.envelope import Envelope
-from greenroom.bus.events import LlmChunk, LlmFinished
+from greenroom.bus.events import LlmChunk, LlmFinished, ModelLoaded, ModelUnloaded
 from greenroom.models.backend import (
     Backend,
     GenerationCancelled,
@@ -34,11 +34,35 @@ class LlmActor(GreenroomActor):
     def on_start(self) -> None:
         self.backend = self.deps.make_backend()  # cheap: models load on first use
         self._report()
+        keep_alive = getattr(self.backend, "keep_alive_s", None)
+        if keep_alive:
+            self._watch = threading.Event()
+            ref = self.actor_ref
+            interval = max(1.0, min(30.0, keep_alive / 4))
+
+            def watch() -> None:  # asks the actor itself, so checks never race a generation
+                while not self._watch.wait(interval):
+                    if not ref.is_alive():
+                        return
+                    ref.tell(Call("check_idle"))
+
+            threading.Thread(target=watch, name="llm-idle-watch", daemon=True).start()
+
+    def check_idle(self) -> bool:
+        """Unload the model if it sat unused for its keep-alive; publishes ``model.unloaded``."""
+        unload = getattr(self.backend, "unload_if_idle", None)
+        if unload is None or not unload():
+            return False
+        self.deps.bus.publish(ModelUnloaded(model=self.backend.name, reason="idle"), source=self.name)  # type: ignore[union-attr]
+        self._report()
+        return True
 
     def _report(self) -> None:
         self.deps.model_status.update(self.info())
 
     def on_stop(self) -> None:
+        if getattr(self, "_watch", None) is not None:
+            self._watch.set()
         if self.backend is not None:
             self.backend.close()
 
@@ -61,6 +85,7 @@ class LlmActor(GreenroomActor):
         request_id = f"{task_id or '-'}:{request.purpose}"
         usage = Usage()
         pieces: list[str] = []
+        self._load_for(task_id)
         try:
             for piece in self.backend.stream(request, usage, stop or threading.Event()):
                 pieces.append(piece)
@@ -96,6 +121,20 @@ class LlmActor(GreenroomActor):
             correlation_id=task_id,
         )
         return text, env
+
+    def _load_for(self, task_id: str | None) -> None:
+        """Load the model before generating (lazily, on first use), journaling ``model.loaded``."""
+        backend = self.backend
+        if backend is None or getattr(backend, "loaded", True):
+            return
+        try:
+            backend.load()  # type: ignore[attr-defined]
+        except ModelError as exc:
+            raise CallFailed("model", str(exc)) from exc
+        finally:
+            self._report()
+        seconds = round(float(getattr(backend, "last_load_s", 0.0)), 3)
+        self.deps.bus.publish(ModelLoaded(model=backend.name, seconds=seconds), source=self.name, task_id=task_id)
 
     def info(self) -> dict[str, Any]:
         backend = self.backend

@@ -174,6 +174,17 @@ class LlmFinished(_Event, tag="llm.finished", frozen=True):
     time_to_first_token_s: float = 0.0
 
 
+class ModelLoaded(_Event, tag="model.loaded", frozen=True):
+    model: str
+    seconds: float = 0.0
+
+
+class ModelUnloaded(_Event, tag="model.unloaded", frozen=True):
+    model: str
+    reason: str = ""
+    """``idle`` (unused for its keep-alive) or ``stopping``."""
+
+
 class CriticVerdict(_Event, tag="critic.verdict", frozen=True):
     step: int
     verdict: Verdict
@@ -236,6 +247,8 @@ Event = Union[
     PolicyOffline,
     LlmChunk,
     LlmFinished,
+    ModelLoaded,
+    ModelUnloaded,
     CriticVerdict,
     MemoryStored,
     DaemonStarted,

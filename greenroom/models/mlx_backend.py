@@ -35,6 +35,12 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return i
 
 
+def _available_memory() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
 class MlxBackend:
     """An mlx-lm model, loaded on first use.
 
@@ -48,9 +54,22 @@ class MlxBackend:
             on first use, so a slow preparation (the default model's one-time
             conversion) happens lazily, off the daemon's start-up path.
         name: shown in usage and events.
+        keep_alive_s: ``unload_if_idle`` unloads the model after this long unused.
+        allow_oversize: load even when the memory guard says it will not fit.
+        clock: monotonic seconds (injectable for tests).
+        available_memory: bytes of memory available now (injectable for tests).
     """
 
-    def __init__(self, resolve: Callable[[], str | Path], name: str) -> None:
+    def __init__(
+        self,
+        resolve: Callable[[], str | Path],
+        name: str,
+        *,
+        keep_alive_s: float = 600.0,
+        allow_oversize: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        available_memory: Callable[[], int] | None = None,
+    ) -> None:
         self.name = name
         self._resolve = resolve
         self._model: Any = None
@@ -58,6 +77,12 @@ class MlxBackend:
         self._ll_tokenizer: Any = None
         self._lock = threading.Lock()
         self._caches: list[_PromptCache] = []
+        self.keep_alive_s = keep_alive_s
+        self.allow_oversize = allow_oversize
+        self._clock = clock
+        self._available = available_memory or _available_memory
+        self.last_used = clock()
+        self.last_load_s = 0.0
 
     @property
     def loaded(self) -> bool:
@@ -71,13 +96,54 @@ class MlxBackend:
             import mlx_lm  # heavy import, kept off the daemon's start-up path
 
             target = self._resolve()
+            self._check_fits(target)
             started = time.perf_counter()
             try:
                 loaded = mlx_lm.load(str(target))
                 self._model, self._tokenizer = loaded[0], loaded[1]
             except Exception as exc:
                 raise ModelError(f"cannot load model {self.name} from {target}: {exc}") from exc
-            log.info("model_loaded", model=self.name, seconds=round(time.perf_counter() - started, 2))
+            self.last_load_s = time.perf_counter() - started
+            self.last_used = self._clock()
+            log.info("model_loaded", model=self.name, seconds=round(self.last_load_s, 2))
+
+    def _check_fits(self, target: str | Path) -> None:
+        """The memory guard: refuse a local model whose weights will not fit in available memory.
+
+        Raises:
+            ModelError: with the numbers, unless ``allow_oversize``.
+        """
+        folder = Path(target)
+        if self.allow_oversize or not folder.is_dir():
+            return  # a hub repo id: its size is known only once downloaded
+        weights = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+        needed = int(weights * 1.2)  # weights plus activations and KV cache headroom
+        available = self._available()
+        if needed > available:
+            raise ModelError(
+                f"model {self.name} needs about {needed / 2**20:,.0f} MiB ({weights / 2**20:,.0f} MiB of weights"
+                f" + 20%) but only {available / 2**20:,.0f} MiB is available; free memory, pick a smaller"
+                " model, or set llm.allow_oversize = true"
+            )
+
+    def unload(self) -> bool:
+        """Drop the model from memory; False if it was not loaded."""
+        with self._lock:
+            if self._model is None:
+                return False
+            self._caches.clear()
+            self._model = self._tokenizer = self._ll_tokenizer = None
+        import gc
+
+        gc.collect()
+        log.info("model_unloaded", model=self.name)
+        return True
+
+    def unload_if_idle(self) -> bool:
+        """Unload when unused for ``keep_alive_s``; True if it did."""
+        if self._model is None or self._clock() - self.last_used < self.keep_alive_s:
+            return False
+        return self.unload()
 
     def _processor_for(self, schema: dict[str, Any]) -> Any:
         from greenroom.models.constrained import JsonSchemaProcessor, tokenizer_for
@@ -131,6 +197,7 @@ class MlxBackend:
                     yield response.text
         finally:
             self._remember(entry, prompt + generated)
+            self.last_used = self._clock()
         if response is not None:
             usage.tokens_per_s = response.generation_tps
             usage.stop_reason = response.finish_reason or "stop"

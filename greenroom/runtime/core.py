@@ -75,7 +75,7 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
             local = Path(llm.model).expanduser()
             return local if local.exists() else llm.model  # else a hub repo id
 
-        return MlxBackend(resolve, name=llm.model)
+        return MlxBackend(resolve, name=llm.model, keep_alive_s=llm.keep_alive_s, allow_oversize=llm.allow_oversize)
 
     return make
 

@@ -52,6 +52,14 @@ def detail(env: Envelope) -> str:
             return repr(text)
         case e.LlmFinished(purpose=purpose, generated_tokens=n, tokens_per_s=tps, model=model):
             return f"{purpose}: {n} tokens, {tps:.1f} tok/s ({model})"
+        case e.ModelLoaded(model=model, seconds=seconds):
+            return f"{model} in {seconds:.1f}s"
+        case e.ModelUnloaded(model=model, reason=reason):
+            return f"{model} ({reason})"
+        case e.GuardFlagged(tool=tool, phrase=phrase):
+            return f"{tool} output looks like a prompt injection ({phrase!r}); risky calls now ask"
+        case e.PolicyOffline(on=on):
+            return "offline mode on: network tools denied" if on else "offline mode off"
         case e.CriticVerdict(step=n, verdict=v, reason=reason):
             return f"step {n} {v}: {_short(reason, 80)}"
         case e.TaskParked(reason=reason):
