@@ -40,8 +40,8 @@ class ScriptedBackend:
                 raise ModelError(f"cannot read script {script}: {exc}") from exc
             self.responses = dict(data.get("responses", {}))
             self.delay_s = float(data.get("delay_s", 0.0))
-        self.calls: list[str] = []
         self.requests: list[GenerationRequest] = []
+        """Every request served, in order (tests read the prompts the model saw)."""
 
     def text_for(self, purpose: str) -> str:
         for table in (self.responses, _DEFAULTS):
@@ -51,7 +51,6 @@ class ScriptedBackend:
         return "Done."
 
     def stream(self, request: GenerationRequest, usage: Usage, stop: threading.Event) -> Iterator[str]:
-        self.calls.append(request.purpose)
         self.requests.append(request)
         text = self.text_for(request.purpose)
         usage.model = self.name

@@ -25,6 +25,14 @@ def out(text: str = "") -> None:
     sys.stdout.flush()
 
 
+def out_json(value: object) -> int:
+    """Print ``value`` as one line of JSON (the ``--json`` form of a command); returns EXIT_OK."""
+    import msgspec
+
+    out(msgspec.json.encode(value).decode())
+    return EXIT_OK
+
+
 def err(text: str) -> None:
     sys.stderr.write(f"greenroom: {text}\n")
     sys.stderr.flush()

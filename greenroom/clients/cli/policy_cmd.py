@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-import msgspec
-
-from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, out
+from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, out, out_json
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,8 +42,7 @@ def tools(args: argparse.Namespace) -> int:
     with connect(args) as client:
         infos = client.tools()
     if args.json:
-        out(msgspec.json.encode(infos).decode())
-        return EXIT_OK
+        return out_json(infos)
     for t in infos:
         flags = ", ".join(f for f, on in (("network", t.network), ("shell", t.shell), ("dry-run", t.dry_run)) if on)
         out(f"{t.name:<16} {t.side_effects:<9} {t.description}" + (f"  [{flags}]" if flags else ""))
@@ -58,8 +55,7 @@ def show_policy(args: argparse.Namespace) -> int:
     with connect(args) as client:
         policy = client.policy()
     if args.json:
-        out(msgspec.json.encode(policy).decode())
-        return EXIT_OK
+        return out_json(policy)
     out(f"offline mode: {'on' if policy.offline else 'off'}")
     for r in policy.rules:
         when = " ".join(f"{k}={v}" for k, v in r.when.items() if v not in ("", [], None))

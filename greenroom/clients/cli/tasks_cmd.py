@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-import msgspec
-
-from greenroom.clients.cli.common import EXIT_OK, connect, guarded, out
+from greenroom.clients.cli.common import EXIT_OK, connect, guarded, out, out_json
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -56,8 +54,7 @@ def tasks(args: argparse.Namespace) -> int:
     with connect(args) as client:
         views = client.tasks(args.status)
     if args.json:
-        out(msgspec.json.encode(views).decode())
-        return EXIT_OK
+        return out_json(views)
     if not views:
         out("no tasks")
     for v in views:
@@ -73,8 +70,7 @@ def task(args: argparse.Namespace) -> int:
     with connect(args) as client:
         v = client.task(args.task_id)
     if args.json:
-        out(msgspec.json.encode(v).decode())
-        return EXIT_OK
+        return out_json(v)
     out(f"{v.task_id}  {v.status}  steps {v.steps_done}/{v.steps_total}")
     out(f"goal:    {v.goal}")
     out(f"created: {_when(v.created)}   updated: {_when(v.updated)}")
@@ -93,8 +89,7 @@ def status(args: argparse.Namespace) -> int:
     with connect(args) as client:
         s = client.status()
     if args.json:
-        out(msgspec.json.encode(s).decode())
-        return EXIT_OK
+        return out_json(s)
     out(f"greenroom {s.version}  pid {s.pid}  up {s.uptime_s:.0f}s  journal head #{s.head}")
     out(f"model:   {s.model} ({'loaded' if s.model_loaded else 'not loaded'})   rss {s.rss_bytes / 2**20:.0f} MiB")
     out("tasks:   " + (", ".join(f"{k} {n}" for k, n in sorted(s.tasks.items())) or "none"))
