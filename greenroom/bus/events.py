@@ -11,6 +11,8 @@ from typing import Any, Literal, Union
 
 import msgspec
 
+from greenroom.bus.memory_records import IngestReport
+
 
 class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """Base of all events (kw-only, frozen, tagged by ``type``)."""
@@ -197,6 +199,38 @@ class MemoryStored(_Event, tag="memory.stored", frozen=True):
     tags: list[str] = []
 
 
+class MemoryUpserted(_Event, tag="memory.upserted", frozen=True):
+    """An item was added to memory or its content replaced (ingestion, notes, chat, tools)."""
+
+    item_id: str
+    source: str
+    action: Literal["added", "updated"] = "added"
+    uri: str | None = None
+    chunks: int = 0
+
+
+class MemoryIngestProgress(_Event, tag="memory.ingest.progress", frozen=True):
+    run_id: str
+    done: int
+    total: int
+    path: str = ""
+    status: str = ""
+    """What happened to ``path``: added, updated, unchanged, skipped, forgotten."""
+    reason: str = ""
+
+
+class MemoryIngestFinished(_Event, tag="memory.ingest.finished", frozen=True):
+    run_id: str
+    report: IngestReport
+    error: str = ""
+
+
+class MemoryForgotten(_Event, tag="memory.forgotten", frozen=True):
+    item_ids: list[str]
+    chunks: int = 0
+    reason: str = ""
+
+
 # --- runtime --------------------------------------------------------------------------
 
 
@@ -251,6 +285,10 @@ Event = Union[
     ModelUnloaded,
     CriticVerdict,
     MemoryStored,
+    MemoryUpserted,
+    MemoryIngestProgress,
+    MemoryIngestFinished,
+    MemoryForgotten,
     DaemonStarted,
     DaemonStopping,
     ActorCrashed,

@@ -1,103 +1,415 @@
-"""A simple note store in SQLite (the memory engine issue replaces its internals).
+"""The item store: SQLite, the truth from which both indexes can be rebuilt.
 
-Notes carry the idempotency key of the call that stored them, so a
-``memory.remember`` re-run after a crash returns the existing note instead of
-storing it twice.
+Items (a note, a file, a page, a chat turn, a tool result) own chunks; chunk
+ids are the labels of the HNSW index and the ids of the BM25 index, and are
+never reused (``AUTOINCREMENT``). Embeddings are cached by the chunk's content
+hash, so unchanged text is never embedded twice and a lost HNSW file is rebuilt
+without the model. ``secure_delete`` is on: forgotten text is overwritten in
+the file, and the WAL is truncated after a forget.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import sqlite_utils
 
-from greenroom.bus.journal import create_private_file
-from greenroom.policy.guards import redact
+from greenroom.memory.errors import BadMemoryInput
+from greenroom.memory.schema import migrate, transaction
+
+Source = Literal["path", "url", "chat", "tool", "note"]
+SOURCES: tuple[str, ...] = ("path", "url", "chat", "tool", "note")
 
 
-class MemoryStore:
-    """Notes with tags, searchable by words.
+@dataclass(frozen=True)
+class Filters:
+    """Restricts a search or a forget: all given conditions must hold."""
+
+    tags: tuple[str, ...] = ()
+    """At least one of these tags."""
+    source: str | None = None
+    since: float | None = None
+    """Updated at or after this Unix time."""
+    until: float | None = None
+    uri_prefix: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source is not None and self.source not in SOURCES:
+            raise BadMemoryInput(f"unknown source {self.source!r}; expected one of {', '.join(SOURCES)}")
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise BadMemoryInput("time range is empty: since is after until")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.tags or self.source or self.since is not None or self.until is not None or self.uri_prefix)
+
+    def where(self) -> tuple[str, list[Any]]:
+        """An SQL condition on ``items`` and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.tags:
+            marks = ", ".join("?" * len(self.tags))
+            clauses.append(f"EXISTS (SELECT 1 FROM json_each(items.tags) WHERE value IN ({marks}))")
+            params.extend(self.tags)
+        if self.source:
+            clauses.append("items.source = ?")
+            params.append(self.source)
+        if self.since is not None:
+            clauses.append("items.updated >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append("items.updated <= ?")
+            params.append(self.until)
+        if self.uri_prefix:
+            clauses.append("substr(items.uri, 1, ?) = ?")
+            params.extend([len(self.uri_prefix), self.uri_prefix])
+        return " AND ".join(clauses) or "1", params
+
+
+@dataclass
+class NewChunk:
+    text: str
+    """What gets embedded and indexed (the heading path, then the chunk's text)."""
+    start: int
+    end: int
+    heading: str
+    tokens: int
+    content_hash: str
+
+
+@dataclass
+class NewItem:
+    source: str
+    content_hash: str
+    uri: str | None = None
+    title: str = ""
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
+    quality: float = 0.5
+    file_size: int | None = None
+    file_mtime_ns: int | None = None
+    created: float | None = None
+
+
+def _vector_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+class ItemStore:
+    """Items, chunks and the embedding cache in one SQLite file.
+
+    Thread-safe: one connection behind a lock (the Memory actor, its ingestion
+    thread and searches share it; every statement is short).
 
     Args:
-        db_path: the SQLite file (``secure_delete`` on, so forgotten text is overwritten).
+        db_path: the SQLite file; created (mode 0600) if missing.
     """
 
     def __init__(self, db_path: Path) -> None:
+        from greenroom.bus.journal import create_private_file
+
         create_private_file(db_path)
-        # Actors call in from their own threads; the lock below serialises access.
-        self._db = sqlite_utils.Database(sqlite3.connect(db_path, check_same_thread=False))
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._lock = threading.Lock()
-        notes = self._db.table("notes")
-        notes.create(
-            {"id": str, "text": str, "tags": str, "source": str, "created": float, "key": str},
-            pk="id",
-            if_not_exists=True,
-        )
-        notes.create_index(["key"], unique=True, if_not_exists=True)
+        conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA secure_delete=ON")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.lock = threading.RLock()
+        self.migrated_from = migrate(self.db)
 
-    def remember(self, text: str, tags: list[str], key: str, source: str = "tool") -> tuple[str, bool]:
-        """Store a note (secrets redacted first); return ``(id, created)``. The same ``key`` twice stores it once."""
-        if not text.strip():
-            raise ValueError("cannot remember empty text")
-        text, _ = redact(text)
-        with self._lock:
-            existing = list(self._db.table("notes").rows_where("key = ?", [key]))
-            if existing:
-                return existing[0]["id"], False
-            item_id = "m-" + uuid.uuid4().hex[:10]
-            self._db.table("notes").insert(
-                {
-                    "id": item_id,
-                    "text": text,
-                    "tags": json.dumps(tags),
-                    "source": source,
-                    "created": time.time(),
-                    "key": key,
-                }
-            )
-            return item_id, True
-
-    def recall(self, query: str, limit: int = 5) -> list[dict[str, Any]]:
-        """Notes sharing the most words with ``query``, newest first among equals."""
-        words = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 1}
-        with self._lock:
-            rows = list(self._db.table("notes").rows)
-        scored = []
-        for row in rows:
-            text = row["text"].lower()
-            score = sum(1 for w in words if w in text)
-            if score or not words:
-                scored.append((score, row["created"], row))
-        scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
-        return [
-            {"id": r["id"], "text": r["text"], "tags": json.loads(r["tags"]), "score": s} for s, _, r in scored[:limit]
-        ]
-
-    def forget(self, item_id: str) -> bool:
-        """Delete a note (overwritten on disk: ``secure_delete`` is on). False if there was none."""
-        with self._lock:
-            table = self._db.table("notes")
-            before = table.count
-            table.delete_where("id = ?", [item_id])
-            return table.count < before
-
-    def get(self, item_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            rows = list(self._db.table("notes").rows_where("id = ?", [item_id]))
-        return rows[0] if rows else None
-
-    def count(self) -> int:
-        with self._lock:
-            return self._db.table("notes").count
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """A write transaction under the store's lock."""
+        with self.lock, transaction(self.db):
+            yield
 
     def close(self) -> None:
-        self._db.close()
+        with self.lock:
+            self.db.close()
+
+    # --- meta -----------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self.lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.lock:
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    # --- items ----------------------------------------------------------------
+
+    def _one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query(sql, params))
+        return rows[0] if rows else None
+
+    def item(self, item_id: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM items WHERE id = ?", [item_id])
+
+    def item_by_key(self, key: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM items WHERE key = ?", [key])
+
+    def item_by_uri(self, uri: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM items WHERE uri = ? ORDER BY updated DESC", [uri])
+
+    def item_by_hash(self, digest: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM items WHERE content_hash = ?", [digest])
+
+    def items_under(self, root: str) -> list[dict[str, Any]]:
+        """File items whose path lies under ``root`` (a folder, with its trailing separator)."""
+        with self.lock:
+            return list(
+                self.db.query(
+                    "SELECT id, uri, file_size, file_mtime_ns, content_hash FROM items"
+                    " WHERE source = 'path' AND substr(uri, 1, ?) = ?",
+                    [len(root), root],
+                )
+            )
+
+    def item_ids(self, filters: Filters) -> list[str]:
+        where, params = filters.where()
+        with self.lock:
+            return [r[0] for r in self.db.execute(f"SELECT id FROM items WHERE {where}", params)]
+
+    def item_vectors(self, exclude: str | None = None) -> tuple[list[str], np.ndarray]:
+        """Every item's mean embedding (for near-duplicate checks)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT id, vector FROM items WHERE vector IS NOT NULL AND (? IS NULL OR uri IS NOT ?)",
+                [exclude, exclude],
+            ).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r[0] for r in rows], np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+
+    def insert(self, item: NewItem, chunks: Sequence[NewChunk], vector: np.ndarray | None) -> tuple[str, list[int]]:
+        """Store a new item with its chunks in one transaction; return its id and chunk ids."""
+        now = time.time()
+        item_id = "m-" + uuid.uuid4().hex[:12]
+        created = item.created or now
+        with self.write():
+            self.db.execute(
+                "INSERT INTO items (id, source, uri, title, tags, created, updated, quality, content_hash,"
+                " metadata, key, file_size, file_mtime_ns, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    item_id, item.source, item.uri, item.title, json.dumps(item.tags), created, created,
+                    item.quality, item.content_hash, json.dumps(item.metadata), item.key, item.file_size,
+                    item.file_mtime_ns, None if vector is None else _vector_blob(vector),
+                ],
+            )  # fmt: skip
+            ids = self._insert_chunks(item_id, chunks)
+        return item_id, ids
+
+    def replace(
+        self, item_id: str, item: NewItem, chunks: Sequence[NewChunk], vector: np.ndarray | None
+    ) -> tuple[list[int], list[int]]:
+        """Replace an item's content and chunks in one transaction; return (old, new) chunk ids.
+
+        The old chunks get tombstones, so the indexes drop them even after a crash.
+        """
+        with self.write():
+            old = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE item_id = ?", [item_id])]
+            # New chunks first: cached vectors of text that stays must survive the old chunks' deletion.
+            new = self._insert_chunks(item_id, chunks)
+            self._delete_chunks(old)
+            self.db.execute(
+                "UPDATE items SET content_hash = ?, title = ?, updated = ?, file_size = ?, file_mtime_ns = ?,"
+                " vector = ?, metadata = ? WHERE id = ?",
+                [
+                    item.content_hash, item.title, time.time(), item.file_size, item.file_mtime_ns,
+                    None if vector is None else _vector_blob(vector), json.dumps(item.metadata), item_id,
+                ],
+            )  # fmt: skip
+        return old, new
+
+    def touch_file(self, item_id: str, size: int, mtime_ns: int) -> None:
+        """Record a file's new size and time when its content did not change."""
+        with self.lock:
+            self.db.execute("UPDATE items SET file_size = ?, file_mtime_ns = ? WHERE id = ?", [size, mtime_ns, item_id])
+
+    def _insert_chunks(self, item_id: str, chunks: Sequence[NewChunk]) -> list[int]:
+        ids = []
+        for ord_, c in enumerate(chunks):
+            cur = self.db.execute(
+                "INSERT INTO chunks (item_id, ord, text, start, end, heading, tokens, content_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [item_id, ord_, c.text, c.start, c.end, c.heading, c.tokens, c.content_hash],
+            )
+            ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def _delete_chunks(self, chunk_ids: Sequence[int]) -> None:
+        if not chunk_ids:
+            return
+        for start in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[start : start + 500])
+            marks = ", ".join("?" * len(part))
+            hashes = [r[0] for r in self.db.execute(f"SELECT content_hash FROM chunks WHERE id IN ({marks})", part)]
+            self.db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", part)
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO tombstones (chunk_id, pending) VALUES (?, 1)", [[i] for i in part]
+            )
+            # A cached vector is derived from the text: it goes when no chunk uses that text any more.
+            self.db.conn.executemany(
+                "DELETE FROM vectors WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE content_hash = ?)",
+                [[h, h] for h in set(hashes)],
+            )
+
+    def delete(self, item_ids: Sequence[str]) -> list[int]:
+        """Delete items and their chunks and cached vectors; return the chunk ids (now tombstoned)."""
+        removed: list[int] = []
+        with self.write():
+            for start in range(0, len(item_ids), 500):
+                part = list(item_ids[start : start + 500])
+                marks = ", ".join("?" * len(part))
+                chunk_ids = [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE item_id IN ({marks})", part)]
+                self._delete_chunks(chunk_ids)
+                self.db.execute(f"DELETE FROM items WHERE id IN ({marks})", part)
+                removed.extend(chunk_ids)
+        return removed
+
+    def truncate_wal(self) -> None:
+        """Copy the WAL into the database and empty it, so deleted text is not left in it."""
+        with self.lock:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def set_quality(self, item_id: str, quality: float) -> bool:
+        if not 0 <= quality <= 1:
+            raise BadMemoryInput(f"quality must be between 0 and 1, got {quality}")
+        with self.lock:
+            cur = self.db.execute("UPDATE items SET quality = ? WHERE id = ?", [quality, item_id])
+        return cur.rowcount > 0
+
+    def record_access(self, item_ids: Iterable[str]) -> None:
+        now = time.time()
+        with self.lock:
+            self.db.conn.executemany(
+                "UPDATE items SET accessed = ?, access_count = access_count + 1 WHERE id = ?",
+                [[now, i] for i in set(item_ids)],
+            )
+
+    # --- chunks and vectors ---------------------------------------------------
+
+    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Chunks with their item's fields, by chunk id (missing ids are left out)."""
+        if not chunk_ids:
+            return {}
+        marks = ", ".join("?" * len(chunk_ids))
+        with self.lock:
+            rows = self.db.query(
+                "SELECT c.id AS chunk_id, c.item_id, c.text, c.start, c.end, c.heading, c.ord,"
+                " i.source, i.uri, i.title, i.tags, i.created, i.updated, i.quality, i.access_count, i.metadata"
+                f" FROM chunks c JOIN items i ON i.id = c.item_id WHERE c.id IN ({marks})",
+                list(chunk_ids),
+            )
+            return {r["chunk_id"]: r for r in rows}
+
+    def chunk_ids(self, filters: Filters | None = None) -> np.ndarray:
+        where, params = (filters or Filters()).where()
+        with self.lock:
+            rows = self.db.execute(
+                f"SELECT c.id FROM chunks c JOIN items ON items.id = c.item_id WHERE {where}", params
+            ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def item_chunk_ids(self, item_id: str) -> list[int]:
+        with self.lock:
+            return [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE item_id = ? ORDER BY ord", [item_id])]
+
+    def iter_chunks(self, batch: int = 2000, *, unindexed_only: bool = False) -> Iterator[list[dict[str, Any]]]:
+        """All chunks (or those not yet in BM25) with what the indexes need, in batches."""
+        last = 0
+        cond = "AND c.bm25 = 0" if unindexed_only else ""
+        while True:
+            with self.lock:
+                rows = list(
+                    self.db.query(
+                        "SELECT c.id, c.text, c.content_hash, i.source, i.tags, i.updated FROM chunks c"
+                        f" JOIN items i ON i.id = c.item_id WHERE c.id > ? {cond} ORDER BY c.id LIMIT ?",
+                        [last, batch],
+                    )
+                )
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]["id"]
+
+    def mark_all_bm25(self) -> None:
+        """Every chunk is in the BM25 index now (called right after its commit, under the engine's lock)."""
+        with self.lock:
+            self.db.execute("UPDATE chunks SET bm25 = 1 WHERE bm25 = 0")
+
+    def clear_bm25(self) -> None:
+        with self.lock:
+            self.db.execute("UPDATE chunks SET bm25 = 0")
+
+    def bm25_count(self) -> int:
+        with self.lock:
+            return int(self.db.execute("SELECT count(*) FROM chunks WHERE bm25 = 1").fetchone()[0])
+
+    def cached_vectors(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            part = list(hashes[start : start + 500])
+            marks = ", ".join("?" * len(part))
+            with self.lock:
+                rows = self.db.execute(f"SELECT hash, vector FROM vectors WHERE hash IN ({marks})", part).fetchall()
+            out.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
+        return out
+
+    def cache_vectors(self, vectors: dict[str, np.ndarray]) -> None:
+        with self.lock:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO vectors (hash, vector) VALUES (?, ?)",
+                [[h, _vector_blob(v)] for h, v in vectors.items()],
+            )
+
+    def clear_vectors(self) -> None:
+        with self.lock:
+            self.db.execute("DELETE FROM vectors")
+            self.db.execute("UPDATE items SET vector = NULL")
+
+    # --- tombstones -----------------------------------------------------------
+
+    def tombstones(self, *, pending_only: bool = False) -> set[int]:
+        sql = "SELECT chunk_id FROM tombstones" + (" WHERE pending = 1" if pending_only else "")
+        with self.lock:
+            return {r[0] for r in self.db.execute(sql)}
+
+    def settle_tombstones(self, chunk_ids: Iterable[int]) -> None:
+        with self.lock:
+            self.db.conn.executemany("UPDATE tombstones SET pending = 0 WHERE chunk_id = ?", [[i] for i in chunk_ids])
+
+    def drop_settled_tombstones(self) -> None:
+        """After a full HNSW rebuild nothing old is left in it to remember."""
+        with self.lock:
+            self.db.execute("DELETE FROM tombstones WHERE pending = 0")
+
+    # --- stats ----------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            by_source = dict(self.db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
+            chunks, tokens = self.db.execute("SELECT count(*), coalesce(sum(tokens), 0) FROM chunks").fetchone()
+            vectors = self.db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+        return {
+            "items": sum(by_source.values()),
+            "by_source": by_source,
+            "chunks": chunks,
+            "tokens": tokens,
+            "cached_vectors": vectors,
+        }

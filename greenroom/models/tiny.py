@@ -20,6 +20,8 @@ _CORPUS = [
     '{"steps": [{"intent": "read the file", "tools": ["fs.read"]}]}',
     '{"action": "finish", "result": "done"}',
     '{"verdict": "accept", "reason": "ok"}',
+    "yes",
+    "no",
     "yes no Yes No the a of to and in is it that for on with as was at by",
     "plan step tool call result answer memory remember time file read note",
     "0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ .,:;!?-_/()[]{}\"'",

@@ -1,36 +1,57 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from greenroom.memory import MemoryStore
+from greenroom.memory import ItemStore
+from greenroom.memory.schema import SCHEMA_VERSION
 
 
-class TestMemoryStore:
-    def test_remember_is_idempotent_per_key(self, tmp_path: Path) -> None:
-        """The same call key stores one note, however often it runs."""
-        s = MemoryStore(tmp_path / "m.sqlite")
-        a, created = s.remember("buy milk", [], key="t:1:1:0")
-        b, again = s.remember("buy milk", [], key="t:1:1:0")
-        assert (a, created, again) == (b, True, False)
-        assert s.count() == 1
-        s.close()
+class TestSchema:
+    def test_new_store_is_at_the_current_version_with_secure_delete(self, tmp_path: Path) -> None:
+        store = ItemStore(tmp_path / "m.sqlite")
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.db.execute("PRAGMA secure_delete").fetchone()[0] == 1
+        assert (tmp_path / "m.sqlite").stat().st_mode & 0o777 == 0o600
+        store.close()
 
-    def test_recall_ranks_by_shared_words(self, tmp_path: Path) -> None:
-        """Notes sharing more words with the query come first."""
-        s = MemoryStore(tmp_path / "m.sqlite")
-        s.remember("the cat sat on the mat", [], "k1")
-        s.remember("dogs bark", [], "k2")
-        hits = s.recall("where did the cat sit")
-        assert hits[0]["text"] == "the cat sat on the mat"
-        assert all(h["text"] != "dogs bark" for h in hits)
-        s.close()
+    def test_the_spine_note_store_is_migrated(self, tmp_path: Path) -> None:
+        """Notes from the first version become items with one chunk, keys kept."""
+        path = tmp_path / "m.sqlite"
+        conn = sqlite3.connect(path)
+        conn.execute(
+            "CREATE TABLE notes (id TEXT PRIMARY KEY, text TEXT, tags TEXT, source TEXT, created FLOAT, key TEXT)"
+        )
+        conn.execute("INSERT INTO notes VALUES ('m-1', 'buy milk', '[\"shop\"]', 'tool', 1700000000.0, 't:1:1:0')")
+        conn.commit()
+        conn.close()
+        store = ItemStore(path)
+        assert store.migrated_from == 1
+        item = store.item_by_key("t:1:1:0")
+        assert item is not None
+        assert (item["id"], item["tags"], item["created"]) == ("m-1", '["shop"]', 1700000000.0)
+        assert [c["text"] for c in store.chunks(store.item_chunk_ids("m-1")).values()] == ["buy milk"]
+        assert "notes" not in store.db.table_names()
+        store.close()
 
-    def test_empty_text_is_refused(self, tmp_path: Path) -> None:
-        """Empty notes get a clear error; nothing is stored."""
-        s = MemoryStore(tmp_path / "m.sqlite")
-        with pytest.raises(ValueError, match="empty"):
-            s.remember("  ", [], "k")
-        assert s.count() == 0
-        s.close()
+    def test_a_newer_schema_is_refused_untouched(self, tmp_path: Path) -> None:
+        path = tmp_path / "m.sqlite"
+        ItemStore(path).close()
+        conn = sqlite3.connect(path)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        conn.close()
+        with pytest.raises(RuntimeError, match="newer than this greenroom"):
+            ItemStore(path)
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        conn.close()
+
+    def test_quality_outside_0_1_is_refused(self, tmp_path: Path) -> None:
+        from greenroom.memory import BadMemoryInput
+
+        store = ItemStore(tmp_path / "m.sqlite")
+        with pytest.raises(BadMemoryInput, match="quality must be between 0 and 1"):
+            store.set_quality("m-x", -0.1)
+        store.close()

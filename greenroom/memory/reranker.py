@@ -1,0 +1,120 @@
+"""A Qwen3-Reranker-style cross-encoder run through mlx-lm.
+
+The Qwen3-Reranker recipe: the model reads a system prompt, an instruction, the
+query and one document, and is asked to answer "yes" or "no"; the score is
+``softmax(logit_no, logit_yes)[yes]`` at the last position. Documents are scored
+in right-padded batches (causal attention means padding after a sequence's end
+cannot change its last position), and only the yes/no rows of the output head
+are computed from the final hidden state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import structlog
+
+from greenroom.memory.errors import MemoryEngineError
+
+log = structlog.get_logger(__name__)
+
+PREFIX = (
+    "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct"
+    ' provided. Note that the answer can only be "yes" or "no".<|im_end|>\n<|im_start|>user\n'
+)
+SUFFIX = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
+
+
+class RerankerUnavailable(MemoryEngineError):
+    """The reranker model could not be loaded (searches go on unreranked)."""
+
+
+class Reranker:
+    """Scores (query, document) pairs with a yes/no reranker model.
+
+    Args:
+        model: an mlx-lm loadable model (hub id or folder) in the Qwen3-Reranker format.
+        instruction: the task description put before each query.
+        max_tokens: a pair longer than this has its document truncated.
+        batch_size: documents per forward pass.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        instruction: str = "Given a question, retrieve passages that answer it",
+        max_tokens: int = 512,
+        batch_size: int = 8,
+    ) -> None:
+        self.model_name = model
+        self.instruction = instruction
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._yes = self._no = -1
+        self._prefix: list[int] = []
+        self._suffix: list[int] = []
+
+    def load(self) -> None:
+        """Load the model now (idempotent).
+
+        Raises:
+            RerankerUnavailable: it cannot be loaded, or its tokenizer lacks "yes"/"no" tokens.
+        """
+        with self._lock:
+            if self._model is not None:
+                return
+            import mlx_lm
+
+            try:
+                model, tokenizer = mlx_lm.load(self.model_name)[:2]
+            except Exception as exc:  # hub, disk and format errors all mean "cannot load"
+                raise RerankerUnavailable(f"cannot load reranker {self.model_name!r}: {exc}") from exc
+            ids = [tokenizer.convert_tokens_to_ids(t) for t in ("yes", "no")]
+            unk = getattr(tokenizer, "unk_token_id", None)
+            if any(i is None or i == unk for i in ids):
+                raise RerankerUnavailable(f"reranker {self.model_name!r} has no single 'yes' and 'no' tokens")
+            self._yes, self._no = ids
+            self._prefix = tokenizer.encode(PREFIX, add_special_tokens=False)
+            self._suffix = tokenizer.encode(SUFFIX, add_special_tokens=False)
+            self._model, self._tokenizer = model, tokenizer
+            log.info("reranker_loaded", model=self.model_name)
+
+    def _pair(self, query: str, document: str) -> list[int]:
+        head = self._tokenizer.encode(
+            f"<Instruct>: {self.instruction}\n<Query>: {query}\n<Document>: ", add_special_tokens=False
+        )
+        doc = self._tokenizer.encode(document, add_special_tokens=False)
+        room = max(self.max_tokens - len(self._prefix) - len(head) - len(self._suffix), 16)
+        return self._prefix + head + doc[:room] + self._suffix
+
+    def score(self, query: str, documents: Sequence[str]) -> list[float]:
+        """The probability that each document answers ``query`` (0-1)."""
+        if not documents:
+            return []
+        self.load()
+        import mlx.core as mx
+
+        with self._lock:
+            pairs = [self._pair(query, d) for d in documents]
+            scores: list[float] = []
+            pad = self._tokenizer.pad_token_id or 0
+            inner = self._model.model
+            head = getattr(self._model, "lm_head", None) or inner.embed_tokens.as_linear
+            for start in range(0, len(pairs), self.batch_size):
+                batch = pairs[start : start + self.batch_size]
+                width = max(len(p) for p in batch)
+                tokens = mx.array([p + [pad] * (width - len(p)) for p in batch])
+                hidden = inner(tokens)
+                last = hidden[mx.arange(len(batch)), mx.array([len(p) - 1 for p in batch])]
+                logits = head(last[:, None, :])[:, 0, :]
+                pair_logits = mx.stack([logits[:, self._no], logits[:, self._yes]], axis=1).astype(mx.float32)
+                probs = mx.softmax(pair_logits, axis=1)[:, 1]
+                scores.extend(np.asarray(probs).tolist())
+            return scores

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from greenroom.memory import BadMemoryInput, Filters
+from tests.memory.conftest import files_containing
+
+NOTES = [
+    "The quarterly marketing budget is 40k euros, approved by Dana.",
+    "Our cat Miso likes to sleep on the warm laptop keyboard.",
+    "Error code XJ-4471 means the backup disk is full.",
+    "To renew the passport, book an appointment at the town hall.",
+    "The dentist appointment moved to Thursday at 9am.",
+]
+
+
+class TestHybridSearch:
+    def test_hybrid_finds_what_only_one_retriever_finds(self, engine_factory: Any) -> None:
+        """A paraphrase (dense only) and an opaque code (BM25 only) both come back from the hybrid query."""
+        engine = engine_factory()
+        for note in NOTES:
+            engine.add(note)
+        paraphrase = "pet dozing atop computer"
+        dense_only = engine.dense.search(engine.embedder.embed_query(paraphrase), 1)
+        assert engine.keyword.search(paraphrase, 5) == [], "no word of the paraphrase is in the note"
+        hit = engine.search(paraphrase, k=1).hits[0]
+        assert "Miso" in hit.text
+        assert hit.chunk_id == dense_only[0][0]
+        assert hit.scores.bm25 is None
+        assert hit.scores.dense_rank == 1
+
+        code = "XJ-4471"
+        bm25_only = engine.keyword.search(code, 1)
+        dense_rank = [c for c, _ in engine.dense.search(engine.embedder.embed_query(code), 5)]
+        assert bm25_only, "the code is a keyword match"
+        hit = engine.search(code, k=1).hits[0]
+        assert "backup disk" in hit.text
+        assert hit.scores.bm25_rank == 1
+        assert hit.chunk_id == bm25_only[0][0]
+        assert dense_rank[0] != hit.chunk_id or hit.scores.dense is not None  # either way the hybrid got it
+
+    def test_hits_carry_scores_and_provenance(self, engine_factory: Any) -> None:
+        """Every hit says where it came from and how each stage scored it."""
+        engine = engine_factory()
+        item_id, _ = engine.add(NOTES[0], tags=["work"], source="chat", uri="chat://t-1")
+        hit = engine.search("marketing budget", k=1).hits[0]
+        assert (hit.item_id, hit.source, hit.uri, hit.tags) == (item_id, "chat", "chat://t-1", ["work"])
+        s = hit.scores
+        assert s.dense is not None
+        assert s.bm25 is not None
+        assert s.fused > 0
+        assert s.final == pytest.approx(0.8 * s.relevance + 0.1 * s.recency + 0.1 * s.quality)
+        assert engine.store.item(item_id)["access_count"] == 1
+
+    def test_filters_by_tag_source_and_time(self, engine_factory: Any) -> None:
+        """Filters apply to both retrievers; a filter that matches nothing returns nothing."""
+        engine = engine_factory()
+        a, _ = engine.add("appointment with the dentist on Thursday", tags=["health"])
+        b, _ = engine.add("appointment at the town hall for the passport", tags=["admin"], source="chat")
+        q = "appointment"
+        assert {h.item_id for h in engine.search(q, filters=Filters(tags=("health",))).hits} == {a}
+        assert {h.item_id for h in engine.search(q, filters=Filters(source="chat")).hits} == {b}
+        assert engine.search(q, filters=Filters(since=time.time() + 60)).hits == []
+        assert {h.item_id for h in engine.search(q, filters=Filters(until=time.time() + 60)).hits} == {a, b}
+        with pytest.raises(BadMemoryInput, match="unknown source 'fax'"):
+            Filters(source="fax")
+
+    def test_quality_and_recency_shift_the_final_order(self, engine_factory: Any) -> None:
+        """With equal relevance, the higher-quality and the newer item win."""
+        engine = engine_factory(alpha=0.0, beta=0.5, gamma=0.5)
+        old, _ = engine.add("tomato watering schedule, version one")
+        new, _ = engine.add("tomato watering schedule, version two")
+        engine.store.db.execute("UPDATE items SET updated = ? WHERE id = ?", [time.time() - 90 * 86400, old])
+        assert engine.search("tomato watering", k=2).hits[0].item_id == new
+        engine.set_quality(old, 1.0)
+        engine.set_quality(new, 0.0)
+        assert engine.search("tomato watering", k=2).hits[0].item_id == old
+
+
+class TestRemember:
+    def test_same_key_or_same_text_stores_once(self, engine_factory: Any) -> None:
+        """A call re-run after a crash, or the same text twice, keeps one item."""
+        engine = engine_factory()
+        a, created = engine.add("buy oat milk", key="t:1:1:0")
+        b, again = engine.add("buy oat milk", key="t:1:1:0")
+        c, dup = engine.add("buy oat milk")
+        assert created
+        assert not again
+        assert not dup
+        assert a == b == c
+        assert engine.stats().items == 1
+
+    def test_secrets_are_redacted_before_storing(self, engine_factory: Any, tmp_path: Path) -> None:
+        """A token in a note never reaches the database or the indexes."""
+        engine = engine_factory()
+        secret = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+        engine.add(f"the deploy token is {secret}")
+        engine.close()
+        assert files_containing(tmp_path, secret.encode()) == []
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"text": ""}, "empty text"),
+            ({"text": "   \n"}, "empty text"),
+            ({"text": "x", "source": "fax"}, "unknown source"),
+            ({"text": "x", "quality": 1.5}, "quality must be between 0 and 1"),
+        ],
+    )
+    def test_bad_input_is_refused_and_nothing_is_lost(
+        self, engine_factory: Any, kwargs: dict[str, Any], message: str
+    ) -> None:
+        """Bad input gets an error naming the problem; what was stored stays."""
+        engine = engine_factory()
+        engine.add("keep me")
+        with pytest.raises(BadMemoryInput, match=message):
+            engine.add(**kwargs)
+        assert engine.stats().items == 1
+        assert engine.search("keep me", k=1).hits[0].text == "keep me"
+
+    def test_empty_query_is_refused(self, engine_factory: Any) -> None:
+        engine = engine_factory()
+        with pytest.raises(BadMemoryInput, match="query is empty"):
+            engine.search("  ")
+
+
+class TestForget:
+    SECRET_NOTE = "The vault combination is quokka-marmalade-7781."
+
+    def _searchable(self, engine: Any, item_id: str) -> bool:
+        queries = [self.SECRET_NOTE, "quokka-marmalade-7781", "vault combination", "quokka"]
+        return any(h.item_id == item_id for q in queries for h in engine.search(q, k=10, rerank=False).hits)
+
+    @pytest.mark.parametrize("how", ["id", "source", "query", "tag"])
+    def test_forgotten_item_leaves_no_trace(self, engine_factory: Any, tmp_path: Path, how: str) -> None:
+        """After forget no query returns the item, and its text and vector are in no file of the store."""
+        engine = engine_factory()
+        for note in NOTES:
+            engine.add(note)
+        item_id, _ = engine.add(self.SECRET_NOTE, source="chat", tags=["secret"])
+        vector = engine.store.cached_vectors([engine.store.chunks(engine.store.item_chunk_ids(item_id))[
+            engine.store.item_chunk_ids(item_id)[0]]["text"] and engine.store.db.execute(
+            "SELECT content_hash FROM chunks WHERE item_id = ?", [item_id]).fetchone()[0]]).popitem()[1]  # fmt: skip
+        engine.commit_indexes()
+        assert self._searchable(engine, item_id)
+        assert files_containing(tmp_path, b"quokka")
+
+        match how:
+            case "id":
+                report = engine.forget([item_id])
+            case "source":
+                report = engine.forget(filters=Filters(source="chat"))
+            case "query":
+                report = engine.forget(query="vault combination quokka")
+            case "tag":
+                report = engine.forget(filters=Filters(tags=("secret",)))
+        assert report.item_ids == [item_id]
+        assert not self._searchable(engine, item_id)
+        assert engine.stats().items == len(NOTES)
+        assert files_containing(tmp_path, b"quokka") == []
+        assert files_containing(tmp_path, np.asarray(vector, dtype=np.float32).tobytes()[:64]) == []
+        engine.close()
+        assert files_containing(tmp_path, b"quokka") == []
+
+    def test_forget_needs_a_selector(self, engine_factory: Any) -> None:
+        engine = engine_factory()
+        with pytest.raises(BadMemoryInput, match="needs item ids, a filter or a query"):
+            engine.forget()
+
+    def test_forget_unknown_id_changes_nothing(self, engine_factory: Any) -> None:
+        engine = engine_factory()
+        engine.add(NOTES[0])
+        assert engine.forget(["m-nope"]).item_ids == []
+        assert engine.stats().items == 1

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greenroom.memory import Reranker
+
+
+class TestReranker:
+    def test_batched_scores_equal_one_at_a_time(self, tiny_model: Path) -> None:
+        """Right padding does not change a document's score (causal attention)."""
+        docs = ["the cat sat", "a much longer document about plans and tools and memory", "no"]
+        batched = Reranker(str(tiny_model), batch_size=8).score("cats", docs)
+        single = Reranker(str(tiny_model), batch_size=1).score("cats", docs)
+        assert batched == pytest.approx(single, abs=1e-4)
+        assert all(0 < s < 1 for s in batched)
+        assert len(set(batched)) == 3
+
+    def test_search_results_are_reranked_with_their_scores(self, engine_factory: Any, tiny_model: Path) -> None:
+        """With a reranker, hits carry its score and relevance is that score."""
+        engine = engine_factory(reranker=Reranker(str(tiny_model)), rerank_top_n=5)
+        for text in ["plan a trip", "remember the file", "tool call result", "read the note"]:
+            engine.add(text)
+        result = engine.search("which file", k=3)
+        assert result.reranked
+        assert all(h.scores.rerank is not None and h.scores.relevance == h.scores.rerank for h in result.hits)
+        finals = [h.scores.final for h in result.hits]
+        assert finals == sorted(finals, reverse=True)
+
+    def test_an_unloadable_reranker_degrades_to_fused_order(self, engine_factory: Any, tmp_path: Path) -> None:
+        """A missing reranker model leaves search working and says why it did not rerank."""
+        engine = engine_factory(reranker=Reranker(str(tmp_path / "no-such-model")))
+        engine.add("the heron stands in the pond")
+        result = engine.search("heron", k=1)
+        assert not result.reranked
+        assert "cannot load reranker" in result.rerank_note
+        assert result.hits[0].scores.rerank is None
