@@ -17,7 +17,7 @@ from greenroom.tools.settings import ToolsConfig
 
 if TYPE_CHECKING:
     from greenroom.actors.runs import RunRegistry
-    from greenroom.memory.store import MemoryStore
+    from greenroom.memory.engine import MemoryEngine
     from greenroom.models.backend import Backend
     from greenroom.policy.engine import PolicyEngine
 
@@ -46,7 +46,7 @@ class ActorDeps:
     llm: LlmConfig
     tools_config: ToolsConfig
     make_backend: Callable[[], Backend]
-    memory_store: MemoryStore
+    memory: MemoryEngine
     policy_engine: PolicyEngine
     runs: RunRegistry
     handles: Handles | None = None

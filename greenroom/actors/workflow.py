@@ -99,11 +99,12 @@ class _MemoryAdapter:
     def remember(self, text: str, tags: list[str], key: str) -> str:
         return self._handle.ask("remember", text, tags, key, self._task_id)
 
-    def recall(self, query: str, limit: int) -> list[dict[str, Any]]:
-        return self._handle.ask("recall", query, limit)
+    def recall(self, query: str, limit: int, tags: list[str]) -> list[dict[str, Any]]:
+        return self._handle.ask("recall", query, limit, tags)
 
-    def forget(self, item_id: str) -> bool:
-        return self._handle.ask("forget", item_id)
+    def forget(self, item_id: str, query: str) -> list[str]:
+        report = self._handle.ask("forget", [item_id] if item_id else None, None, query or None, 1, "agent")
+        return list(report.item_ids)
 
 
 class TaskRun:

@@ -13,6 +13,7 @@ from typing import Any, Literal, Union
 import msgspec
 
 from greenroom.bus.envelope import Envelope
+from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
 
 PROTOCOL_VERSION = 1
 
@@ -85,8 +86,66 @@ class SetOffline(_Request, tag="offline", frozen=True):
     on: bool
 
 
+class MemoryAdd(_Request, tag="memory_add", frozen=True):
+    text: str
+    tags: list[str] = []
+    source: str = "note"
+
+
+class MemoryIngest(_Request, tag="memory_ingest", frozen=True):
+    """Start ingesting files and folders (absolute paths); progress comes on the timeline."""
+
+    paths: list[str]
+    tags: list[str] = []
+
+
+class MemoryFilter(msgspec.Struct, frozen=True, kw_only=True):
+    tags: list[str] = []
+    source: str | None = None
+    since: float | None = None
+    until: float | None = None
+    path_prefix: str | None = None
+
+
+class MemorySearch(_Request, tag="memory_search", frozen=True):
+    query: str
+    k: int = 10
+    filter: MemoryFilter = MemoryFilter()
+    rerank: bool | None = None
+    """None: as configured."""
+
+
+class MemoryForget(_Request, tag="memory_forget", frozen=True):
+    """Forget by ids, by filter, or the items behind the best ``limit`` hits of ``query``."""
+
+    item_ids: list[str] = []
+    filter: MemoryFilter = MemoryFilter()
+    query: str | None = None
+    limit: int = 1
+
+
+class MemoryStatsRequest(_Request, tag="memory_stats", frozen=True):
+    pass
+
+
 Request = Union[
-    Hello, Submit, Cancel, Confirm, ListTasks, GetTask, Replay, Status, ListTools, ShowPolicy, CheckPolicy, SetOffline
+    Hello,
+    Submit,
+    Cancel,
+    Confirm,
+    ListTasks,
+    GetTask,
+    Replay,
+    Status,
+    ListTools,
+    ShowPolicy,
+    CheckPolicy,
+    SetOffline,
+    MemoryAdd,
+    MemoryIngest,
+    MemorySearch,
+    MemoryForget,
+    MemoryStatsRequest,
 ]
 
 
@@ -203,11 +262,48 @@ class DecisionReply(_Reply, tag="decision", frozen=True):
     risk: float = 0.0
 
 
+class MemoryAdded(_Reply, tag="memory_added", frozen=True):
+    item_id: str
+
+
+class IngestStarted(_Reply, tag="ingest_started", frozen=True):
+    run_id: str
+    seq: int
+    """Timeline position when the run started: follow from here for its progress."""
+
+
+class MemoryHits(_Reply, tag="memory_hits", frozen=True):
+    result: SearchResult
+
+
+class ForgetReply(_Reply, tag="memory_forgotten", frozen=True):
+    report: ForgetReport
+
+
+class MemoryStatsReply(_Reply, tag="memory_stats", frozen=True):
+    stats: MemoryStats
+
+
 class ErrorReply(_Reply, tag="error", frozen=True):
     code: Literal["bad_request", "too_large", "hello_required", "version", "not_found", "conflict", "internal"]
     message: str
 
 
 Reply = Union[
-    HelloReply, Submitted, Ok, Tasks, TaskReply, Events, StatusReply, ToolsReply, PolicyReply, DecisionReply, ErrorReply
+    HelloReply,
+    Submitted,
+    Ok,
+    Tasks,
+    TaskReply,
+    Events,
+    StatusReply,
+    ToolsReply,
+    PolicyReply,
+    DecisionReply,
+    MemoryAdded,
+    IngestStarted,
+    MemoryHits,
+    ForgetReply,
+    MemoryStatsReply,
+    ErrorReply,
 ]

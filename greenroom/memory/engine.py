@@ -43,7 +43,7 @@ from greenroom.policy.guards import redact
 
 log = structlog.get_logger(__name__)
 
-Publish = Callable[[Event], None]
+Publish = Callable[[Event], object]
 
 
 def _size(path: Path) -> int:

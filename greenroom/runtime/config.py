@@ -16,6 +16,7 @@ import msgspec
 import platformdirs
 
 from greenroom.actors.settings import AgentConfig
+from greenroom.memory.settings import MemoryConfig
 from greenroom.models.settings import LlmConfig
 from greenroom.policy.rules import Rule
 from greenroom.runtime.paths import APP, platform_data_dir, platform_runtime_dir
@@ -60,6 +61,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     llm: LlmConfig = LlmConfig()
     agent: AgentConfig = AgentConfig()
     tools: ToolsConfig = ToolsConfig()
+    memory: MemoryConfig = MemoryConfig()
 
     @property
     def data_dir(self) -> Path:

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psutil
 import structlog
@@ -16,6 +17,7 @@ from greenroom import __version__
 from greenroom.actors import (
     ACTOR_CLASSES,
     ActorDeps,
+    CallFailed,
     GreenroomActor,
     Handles,
     RunRegistry,
@@ -31,8 +33,9 @@ from greenroom.bus.events import (
     TaskCancelled,
     TaskSubmitted,
 )
+from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
 from greenroom.bus.protocol import TERMINAL_STATUSES, StatusReply, TaskView
-from greenroom.memory import MemoryStore
+from greenroom.memory import BadMemoryInput, Filters, MemoryEngine, MemoryEngineError
 from greenroom.models import (
     DEFAULT_MODEL,
     Backend,
@@ -48,6 +51,7 @@ from greenroom.runtime.errors import RequestError
 from greenroom.runtime.paths import (
     JOURNAL_FILE,
     MEMORY_FILE,
+    MEMORY_INDEX_DIR,
     MODELS_DIR,
     PLUGINS_DIR,
     STATE_FILE,
@@ -99,7 +103,13 @@ class Runtime:
         self.bus.add_listener(self.tasks.apply)
         self.runs = RunRegistry()
         self.supervisor = Supervisor(self.bus)
-        self.memory_store = MemoryStore(data_dir / MEMORY_FILE)
+        # Opens lazily (models and indexes load on first use), so start-up stays fast.
+        self.memory = MemoryEngine(
+            data_dir / MEMORY_FILE,
+            ensure_private_dir(data_dir / MEMORY_INDEX_DIR),
+            config.memory,
+            publish=lambda event: self.bus.publish(event, source="memory"),
+        )
         builtins = default_tools(config.tools)
         self.plugins = PluginManager(data_dir / PLUGINS_DIR, data_dir / STATE_FILE)
         plugin_tools, self.plugin_errors = self.plugins.load_tools({t.name for t in builtins})
@@ -119,7 +129,7 @@ class Runtime:
             llm=config.llm,
             tools_config=config.tools,
             make_backend=make_backend or backend_factory(config.llm, data_dir),
-            memory_store=self.memory_store,
+            memory=self.memory,
             policy_engine=self.policy_engine,
             runs=self.runs,
         )
@@ -161,9 +171,9 @@ class Runtime:
         if self._started:
             self.park(reason)
             self.supervisor.stop_all()
+        self.memory.close()
         self.bus.close()
         self.journal.close()
-        self.memory_store.close()
         self.policy_engine.close()
         self.plugins.close()
         log.info("runtime_closed", head=self.journal.head)
@@ -243,6 +253,34 @@ class Runtime:
         """What the policy would decide for a call, without journaling anything."""
         assert self.deps.handles is not None
         return self.deps.handles.policy.ask("evaluate", tool, args, timeout=10)
+
+    # -- memory ---------------------------------------------------------------------------
+
+    def _memory(self, method: str, *args: object, timeout: float = 120, **kwargs: object) -> Any:
+        assert self.deps.handles is not None
+        try:
+            return self.deps.handles.memory.ask(method, *args, timeout=timeout, **kwargs)
+        except CallFailed as exc:
+            raise RequestError("bad_request", str(exc)) from exc
+        except (MemoryEngineError, BadMemoryInput) as exc:
+            raise RequestError("bad_request", str(exc)) from exc
+
+    def memory_add(self, text: str, tags: list[str], source: str = "note", client: str = "") -> str:
+        return str(self._memory("remember", text, tags, None, None, source))
+
+    def memory_ingest(self, paths: list[str], tags: list[str]) -> str:
+        return str(self._memory("ingest", paths, tags))
+
+    def memory_search(self, query: str, k: int, filters: Filters, rerank: bool | None) -> SearchResult:
+        return self._memory("search", query, k, filters, rerank)  # type: ignore[no-any-return]
+
+    def memory_forget(self, item_ids: list[str], filters: Filters, query: str | None, limit: int) -> ForgetReport:
+        if not item_ids and filters.empty and not query:
+            raise RequestError("bad_request", "forget needs item ids, a filter or a query")
+        return self._memory("forget", item_ids, filters, query, limit, "asked by a client")  # type: ignore[no-any-return]
+
+    def memory_stats(self) -> MemoryStats:
+        return self._memory("stats")  # type: ignore[no-any-return]
 
     def status(self, clients: int = 0) -> StatusReply:
         info = self.deps.model_status

@@ -27,6 +27,7 @@ from greenroom.bus import protocol as p
 from greenroom.bus.codec import Codec, decode_envelope, detect_format, encode, envelope_to_json
 from greenroom.bus.errors import DecodeError
 from greenroom.bus.events import event_type
+from greenroom.memory import BadMemoryInput, Filters
 from greenroom.runtime.config import Config
 from greenroom.runtime.core import Runtime
 from greenroom.runtime.errors import RequestError
@@ -45,6 +46,14 @@ _request_codec: Codec[p.Request] = Codec(p.Request)
 HARD_FRAME_LIMIT = 64 << 20
 """nng drops the connection above this; below it, oversized frames get an error reply."""
 MAX_REPLAY = 5000
+
+
+
+def _filters(f: p.MemoryFilter) -> Filters:
+    try:
+        return Filters(tags=tuple(f.tags), source=f.source, since=f.since, until=f.until, uri_prefix=f.path_prefix)
+    except BadMemoryInput as exc:
+        raise RequestError("bad_request", str(exc)) from exc
 
 
 class Gateway:
@@ -256,6 +265,17 @@ class Gateway:
                 return p.DecisionReply(decision=d.decision, rule=d.rule, reason=d.reason, risk=d.risk)
             case p.SetOffline(on=on):
                 return p.Ok(seq=rt.set_offline(on, client=who), detail="offline" if on else "online")
+            case p.MemoryAdd(text=text, tags=tags, source=source):
+                return p.MemoryAdded(item_id=rt.memory_add(text, tags, source, client=who))
+            case p.MemoryIngest(paths=paths, tags=tags):
+                head = rt.bus.head
+                return p.IngestStarted(run_id=rt.memory_ingest(paths, tags), seq=head)
+            case p.MemorySearch(query=query, k=k, filter=f, rerank=rerank):
+                return p.MemoryHits(result=rt.memory_search(query, k, _filters(f), rerank))
+            case p.MemoryForget(item_ids=ids, filter=f, query=query, limit=limit):
+                return p.ForgetReply(report=rt.memory_forget(ids, _filters(f), query, limit))
+            case p.MemoryStatsRequest():
+                return p.MemoryStatsReply(stats=rt.memory_stats())
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
 

@@ -33,12 +33,17 @@ class RememberArgs(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ForgetArgs(msgspec.Struct, forbid_unknown_fields=True):
-    item_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    item_id: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    """The id of the item to forget (as ``memory.recall`` shows it)."""
+    query: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    """Or: forget the item that best matches this query."""
 
 
 class RecallArgs(msgspec.Struct, forbid_unknown_fields=True):
     query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     limit: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
+    tags: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(max_length=8)] = []
+    """Only items with at least one of these tags."""
 
 
 def resolve_under_roots(path: str, roots: tuple[str, ...]) -> Path:
@@ -89,18 +94,26 @@ def _remember(ctx: ToolContext, args: RememberArgs) -> str:
 def _recall(ctx: ToolContext, args: RecallArgs) -> str:
     if ctx.memory is None:
         raise ToolError("memory is not available")
-    hits = ctx.memory.recall(args.query, args.limit)
+    hits = ctx.memory.recall(args.query, args.limit, list(args.tags))
     if not hits:
-        return "no matching notes"
-    return clip("\n".join(f"- [{h['id']}] {h['text']}" for h in hits), ctx.max_output_bytes)
+        return "nothing in memory matches"
+    lines = []
+    for h in hits:
+        where = h["uri"] or h["source"]
+        why = ", ".join(f"{name} #{h[key]}" for name, key in (("dense", "dense_rank"), ("bm25", "bm25_rank")) if h[key])
+        lines.append(f"- [{h['id']}] ({where}; score {h['score']}: {why}) {h['text']}")
+    return clip("\n".join(lines), ctx.max_output_bytes)
 
 
 def _forget(ctx: ToolContext, args: ForgetArgs) -> str:
     if ctx.memory is None:
         raise ToolError("memory is not available")
-    if not ctx.memory.forget(args.item_id):
-        raise ToolError(f"no note {args.item_id!r}")
-    return f"forgot {args.item_id}"
+    if bool(args.item_id) == bool(args.query):
+        raise ToolError("give exactly one of item_id or query")
+    forgotten = ctx.memory.forget(args.item_id, args.query)
+    if not forgotten:
+        raise ToolError(f"nothing in memory matches {args.item_id or args.query!r}")
+    return "forgot " + ", ".join(forgotten)
 
 
 BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
@@ -108,6 +121,6 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("fs.read", "Read a text file (under the allowed roots).", ReadArgs, _read, "read"),
     ToolSpec("fs.list", "List a directory (under the allowed roots).", ListArgs, _list, "read"),
     ToolSpec("memory.remember", "Store a note in long-term memory.", RememberArgs, _remember, "write"),
-    ToolSpec("memory.recall", "Search the notes in memory.", RecallArgs, _recall, "read"),
-    ToolSpec("memory.forget", "Delete a note from memory by its id.", ForgetArgs, _forget, "write"),
+    ToolSpec("memory.recall", "Search memory (notes, ingested files, chats).", RecallArgs, _recall, "read"),
+    ToolSpec("memory.forget", "Forget an item by its id, or the best match of a query.", ForgetArgs, _forget, "write"),
 )

@@ -99,10 +99,10 @@ class TestAgentLoop:
         view = wait_status(d, task_id, "waiting")
         (pending,) = view.confirmations
         assert pending.tool == "memory.remember"
-        assert d.runtime.memory_store.count() == 0
+        assert d.runtime.memory.store.stats()["items"] == 0
         d.runtime.confirm(pending.confirmation_id, approved=True, remember=False)
         wait_status(d, task_id, "finished")
-        assert d.runtime.memory_store.count() == 1
+        assert d.runtime.memory.store.stats()["items"] == 1
         assert "memory.stored" in types_of(d, task_id)
 
     def test_declined_call_is_reported_to_the_model(self, start: Any) -> None:
@@ -121,7 +121,7 @@ class TestAgentLoop:
         result = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolResult))
         assert not result.ok
         assert "declined" in result.error
-        assert d.runtime.memory_store.count() == 0
+        assert d.runtime.memory.store.stats()["items"] == 0
 
     def test_remembered_yes_skips_the_next_ask(self, start: Any) -> None:
         """'yes, remember' persists: the next call of that tool is allowed by the remembered rule."""
@@ -267,5 +267,5 @@ class TestRepeatedCalls:
         wait_status(d, task_id, "finished")
         results = [ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolResult)]
         assert [r.repeated_of for r in results] == ["", results[0].call_id]
-        assert d.runtime.memory_store.count() == 1
+        assert d.runtime.memory.store.stats()["items"] == 1
         assert sum(isinstance(ev, e.ToolInvoked) for ev in events_of(d, task_id)) == 1
