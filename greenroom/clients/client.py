@@ -20,6 +20,7 @@ import pynng
 from greenroom.bus import protocol as p
 from greenroom.bus.codec import Codec, decode_envelope, encode
 from greenroom.bus.envelope import Envelope
+from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
 from greenroom.clients.errors import DaemonNotRunningError, ServerError
 
 R = TypeVar("R")
@@ -189,6 +190,34 @@ class Client:
 
     def status(self) -> p.StatusReply:
         return self.request(p.Status(), p.StatusReply)
+
+    # -- memory ----------------------------------------------------------------------------
+
+    def memory_add(self, text: str, tags: list[str] | None = None, source: str = "note") -> str:
+        return self.request(p.MemoryAdd(text=text, tags=tags or [], source=source), p.MemoryAdded).item_id
+
+    def memory_ingest(self, paths: list[str], tags: list[str] | None = None) -> p.IngestStarted:
+        """Start an ingest; follow the timeline from ``seq + 1`` for its ``memory.ingest.*`` events."""
+        return self.request(p.MemoryIngest(paths=paths, tags=tags or []), p.IngestStarted)
+
+    def memory_search(
+        self, query: str, k: int = 10, filter: p.MemoryFilter | None = None, rerank: bool | None = None
+    ) -> SearchResult:
+        request = p.MemorySearch(query=query, k=k, filter=filter or p.MemoryFilter(), rerank=rerank)
+        return self.request(request, p.MemoryHits).result
+
+    def memory_forget(
+        self,
+        item_ids: list[str] | None = None,
+        filter: p.MemoryFilter | None = None,
+        query: str | None = None,
+        limit: int = 1,
+    ) -> ForgetReport:
+        request = p.MemoryForget(item_ids=item_ids or [], filter=filter or p.MemoryFilter(), query=query, limit=limit)
+        return self.request(request, p.ForgetReply).report
+
+    def memory_stats(self) -> MemoryStats:
+        return self.request(p.MemoryStatsRequest(), p.MemoryStatsReply).stats
 
     # -- timeline --------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class TestHelp:
             "confirm",
             "cancel",
             "task",
+            "memory",
         }
         parser = build_parser()
         action = next(a for a in parser._actions if a.dest == "command")
@@ -44,6 +45,10 @@ class TestHelp:
             for arg in sub._actions:
                 if arg.dest != "help":
                     assert arg.help, f"{name} {arg.dest} has no help"
+                for child_name, child in (getattr(arg, "choices", None) or {}).items():
+                    if hasattr(child, "_actions"):  # a nested command, e.g. memory search
+                        assert child.description, f"{name} {child_name} has no description"
+                        assert all(a.help for a in child._actions if a.dest != "help"), f"{name} {child_name}"
             with pytest.raises(SystemExit) as info:
                 parser.parse_args([name, "--help"])
             assert info.value.code == 0

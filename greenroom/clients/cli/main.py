@@ -6,7 +6,16 @@ import argparse
 import sys
 
 from greenroom import __version__
-from greenroom.clients.cli import daemon_cmd, plugins_cmd, policy_cmd, run_cmd, stop_cmd, tasks_cmd, timeline_cmd
+from greenroom.clients.cli import (
+    daemon_cmd,
+    memory_cmd,
+    plugins_cmd,
+    policy_cmd,
+    run_cmd,
+    stop_cmd,
+    tasks_cmd,
+    timeline_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     stop_cmd.add_parser(sub)
     policy_cmd.add_parsers(sub)
     plugins_cmd.add_parser(sub)
+    memory_cmd.add_parser(sub)
     return parser
 
 

@@ -72,6 +72,15 @@ def detail(env: Envelope) -> str:
             return reason
         case e.MemoryStored(item_id=item, text=text):
             return f"{item}: {_short(text, 80)}"
+        case e.MemoryUpserted(item_id=item, action=action, uri=uri, source=source, chunks=n):
+            return f"{item} {action}: {uri or source} ({n} chunks)"
+        case e.MemoryIngestProgress(run_id=run, done=done, total=total, path=path, status=status, reason=why):
+            return f"{run} {done}/{total} {status} {path}" + (f": {why}" if why else "")
+        case e.MemoryIngestFinished(run_id=run, report=r, error=error):
+            summary = f"added {r.added}, updated {r.updated}, unchanged {r.unchanged}, skipped {len(r.skipped)}"
+            return f"{run} {summary}" + (f"; stopped: {error}" if error else "")
+        case e.MemoryForgotten(item_ids=items, chunks=n, reason=why):
+            return f"{', '.join(items[:5])}{' …' if len(items) > 5 else ''} ({n} chunks)" + (f": {why}" if why else "")
         case e.DaemonStarted(version=v, pid=pid):
             return f"greenroom {v} (pid {pid})"
         case e.DaemonStopping(reason=reason):
