@@ -47,7 +47,7 @@ class MemoryConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Target chunk size, in tokens of the embedding model's tokenizer."""
     chunk_overlap: int = 40
     hnsw_m: int = 16
-    hnsw_ef_construction: int = 200
+    hnsw_ef_construction: int = 128
     hnsw_ef_search: int = 96
     near_duplicate: float = 0.98
     """An ingested file whose mean embedding has at least this cosine similarity with another
