@@ -92,9 +92,7 @@ def main() -> None:
         from greenroom.models.tiny import build_tiny_model
 
         reranker_path = str(build_tiny_model(root / "tiny-reranker"))
-    engine = MemoryEngine(
-        root / "memory.sqlite", root / "index", MemoryConfig(), reranker=Reranker(reranker_path)
-    )
+    engine = MemoryEngine(root / "memory.sqlite", root / "index", MemoryConfig(), reranker=Reranker(reranker_path))
     engine.open()
     print(f"corpus: stdlib + site-packages, target {args.chunks:,} chunks")
     files = corpus_files()

@@ -48,7 +48,6 @@ HARD_FRAME_LIMIT = 64 << 20
 MAX_REPLAY = 5000
 
 
-
 def _filters(f: p.MemoryFilter) -> Filters:
     try:
         return Filters(tags=tuple(f.tags), source=f.source, since=f.since, until=f.until, uri_prefix=f.path_prefix)

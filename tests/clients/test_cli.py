@@ -45,7 +45,8 @@ class TestHelp:
             for arg in sub._actions:
                 if arg.dest != "help":
                     assert arg.help, f"{name} {arg.dest} has no help"
-                for child_name, child in (getattr(arg, "choices", None) or {}).items():
+                choices = getattr(arg, "choices", None)
+                for child_name, child in choices.items() if isinstance(choices, dict) else ():
                     if hasattr(child, "_actions"):  # a nested command, e.g. memory search
                         assert child.description, f"{name} {child_name} has no description"
                         assert all(a.help for a in child._actions if a.dest != "help"), f"{name} {child_name}"

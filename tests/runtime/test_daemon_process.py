@@ -33,7 +33,10 @@ def journal_events(root: Path) -> list[Any]:
 def notes(root: Path) -> list[str]:
     conn = sqlite3.connect(root / "data" / "memory.sqlite")
     try:
-        return [t for (t,) in conn.execute("SELECT c.text FROM chunks c JOIN items i ON i.id = c.item_id ORDER BY i.created")]
+        return [
+            t
+            for (t,) in conn.execute("SELECT c.text FROM chunks c JOIN items i ON i.id = c.item_id ORDER BY i.created")
+        ]
     finally:
         conn.close()
 
