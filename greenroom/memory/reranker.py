@@ -11,6 +11,7 @@ are computed from the final hidden state.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,6 +61,11 @@ class Reranker:
         self._yes = self._no = -1
         self._prefix: list[int] = []
         self._suffix: list[int] = []
+        self._failed: tuple[float, RerankerUnavailable] | None = None
+
+    RETRY_AFTER_S = 300.0
+    """After a failed load, searches go on unreranked this long before the next try
+    (a hub lookup that fails takes seconds; the model may be downloaded meanwhile)."""
 
     def load(self) -> None:
         """Load the model now (idempotent).
@@ -70,12 +76,16 @@ class Reranker:
         with self._lock:
             if self._model is not None:
                 return
+            if self._failed is not None and time.monotonic() < self._failed[0]:
+                raise self._failed[1]
             import mlx_lm
 
             try:
                 model, tokenizer = mlx_lm.load(self.model_name)[:2]
             except Exception as exc:  # hub, disk and format errors all mean "cannot load"
-                raise RerankerUnavailable(f"cannot load reranker {self.model_name!r}: {exc}") from exc
+                error = RerankerUnavailable(f"cannot load reranker {self.model_name!r}: {exc}")
+                self._failed = (time.monotonic() + self.RETRY_AFTER_S, error)
+                raise error from exc
             ids = [tokenizer.convert_tokens_to_ids(t) for t in ("yes", "no")]
             unk = getattr(tokenizer, "unk_token_id", None)
             if any(i is None or i == unk for i in ids):

@@ -269,3 +269,33 @@ class TestRepeatedCalls:
         assert [r.repeated_of for r in results] == ["", results[0].call_id]
         assert d.runtime.memory.store.stats()["items"] == 1
         assert sum(isinstance(ev, e.ToolInvoked) for ev in events_of(d, task_id)) == 1
+
+
+class TestMemoryTools:
+    def test_recall_shows_provenance_and_forget_by_query_asks_then_forgets(self, start: Any) -> None:
+        """memory.recall (read-only) answers with ids, where and why; memory.forget asks, then the item is gone."""
+        d = start(
+            {
+                "plan": plan("find and forget the locker code"),
+                "step:1:round:1": call(("memory.recall", {"query": "locker code", "tags": ["gym"]})),
+                "step:1:round:2": call(("memory.forget", {"query": "locker code"})),
+                "step:1:round:3": finish("forgotten"),
+            },
+            "memory.rerank=false",
+        )
+        kept, _ = d.runtime.memory.add("the bike lock code is 1234", tags=["home"])
+        item, _ = d.runtime.memory.add("the gym locker code is 4711", tags=["gym"])
+        task_id, _ = d.runtime.submit("forget the locker code")
+        (pending,) = wait_status(d, task_id, "waiting").confirmations
+        assert pending.tool == "memory.forget"
+        recalled = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolResult))
+        assert recalled.ok
+        assert f"[{item}] (note; score " in recalled.output
+        assert "bm25 #1" in recalled.output
+        assert kept not in recalled.output, "the tag filter left the other note out"
+        d.runtime.confirm(pending.confirmation_id, approved=True, remember=False)
+        wait_status(d, task_id, "finished")
+        forgot = [ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolResult)][-1]
+        assert forgot.output == f"forgot {item}"
+        assert d.runtime.memory.get(item) is None
+        assert d.runtime.memory.get(kept) is not None

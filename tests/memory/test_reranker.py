@@ -29,11 +29,20 @@ class TestReranker:
         finals = [h.scores.final for h in result.hits]
         assert finals == sorted(finals, reverse=True)
 
-    def test_an_unloadable_reranker_degrades_to_fused_order(self, engine_factory: Any, tmp_path: Path) -> None:
-        """A missing reranker model leaves search working and says why it did not rerank."""
+    def test_an_unloadable_reranker_degrades_to_fused_order(
+        self, engine_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A missing reranker model leaves search working, says why, and is not retried on every search."""
+        import mlx_lm
+
+        loads: list[str] = []
+        real_load = mlx_lm.load
+        monkeypatch.setattr(mlx_lm, "load", lambda path, *a, **k: (loads.append(path), real_load(path, *a, **k))[1])
         engine = engine_factory(reranker=Reranker(str(tmp_path / "no-such-model")))
         engine.add("the heron stands in the pond")
         result = engine.search("heron", k=1)
         assert not result.reranked
         assert "cannot load reranker" in result.rerank_note
         assert result.hits[0].scores.rerank is None
+        assert engine.search("heron", k=1).rerank_note == result.rerank_note
+        assert len(loads) == 1, "a failed load is not retried on every search"
