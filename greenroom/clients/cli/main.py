@@ -9,6 +9,7 @@ from greenroom import __version__
 from greenroom.clients.cli import (
     daemon_cmd,
     memory_cmd,
+    models_cmd,
     plugins_cmd,
     policy_cmd,
     run_cmd,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     policy_cmd.add_parsers(sub)
     plugins_cmd.add_parser(sub)
     memory_cmd.add_parser(sub)
+    models_cmd.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,93 @@
+"""``greenroom models [list|info]``: the catalog with fit badges for this machine, and local models."""
+
+from __future__ import annotations
+
+import argparse
+
+from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, err, guarded, load, out, out_json
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "models",
+        help="the model catalog with fit badges, local models",
+        description="Models greenroom knows, each with a fit badge for this machine "
+        "(recommended / compatible / not recommended) and the numbers behind it.",
+    )
+    msub = parser.add_subparsers(dest="models_command", metavar="ACTION", required=True, help="what to show")
+    ls = msub.add_parser("list", help="catalog and local models", description="The catalog with fit badges.")
+    ls.add_argument("--local", action="store_true", help="only models already on this machine")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.set_defaults(func=list_models)
+    info = msub.add_parser("info", help="one model in detail", description="One catalog model, its fit and files.")
+    info.add_argument("model", help="a catalog id or hub repo, e.g. qwen3-4b")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(func=model_info)
+
+
+def _local(args: argparse.Namespace) -> dict[str, object]:
+    from greenroom.models.local import local_models
+    from greenroom.runtime.paths import MODELS_DIR
+
+    return {m.repo: m for m in local_models(load(args).data_dir / MODELS_DIR)}
+
+
+@guarded
+def list_models(args: argparse.Namespace) -> int:
+    """The catalog, badged."""
+    from greenroom.models.catalog import load_catalog
+    from greenroom.models.system import detect_system, fit
+
+    system = detect_system()
+    local = _local(args)
+    rows = []
+    for m in load_catalog().models:
+        on_disk = m.hub_repo in local or m.id in local
+        if args.local and not on_disk:
+            continue
+        rows.append((m, fit(m.memory_gb, m.parameters_b, system), on_disk))
+    if args.json:
+        return out_json(
+            {"system": system, "models": [{"model": m, "fit": f, "local": on_disk} for m, f, on_disk in rows]}
+        )
+    out(
+        f"this machine: {system.total_memory_gb:.0f} GB memory ({system.model_budget_gb:.1f} GB for a model),"
+        f" {system.accelerator}, {system.cpu_cores} cores"
+    )
+    for m, f, on_disk in rows:
+        vision = " vision" if m.vision else ""
+        out(
+            f"{'*' if on_disk else ' '} {m.id:<20} {f.badge:<16} {m.parameters_b:>6.1f}B {m.quantization:<5}"
+            f" {m.memory_gb:>5.1f} GB  ctx {m.context_window:>6}  tools {m.tool_use:<6}{vision}".rstrip()
+        )
+    out("* on this machine; `greenroom models info ID` for the reasons")
+    return EXIT_OK
+
+
+@guarded
+def model_info(args: argparse.Namespace) -> int:
+    """One model."""
+    from greenroom.models.catalog import load_catalog
+    from greenroom.models.system import detect_system, fit
+
+    entry = load_catalog().get(args.model)
+    if entry is None:
+        err(f"unknown model {args.model!r}; `greenroom models list` shows the catalog")
+        return EXIT_USAGE
+    system = detect_system()
+    f = fit(entry.memory_gb, entry.parameters_b, system)
+    local = _local(args)
+    files = local.get(entry.hub_repo) or local.get(entry.id)
+    if args.json:
+        return out_json({"model": entry, "fit": f, "local": files})
+    out(f"{entry.name} ({entry.id})")
+    out(f"  hub          {entry.hub_repo}")
+    out(f"  family       {entry.family}, {entry.parameters_b:g}B parameters, {entry.quantization}")
+    out(f"  context      {entry.context_window:,} tokens; vision {'yes' if entry.vision else 'no'}")
+    out(f"  tool use     {entry.tool_use}")
+    out(f"  size         {entry.disk_gb:.2f} GB on disk, about {entry.memory_gb:.1f} GB to run")
+    out(f"  fit          {f.badge}: {f.reason}")
+    out(f"  local        {files.path if files else 'not downloaded'}")  # type: ignore[attr-defined]
+    if entry.notes:
+        out(f"  notes        {entry.notes}")
+    return EXIT_OK
