@@ -8,9 +8,17 @@ import msgspec
 
 
 class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    backend: Literal["mlx", "scripted"] = "mlx"
+    backend: Literal["mlx", "scripted", "openai"] = "mlx"
+    """``openai``: any OpenAI-compatible server (Ollama, LM Studio, llama.cpp, vLLM, hosted APIs)."""
     model: str = "smollm2-135m"
-    """``smollm2-135m`` (the embedded offline default), a local mlx-lm folder or a hub repo."""
+    """``smollm2-135m`` (the embedded offline default), a local mlx-lm folder or a hub repo;
+    for ``openai``, the server's model name."""
+    base_url: str = ""
+    """For ``openai``: the API root, e.g. ``http://127.0.0.1:11434/v1`` (Ollama)."""
+    api_key: str = ""
+    """For ``openai``: sent as a bearer token (hosted APIs)."""
+    fallback: list[str] = []
+    """Local mlx models tried in order when the primary backend fails, e.g. ``["smollm2-135m"]``."""
     script: str = ""
     """For the scripted backend: a JSON file of canned responses (tests, demos)."""
     keep_alive_s: float = 600.0
@@ -20,3 +28,13 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     max_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("llm.base_url is required with llm.backend = 'openai'")
+        if self.temperature < 0:
+            raise ValueError(f"llm.temperature must not be negative, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"llm.top_p must be in (0, 1], got {self.top_p}")
+        if self.max_tokens < 1:
+            raise ValueError(f"llm.max_tokens must be at least 1, got {self.max_tokens}")

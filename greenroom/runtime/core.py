@@ -44,6 +44,7 @@ from greenroom.models import (
     ScriptedBackend,
     ensure_default_model,
 )
+from greenroom.models.openai_backend import FallbackBackend, OpenAIBackend
 from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules
 from greenroom.policy.guards import mask_batch
 from greenroom.runtime.config import Config
@@ -69,17 +70,24 @@ MAX_GOAL_CHARS = 8000
 def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-def]
     """A zero-argument factory of the configured backend (models load lazily)."""
 
+    def mlx(model: str) -> MlxBackend:
+        def resolve() -> str | Path:
+            if model == DEFAULT_MODEL:
+                return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR))
+            local = Path(model).expanduser()
+            return local if local.exists() else model  # else a hub repo id
+
+        return MlxBackend(resolve, name=model, keep_alive_s=llm.keep_alive_s, allow_oversize=llm.allow_oversize)
+
     def make() -> Backend:
         if llm.backend == "scripted":
             return ScriptedBackend(Path(llm.script).expanduser() if llm.script else None)
-
-        def resolve() -> str | Path:
-            if llm.model == DEFAULT_MODEL:
-                return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR))
-            local = Path(llm.model).expanduser()
-            return local if local.exists() else llm.model  # else a hub repo id
-
-        return MlxBackend(resolve, name=llm.model, keep_alive_s=llm.keep_alive_s, allow_oversize=llm.allow_oversize)
+        primary: Backend = (
+            OpenAIBackend(llm.base_url, llm.model, api_key=llm.api_key) if llm.backend == "openai" else mlx(llm.model)
+        )
+        if not llm.fallback:
+            return primary
+        return FallbackBackend([primary, *(mlx(model) for model in llm.fallback)])
 
     return make
 
