@@ -69,10 +69,14 @@ class TestOpenAIBackend:
         backend = OpenAIBackend(server, str(tiny_model))
         stop = threading.Event()
         got = []
-        with pytest.raises(GenerationCancelled):
+
+        def consume() -> None:
             for piece in backend.stream(request(max_tokens=200), Usage(), stop):
                 got.append(piece)
                 stop.set()
+
+        with pytest.raises(GenerationCancelled):
+            consume()
         assert len(got) == 1
         backend.close()
 
