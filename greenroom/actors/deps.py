@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from greenroom.actors.runs import RunRegistry
     from greenroom.memory.engine import MemoryEngine
     from greenroom.models.backend import Backend
+    from greenroom.models.params import ParamsStore
     from greenroom.policy.engine import PolicyEngine
 
 
@@ -50,6 +51,7 @@ class ActorDeps:
     policy_engine: PolicyEngine
     runs: RunRegistry
     handles: Handles | None = None
+    model_params: ParamsStore | None = None
     model_status: dict[str, object] = field(default_factory=dict)
     """Written by the LLM actor, read by status requests without waiting on a busy model."""
     clock: Callable[[], float] = field(default=time.time)

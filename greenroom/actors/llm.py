@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import msgspec
+
 from greenroom.actors.base import Call, CallFailed, CrashReporter, GreenroomActor, Interrupted
 from greenroom.actors.deps import ActorDeps
 from greenroom.bus.envelope import Envelope
@@ -81,6 +83,7 @@ class LlmActor(GreenroomActor):
             CallFailed: the model could not be prepared or loaded.
         """
         assert self.backend is not None
+        request = self._with_params(request)
         bus = self.deps.bus
         request_id = f"{task_id or '-'}:{request.purpose}"
         usage = Usage()
@@ -121,6 +124,15 @@ class LlmActor(GreenroomActor):
             correlation_id=task_id,
         )
         return text, env
+
+    def _with_params(self, request: GenerationRequest) -> GenerationRequest:
+        """The request with the active model's persisted parameters applied."""
+        store = self.deps.model_params
+        if store is None or self.backend is None:
+            return request
+        params = store.get(self.deps.llm.model)
+        changes = {k: v for k, v in msgspec.structs.asdict(params).items() if v is not None}
+        return msgspec.structs.replace(request, **changes) if changes else request
 
     def _load_for(self, task_id: str | None) -> None:
         """Load the model before generating (lazily, on first use), journaling ``model.loaded``."""

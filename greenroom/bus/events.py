@@ -187,6 +187,15 @@ class ModelUnloaded(_Event, tag="model.unloaded", frozen=True):
     """``idle`` (unused for its keep-alive) or ``stopping``."""
 
 
+class ModelDownloadProgress(_Event, tag="model.download.progress", frozen=True):
+    model: str
+    file: str
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+
+
 class CriticVerdict(_Event, tag="critic.verdict", frozen=True):
     step: int
     verdict: Verdict
@@ -283,6 +292,7 @@ Event = Union[
     LlmFinished,
     ModelLoaded,
     ModelUnloaded,
+    ModelDownloadProgress,
     CriticVerdict,
     MemoryStored,
     MemoryUpserted,

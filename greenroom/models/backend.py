@@ -36,6 +36,12 @@ class GenerationRequest(msgspec.Struct, frozen=True, kw_only=True):
     max_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
+    top_k: int = 0
+    """0: off."""
+    repetition_penalty: float = 1.0
+    """1.0: off."""
+    context_window: int | None = None
+    """Keep at most this many prompt tokens (the oldest go first); None: the whole prompt."""
 
 
 class Usage(msgspec.Struct, kw_only=True):

@@ -163,12 +163,16 @@ class MlxBackend:
 
     def stream(self, request: GenerationRequest, usage: Usage, stop: threading.Event) -> Iterator[str]:
         import mlx_lm
-        from mlx_lm.sample_utils import make_sampler
+        from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
         prompt = self.prompt_for(request)
+        if request.context_window and len(prompt) > request.context_window:
+            prompt = prompt[-request.context_window :]
         entry, reused = self._cache_for(prompt)
-        processors = [self._processor_for(request.schema)] if request.schema else None
-        sampler = make_sampler(temp=request.temperature, top_p=request.top_p)
+        processors = [self._processor_for(request.schema)] if request.schema else []
+        if request.repetition_penalty != 1.0:
+            processors += make_logits_processors(repetition_penalty=request.repetition_penalty)
+        sampler = make_sampler(temp=request.temperature, top_p=request.top_p, top_k=request.top_k)
         usage.model = self.name
         usage.prompt_tokens = len(prompt)
         started = time.perf_counter()
@@ -182,7 +186,7 @@ class MlxBackend:
                 prompt[reused:],
                 max_tokens=request.max_tokens,
                 sampler=sampler,
-                logits_processors=processors,
+                logits_processors=processors or None,
                 prompt_cache=entry.cache,
             ):
                 generated.append(response.token)
@@ -201,7 +205,7 @@ class MlxBackend:
         if response is not None:
             usage.tokens_per_s = response.generation_tps
             usage.stop_reason = response.finish_reason or "stop"
-        if processors and not processors[0].done:
+        if request.schema and not processors[0].done:
             usage.stop_reason = "length"
 
     def _cache_for(self, prompt: list[int]) -> tuple[_PromptCache, int]:

@@ -45,6 +45,7 @@ from greenroom.models import (
     ensure_default_model,
 )
 from greenroom.models.openai_backend import FallbackBackend, OpenAIBackend
+from greenroom.models.params import ParamsStore
 from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules
 from greenroom.policy.guards import mask_batch
 from greenroom.runtime.config import Config
@@ -124,6 +125,7 @@ class Runtime:
         for plugin_id, error in self.plugin_errors.items():
             log.warning("plugin_not_loaded", plugin=plugin_id, error=error)
         self.tools = ToolRegistry([*builtins, *plugin_tools])
+        self.model_params = ParamsStore(data_dir / STATE_FILE)
         self.policy_engine = PolicyEngine(
             data_dir / STATE_FILE,
             rules=config.policy.rules,
@@ -140,6 +142,7 @@ class Runtime:
             memory=self.memory,
             policy_engine=self.policy_engine,
             runs=self.runs,
+            model_params=self.model_params,
         )
         self._confirm_lock = threading.Lock()
         self._started = False
@@ -183,6 +186,7 @@ class Runtime:
         self.bus.close()
         self.journal.close()
         self.policy_engine.close()
+        self.model_params.close()
         self.plugins.close()
         log.info("runtime_closed", head=self.journal.head)
 

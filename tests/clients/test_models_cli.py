@@ -36,3 +36,22 @@ class TestModelsCli:
         unknown = greenroom(tmp_path, "info", "gpt-17")
         assert unknown.returncode == 2
         assert "unknown model 'gpt-17'" in unknown.stderr
+
+    def test_params_are_validated_and_kept(self, tmp_path: Path) -> None:
+        ok = greenroom(tmp_path, "params", "qwen3-4b", "--set", "temperature=0.7", "--set", "top_k=40")
+        assert ok.returncode == 0, ok.stderr
+        assert "qwen3-4b: temperature=0.7, top_k=40" in ok.stdout
+        bad = greenroom(tmp_path, "params", "qwen3-4b", "--set", "temperature=-1")
+        assert bad.returncode == 2
+        assert "temperature must not be negative" in bad.stderr
+        over = greenroom(tmp_path, "params", "qwen3-4b", "--set", "context_window=999999")
+        assert "over the model's maximum of 40960" in over.stderr
+        unknown = greenroom(tmp_path, "params", "gpt-17", "--set", "temperature=0.1")
+        assert "unknown model 'gpt-17'" in unknown.stderr
+        again = greenroom(tmp_path, "params", "qwen3-4b", "--clear", "top_k")
+        assert "qwen3-4b: temperature=0.7" in again.stdout
+
+    def test_pull_offline_of_a_missing_model_says_so(self, tmp_path: Path) -> None:
+        result = greenroom(tmp_path, "pull", "acme/nothing-here", "--offline")
+        assert result.returncode == 1
+        assert "not in the local cache" in result.stderr

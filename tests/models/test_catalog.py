@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,41 @@ class TestLocalModels:
         weights = (tiny_model / "model.safetensors").stat().st_size
         assert found["acme/tiny"].size_bytes >= weights
         assert json.loads((Path(found["smollm2-135m"].path) / "config.json").read_text())["model_type"] == "qwen3"
+
+
+class TestHub:
+    def _cache(self, tmp_path: Path, tiny_model: Path) -> Path:
+        cache = tmp_path / "hub"
+        snapshot = cache / "models--acme--tiny" / "snapshots" / ("b" * 40)
+        shutil.copytree(tiny_model, snapshot)
+        (cache / "models--acme--tiny" / "refs").mkdir()
+        (cache / "models--acme--tiny" / "refs" / "main").write_text("b" * 40)
+        return cache
+
+    def test_pull_from_a_populated_cache_reports_progress_per_file(self, tmp_path: Path, tiny_model: Path) -> None:
+        """Offline, a cached model is pulled from the cache with a progress event per file."""
+        from greenroom.models.hub import pull
+
+        cache = self._cache(tmp_path, tiny_model)
+        events: list[Any] = []
+        path = pull("acme/tiny", cache_dir=cache, offline=True, on_progress=events.append)
+        assert (path / "config.json").exists()
+        names = sorted(p.name for p in tiny_model.iterdir())
+        assert sorted(e.file for e in events) == names
+        assert [e.files_done for e in events] == list(range(1, len(names) + 1))
+        assert events[-1].bytes_done == events[-1].bytes_total == sum(p.stat().st_size for p in tiny_model.iterdir())
+
+    def test_pull_of_an_uncached_model_offline_is_a_clear_error(self, tmp_path: Path) -> None:
+        from greenroom.models import ModelError
+        from greenroom.models.hub import pull
+
+        with pytest.raises(ModelError, match="not in the local cache and the hub cannot be reached"):
+            pull("acme/missing", cache_dir=tmp_path / "hub", offline=True)
+
+    def test_remove_deletes_the_cached_model(self, tmp_path: Path, tiny_model: Path) -> None:
+        from greenroom.models.hub import remove
+
+        cache = self._cache(tmp_path, tiny_model)
+        assert remove("acme/tiny", cache_dir=cache) > 0
+        assert local_models(None, cache) == []
+        assert remove("acme/tiny", cache_dir=cache) == 0

@@ -1,8 +1,10 @@
-"""``greenroom models [list|info]``: the catalog with fit badges for this machine, and local models."""
+"""``greenroom models [list|info|pull|rm|params]``: the catalog with fit badges for this machine,
+downloads, local models and per-model parameters. These work without a daemon."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, err, guarded, load, out, out_json
 
@@ -23,6 +25,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     info.add_argument("model", help="a catalog id or hub repo, e.g. qwen3-4b")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(func=model_info)
+
+    pull = msub.add_parser(
+        "pull", help="download a model", description="Download a model from the hub (resumes an interrupted pull)."
+    )
+    pull.add_argument("model", help="a catalog id or hub repo")
+    pull.add_argument("--offline", action="store_true", help="only from the local cache")
+    pull.set_defaults(func=pull_model)
+    rm = msub.add_parser("rm", help="delete a downloaded model", description="Delete a model's files from the cache.")
+    rm.add_argument("model", help="a catalog id or hub repo")
+    rm.set_defaults(func=remove_model)
+    params = msub.add_parser(
+        "params",
+        help="show or set a model's parameters",
+        description="Per-model generation parameters (context_window, max_tokens, temperature, top_p, top_k, "
+        "repetition_penalty), validated and kept across restarts. The daemon applies them to every request.",
+    )
+    params.add_argument("model", help="a catalog id, hub repo or model folder")
+    params.add_argument("--set", dest="changes", action="append", default=[], metavar="KEY=VALUE", help="set one")
+    params.add_argument("--clear", action="append", default=[], metavar="KEY", help="back to the default")
+    params.set_defaults(func=model_params)
 
 
 def _local(args: argparse.Namespace) -> dict[str, object]:
@@ -61,6 +83,86 @@ def list_models(args: argparse.Namespace) -> int:
             f" {m.memory_gb:>5.1f} GB  ctx {m.context_window:>6}  tools {m.tool_use:<6}{vision}".rstrip()
         )
     out("* on this machine; `greenroom models info ID` for the reasons")
+    return EXIT_OK
+
+
+def _repo(model: str) -> str:
+    from greenroom.models.catalog import load_catalog
+
+    entry = load_catalog().get(model)
+    return entry.hub_repo if entry else model
+
+
+@guarded
+def pull_model(args: argparse.Namespace) -> int:
+    """Download with a progress bar."""
+    from tqdm import tqdm
+
+    from greenroom.models import ModelError
+    from greenroom.models.hub import pull
+
+    repo = _repo(args.model)
+    bar = tqdm(total=0, unit="B", unit_scale=True, desc=repo, file=sys.stderr, disable=None)
+
+    def progress(event: object) -> None:
+        bar.total = event.bytes_total  # type: ignore[attr-defined]
+        bar.n = event.bytes_done  # type: ignore[attr-defined]
+        bar.refresh()
+
+    try:
+        path = pull(repo, on_progress=progress, offline=args.offline)
+    except ModelError as exc:
+        err(str(exc))
+        return 1
+    finally:
+        bar.close()
+    out(f"{repo} is in {path}")
+    return EXIT_OK
+
+
+@guarded
+def remove_model(args: argparse.Namespace) -> int:
+    """Delete from the cache."""
+    from greenroom.models.hub import remove
+    from greenroom.runtime.paths import MODELS_DIR
+
+    repo = _repo(args.model)
+    freed = remove(repo, models_dir=load(args).data_dir / MODELS_DIR)
+    if not freed:
+        out(f"{repo} is not on this machine")
+        return EXIT_OK
+    out(f"deleted {repo} ({freed / 1e9:.2f} GB freed)")
+    return EXIT_OK
+
+
+@guarded
+def model_params(args: argparse.Namespace) -> int:
+    """Show or change a model's parameters."""
+    import msgspec
+
+    from greenroom.models.params import ParamsStore, UnknownModelError
+    from greenroom.runtime.paths import STATE_FILE, ensure_private_dir
+
+    changes: dict[str, object] = {key: None for key in args.clear}
+    for item in args.changes:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            err(f"--set {item!r}: expected KEY=VALUE")
+            return EXIT_USAGE
+        try:
+            changes[key] = msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            changes[key] = raw
+    store = ParamsStore(ensure_private_dir(load(args).data_dir) / STATE_FILE)
+    try:
+        params = store.update(args.model, changes) if changes else store.get(args.model)
+    except (UnknownModelError, ValueError) as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    finally:
+        store.close()
+    shown = msgspec.to_builtins(params)
+    out(f"{args.model}: " + (", ".join(f"{k}={v}" for k, v in shown.items()) or "defaults"))
     return EXIT_OK
 
 
