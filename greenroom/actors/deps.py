@@ -46,7 +46,8 @@ class ActorDeps:
     agent: AgentConfig
     llm: LlmConfig
     tools_config: ToolsConfig
-    make_backend: Callable[[], Backend]
+    make_backend: Callable[..., Backend]
+    """``make_backend()`` for the configured model, ``make_backend(model)`` for another."""
     memory: MemoryEngine
     policy_engine: PolicyEngine
     runs: RunRegistry

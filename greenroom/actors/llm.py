@@ -8,6 +8,7 @@ passed in; the backend checks it between tokens.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import msgspec
@@ -32,9 +33,14 @@ class LlmActor(GreenroomActor):
         super().__init__(on_crash)
         self.deps = deps
         self.backend: Backend | None = None
+        """The active backend: what ``generate`` uses."""
+        self._active_model = deps.llm.model
+        self._resident: OrderedDict[str, Backend] = OrderedDict()
+        """Backends by model, least recently used first (loaded or not)."""
 
     def on_start(self) -> None:
         self.backend = self.deps.make_backend()  # cheap: models load on first use
+        self._resident[self.backend.name] = self.backend
         self._report()
         keep_alive = getattr(self.backend, "keep_alive_s", None)
         if keep_alive:
@@ -51,11 +57,47 @@ class LlmActor(GreenroomActor):
             threading.Thread(target=watch, name="llm-idle-watch", daemon=True).start()
 
     def check_idle(self) -> bool:
-        """Unload the model if it sat unused for its keep-alive; publishes ``model.unloaded``."""
-        unload = getattr(self.backend, "unload_if_idle", None)
-        if unload is None or not unload():
+        """Unload models that sat unused for their keep-alive; publishes ``model.unloaded`` for each."""
+        unloaded = False
+        for backend in list(self._resident.values()):
+            unload = getattr(backend, "unload_if_idle", None)
+            if unload is not None and unload():
+                self.deps.bus.publish(ModelUnloaded(model=backend.name, reason="idle"), source=self.name)
+                unloaded = True
+        self._report()
+        return unloaded
+
+    def load(self, model: str | None = None) -> str:
+        """Load ``model`` (default: the configured one) now and make it the active model.
+
+        Models beyond ``llm.max_resident_models`` are unloaded, least recently used first.
+
+        Raises:
+            CallFailed: the model cannot be prepared or loaded (the active model stays).
+        """
+        name = model or self.deps.llm.model
+        backend = self._resident.get(name)
+        if backend is None:
+            backend = self.deps.make_backend() if name == self.deps.llm.model else self.deps.make_backend(name)
+        self._load_backend(backend, None, reason="explicit")
+        self._resident[backend.name] = backend
+        self._resident.move_to_end(backend.name)
+        self.backend = backend
+        self._active_model = name
+        loaded = [b for b in self._resident.values() if getattr(b, "loaded", False)]
+        for old in loaded[: max(0, len(loaded) - self.deps.llm.max_resident_models)]:
+            if old is not backend and old.unload():  # type: ignore[attr-defined]
+                self.deps.bus.publish(ModelUnloaded(model=old.name, reason="evicted"), source=self.name)
+        self._report()
+        return backend.name
+
+    def unload(self, model: str | None = None) -> bool:
+        """Unload ``model`` (default: the active one) now; False if it was not loaded."""
+        backend = self._resident.get(model) if model else self.backend
+        unload = getattr(backend, "unload", None)
+        if backend is None or unload is None or not unload():
             return False
-        self.deps.bus.publish(ModelUnloaded(model=self.backend.name, reason="idle"), source=self.name)  # type: ignore[union-attr]
+        self.deps.bus.publish(ModelUnloaded(model=backend.name, reason="explicit"), source=self.name)
         self._report()
         return True
 
@@ -65,8 +107,8 @@ class LlmActor(GreenroomActor):
     def on_stop(self) -> None:
         if getattr(self, "_watch", None) is not None:
             self._watch.set()
-        if self.backend is not None:
-            self.backend.close()
+        for backend in self._resident.values():
+            backend.close()
 
     def generate(
         self,
@@ -130,14 +172,17 @@ class LlmActor(GreenroomActor):
         store = self.deps.model_params
         if store is None or self.backend is None:
             return request
-        params = store.get(self.deps.llm.model)
+        params = store.get(self._active_model)
         changes = {k: v for k, v in msgspec.structs.asdict(params).items() if v is not None}
         return msgspec.structs.replace(request, **changes) if changes else request
 
     def _load_for(self, task_id: str | None) -> None:
         """Load the model before generating (lazily, on first use), journaling ``model.loaded``."""
-        backend = self.backend
-        if backend is None or getattr(backend, "loaded", True):
+        if self.backend is not None:
+            self._load_backend(self.backend, task_id, reason="first use")
+
+    def _load_backend(self, backend: Backend, task_id: str | None, reason: str) -> None:
+        if getattr(backend, "loaded", True):
             return
         try:
             backend.load()  # type: ignore[attr-defined]
@@ -146,7 +191,9 @@ class LlmActor(GreenroomActor):
         finally:
             self._report()
         seconds = round(float(getattr(backend, "last_load_s", 0.0)), 3)
-        self.deps.bus.publish(ModelLoaded(model=backend.name, seconds=seconds), source=self.name, task_id=task_id)
+        self.deps.bus.publish(
+            ModelLoaded(model=backend.name, seconds=seconds, reason=reason), source=self.name, task_id=task_id
+        )
 
     def info(self) -> dict[str, Any]:
         backend = self.backend

@@ -179,12 +179,14 @@ class LlmFinished(_Event, tag="llm.finished", frozen=True):
 class ModelLoaded(_Event, tag="model.loaded", frozen=True):
     model: str
     seconds: float = 0.0
+    reason: str = ""
+    """``first use`` (lazy) or ``explicit`` (someone asked)."""
 
 
 class ModelUnloaded(_Event, tag="model.unloaded", frozen=True):
     model: str
     reason: str = ""
-    """``idle`` (unused for its keep-alive) or ``stopping``."""
+    """``idle`` (unused for its keep-alive), ``explicit``, ``evicted`` (over ``llm.max_resident_models``)."""
 
 
 class ModelDownloadProgress(_Event, tag="model.download.progress", frozen=True):

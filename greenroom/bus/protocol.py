@@ -86,6 +86,17 @@ class SetOffline(_Request, tag="offline", frozen=True):
     on: bool
 
 
+class LoadModel(_Request, tag="model_load", frozen=True):
+    """Load a model now and make it the active one (default: the configured model)."""
+
+    model: str | None = None
+
+
+class UnloadModel(_Request, tag="model_unload", frozen=True):
+    model: str | None = None
+    """Default: the active model."""
+
+
 class MemoryAdd(_Request, tag="memory_add", frozen=True):
     text: str
     tags: list[str] = []
@@ -141,6 +152,8 @@ Request = Union[
     ShowPolicy,
     CheckPolicy,
     SetOffline,
+    LoadModel,
+    UnloadModel,
     MemoryAdd,
     MemoryIngest,
     MemorySearch,

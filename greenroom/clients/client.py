@@ -191,6 +191,12 @@ class Client:
     def status(self) -> p.StatusReply:
         return self.request(p.Status(), p.StatusReply)
 
+    def load_model(self, model: str | None = None) -> str:
+        return self.request(p.LoadModel(model=model), p.Ok).detail
+
+    def unload_model(self, model: str | None = None) -> bool:
+        return self.request(p.UnloadModel(model=model), p.Ok).detail == "unloaded"
+
     # -- memory ----------------------------------------------------------------------------
 
     def memory_add(self, text: str, tags: list[str] | None = None, source: str = "note") -> str:

@@ -23,6 +23,8 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """For the scripted backend: a JSON file of canned responses (tests, demos)."""
     keep_alive_s: float = 600.0
     """A model unused this long is unloaded (the next request loads it again)."""
+    max_resident_models: int = 1
+    """Models kept in memory at once; loading one more unloads the least recently used."""
     allow_oversize: bool = False
     """Load a model even when the memory guard says it will not fit."""
     max_tokens: int = 256

@@ -41,11 +41,12 @@ from greenroom.models import (
     Backend,
     LlmConfig,
     MlxBackend,
+    ModelError,
     ScriptedBackend,
     ensure_default_model,
 )
 from greenroom.models.openai_backend import FallbackBackend, OpenAIBackend
-from greenroom.models.params import ParamsStore
+from greenroom.models.params import ParamsStore, check_model_id
 from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules
 from greenroom.policy.guards import mask_batch
 from greenroom.runtime.config import Config
@@ -80,9 +81,11 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
 
         return MlxBackend(resolve, name=model, keep_alive_s=llm.keep_alive_s, allow_oversize=llm.allow_oversize)
 
-    def make() -> Backend:
+    def make(model: str | None = None) -> Backend:
         if llm.backend == "scripted":
             return ScriptedBackend(Path(llm.script).expanduser() if llm.script else None)
+        if model is not None and model != llm.model:
+            return mlx(model)  # an explicitly loaded model runs locally
         primary: Backend = (
             OpenAIBackend(llm.base_url, llm.model, api_key=llm.api_key) if llm.backend == "openai" else mlx(llm.model)
         )
@@ -265,6 +268,25 @@ class Runtime:
         """What the policy would decide for a call, without journaling anything."""
         assert self.deps.handles is not None
         return self.deps.handles.policy.ask("evaluate", tool, args, timeout=10)
+
+    # -- models ---------------------------------------------------------------------------
+
+    def load_model(self, model: str | None) -> str:
+        """Load a model now (it becomes the active one); returns its name."""
+        assert self.deps.handles is not None
+        if model:
+            try:
+                check_model_id(model)
+            except ModelError as exc:
+                raise RequestError("bad_request", str(exc)) from exc
+        try:
+            return str(self.deps.handles.llm.ask("load", model, timeout=600))
+        except CallFailed as exc:
+            raise RequestError("conflict", str(exc)) from exc
+
+    def unload_model(self, model: str | None) -> bool:
+        assert self.deps.handles is not None
+        return bool(self.deps.handles.llm.ask("unload", model, timeout=60))
 
     # -- memory ---------------------------------------------------------------------------
 

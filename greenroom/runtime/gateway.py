@@ -264,6 +264,10 @@ class Gateway:
                 return p.DecisionReply(decision=d.decision, rule=d.rule, reason=d.reason, risk=d.risk)
             case p.SetOffline(on=on):
                 return p.Ok(seq=rt.set_offline(on, client=who), detail="offline" if on else "online")
+            case p.LoadModel(model=model):
+                return p.Ok(detail=rt.load_model(model))
+            case p.UnloadModel(model=model):
+                return p.Ok(detail="unloaded" if rt.unload_model(model) else "not loaded")
             case p.MemoryAdd(text=text, tags=tags, source=source):
                 return p.MemoryAdded(item_id=rt.memory_add(text, tags, source, client=who))
             case p.MemoryIngest(paths=paths, tags=tags):

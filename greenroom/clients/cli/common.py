@@ -64,13 +64,13 @@ def _toml_str(value: str) -> str:
     return '"' + str(Path(value).expanduser()).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def connect(args: argparse.Namespace) -> Client:
-    """A connected client.
+def connect(args: argparse.Namespace, timeout: float = 10.0) -> Client:
+    """A connected client (``timeout``: seconds to wait for each reply).
 
     Raises:
         DaemonNotRunningError: with a message saying how to start one.
     """
-    return Client(runtime_dir(args), name="greenroom-cli").connect()
+    return Client(runtime_dir(args), name="greenroom-cli", timeout=timeout).connect()
 
 
 def guarded(fn):  # type: ignore[no-untyped-def]

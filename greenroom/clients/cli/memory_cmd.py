@@ -12,6 +12,9 @@ from greenroom.bus import protocol as p
 from greenroom.bus.events import MemoryIngestFinished, MemoryIngestProgress
 from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, out, out_json
 
+# The first memory request loads the embedding model (and a forget rewrites an index): allow for it.
+MEMORY_TIMEOUT_S = 120.0
+
 
 def _since(value: str) -> float:
     """``7d``, ``12h``, ``30m`` ago, or an ISO date/time."""
@@ -100,7 +103,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def add_note(args: argparse.Namespace) -> int:
     """Remember a note."""
     text = sys.stdin.read() if args.text == "-" else args.text
-    with connect(args) as client:
+    with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         item_id = client.memory_add(text, args.tag)
     out(f"remembered as {item_id}")
     return EXIT_OK
@@ -112,7 +115,7 @@ def ingest_paths(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     paths = [str(Path(path).expanduser().resolve()) for path in args.paths]
-    with connect(args) as client:
+    with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         started = client.memory_ingest(paths, args.tag)
         if args.detach:
             out(f"ingest {started.run_id} started; follow it with: greenroom tail")
@@ -156,7 +159,7 @@ def search_memory(args: argparse.Namespace) -> int:
     if args.limit < 1:
         err("--limit must be at least 1")
         return EXIT_USAGE
-    with connect(args) as client:
+    with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         result = client.memory_search(args.query, args.limit, _filter(args), False if args.no_rerank else None)
     if args.json:
         return out_json(result)
@@ -186,7 +189,7 @@ def forget_items(args: argparse.Namespace) -> int:
     if not (args.item_ids or args.query or has_filter):
         err("say what to forget: item ids, --query, or a filter (--tag, --source, --path, --since, --until)")
         return EXIT_USAGE
-    with connect(args) as client:
+    with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         if args.dry_run:
             if not args.query:
                 err("--dry-run works with --query")
@@ -206,7 +209,7 @@ def forget_items(args: argparse.Namespace) -> int:
 @guarded
 def memory_stats(args: argparse.Namespace) -> int:
     """What memory holds."""
-    with connect(args) as client:
+    with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         stats = client.memory_stats()
     if args.json:
         return out_json(stats)

@@ -35,6 +35,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     rm = msub.add_parser("rm", help="delete a downloaded model", description="Delete a model's files from the cache.")
     rm.add_argument("model", help="a catalog id or hub repo")
     rm.set_defaults(func=remove_model)
+    load_ = msub.add_parser(
+        "load",
+        help="load a model in the daemon now",
+        description="Load a model now and make it the one tasks use (the least recently used goes beyond "
+        "llm.max_resident_models).",
+    )
+    load_.add_argument("model", nargs="?", help="a catalog id, hub repo or folder (default: the configured model)")
+    load_.set_defaults(func=load_model)
+    unload = msub.add_parser("unload", help="unload a model now", description="Free a loaded model's memory now.")
+    unload.add_argument("model", nargs="?", help="default: the active model")
+    unload.set_defaults(func=unload_model)
     params = msub.add_parser(
         "params",
         help="show or set a model's parameters",
@@ -83,6 +94,28 @@ def list_models(args: argparse.Namespace) -> int:
             f" {m.memory_gb:>5.1f} GB  ctx {m.context_window:>6}  tools {m.tool_use:<6}{vision}".rstrip()
         )
     out("* on this machine; `greenroom models info ID` for the reasons")
+    return EXIT_OK
+
+
+@guarded
+def load_model(args: argparse.Namespace) -> int:
+    """Load in the daemon."""
+    from greenroom.clients.cli.common import connect
+
+    with connect(args, timeout=600) as client:
+        name = client.load_model(_repo(args.model) if args.model else None)
+    out(f"{name} is loaded")
+    return EXIT_OK
+
+
+@guarded
+def unload_model(args: argparse.Namespace) -> int:
+    """Unload in the daemon."""
+    from greenroom.clients.cli.common import connect
+
+    with connect(args) as client:
+        done = client.unload_model(_repo(args.model) if args.model else None)
+    out("unloaded" if done else "it was not loaded")
     return EXIT_OK
 
 
