@@ -86,6 +86,22 @@ class SetOffline(_Request, tag="offline", frozen=True):
     on: bool
 
 
+class ChatMessage(msgspec.Struct, frozen=True):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Generate(_Request, tag="generate", frozen=True):
+    """Generate with the active model, outside any task. Text streams on the timeline as
+    ``llm.chunk`` events with ``request_id = "-:<purpose>"``; the reply comes when it is done."""
+
+    messages: list[ChatMessage]
+    max_tokens: int = 256
+    temperature: float = 0.0
+    schema: dict[str, Any] | None = None
+    purpose: str = "chat"
+
+
 class LoadModel(_Request, tag="model_load", frozen=True):
     """Load a model now and make it the active one (default: the configured model)."""
 
@@ -152,6 +168,7 @@ Request = Union[
     ShowPolicy,
     CheckPolicy,
     SetOffline,
+    Generate,
     LoadModel,
     UnloadModel,
     MemoryAdd,
@@ -275,6 +292,12 @@ class DecisionReply(_Reply, tag="decision", frozen=True):
     risk: float = 0.0
 
 
+class Generated(_Reply, tag="generated", frozen=True):
+    text: str
+    seq: int
+    """The ``llm.finished`` event's seq."""
+
+
 class MemoryAdded(_Reply, tag="memory_added", frozen=True):
     item_id: str
 
@@ -313,6 +336,7 @@ Reply = Union[
     ToolsReply,
     PolicyReply,
     DecisionReply,
+    Generated,
     MemoryAdded,
     IngestStarted,
     MemoryHits,

@@ -191,6 +191,14 @@ class Client:
     def status(self) -> p.StatusReply:
         return self.request(p.Status(), p.StatusReply)
 
+    def generate(
+        self, messages: list[tuple[str, str]], max_tokens: int = 256, temperature: float = 0.0, purpose: str = "chat"
+    ) -> p.Generated:
+        """Generate with the daemon's active model; text streams on the timeline meanwhile."""
+        msgs = [p.ChatMessage(role, content) for role, content in messages]  # type: ignore[arg-type]
+        request = p.Generate(messages=msgs, max_tokens=max_tokens, temperature=temperature, purpose=purpose)
+        return self.request(request, p.Generated)
+
     def load_model(self, model: str | None = None) -> str:
         return self.request(p.LoadModel(model=model), p.Ok).detail
 

@@ -34,12 +34,14 @@ from greenroom.bus.events import (
     TaskSubmitted,
 )
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
-from greenroom.bus.protocol import TERMINAL_STATUSES, StatusReply, TaskView
+from greenroom.bus.protocol import TERMINAL_STATUSES, ChatMessage, StatusReply, TaskView
 from greenroom.memory import BadMemoryInput, Filters, MemoryEngine, MemoryEngineError
 from greenroom.models import (
     DEFAULT_MODEL,
     Backend,
+    GenerationRequest,
     LlmConfig,
+    Message,
     MlxBackend,
     ModelError,
     ScriptedBackend,
@@ -270,6 +272,32 @@ class Runtime:
         return self.deps.handles.policy.ask("evaluate", tool, args, timeout=10)
 
     # -- models ---------------------------------------------------------------------------
+
+    def generate(
+        self,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        schema: dict[str, Any] | None,
+        purpose: str,
+    ) -> tuple[str, int]:
+        """A generation outside any task (chat clients, benchmarks); returns the text and its finished seq."""
+        assert self.deps.handles is not None
+        if not messages:
+            raise RequestError("bad_request", "messages is empty")
+        if not 1 <= max_tokens <= 32768:
+            raise RequestError("bad_request", f"max_tokens must be 1..32768, got {max_tokens}")
+        if temperature < 0:
+            raise RequestError("bad_request", f"temperature must not be negative, got {temperature}")
+        request = GenerationRequest(
+            messages=[Message(m.role, m.content) for m in messages], purpose=purpose or "chat", schema=schema,
+            max_tokens=max_tokens, temperature=temperature,
+        )  # fmt: skip
+        try:
+            text, env = self.deps.handles.llm.ask("generate", request, timeout=3600)
+        except CallFailed as exc:
+            raise RequestError("conflict", str(exc)) from exc
+        return str(text), int(env.seq)
 
     def load_model(self, model: str | None) -> str:
         """Load a model now (it becomes the active one); returns its name."""

@@ -264,6 +264,9 @@ class Gateway:
                 return p.DecisionReply(decision=d.decision, rule=d.rule, reason=d.reason, risk=d.risk)
             case p.SetOffline(on=on):
                 return p.Ok(seq=rt.set_offline(on, client=who), detail="offline" if on else "online")
+            case p.Generate(messages=msgs, max_tokens=n, temperature=t, schema=schema, purpose=purpose):
+                text, seq = rt.generate(msgs, n, t, schema, purpose)
+                return p.Generated(text=text, seq=seq)
             case p.LoadModel(model=model):
                 return p.Ok(detail=rt.load_model(model))
             case p.UnloadModel(model=model):

@@ -197,3 +197,16 @@ class TestAsyncClient:
         assert seqs == list(range(1, len(seqs) + 1))
         assert isinstance(got[-1].event, e.TaskSubmitted)
         assert got[-1].event.goal == "after"
+
+
+def test_generate_streams_chunks_on_the_timeline(short_tmp: Path, daemon_factory: Any, tiny_model: Path) -> None:
+    """A generation outside tasks: its chunks reach a follower, in order, before the finished event."""
+    d = daemon_factory(make_config(short_tmp, None, "llm.backend='mlx'", f'llm.model="{tiny_model}"'))
+    with d.client() as client:
+        head = client.status().head
+        reply = client.generate([("user", "hello")], max_tokens=16, purpose="bench")
+        events = [env.event for env in client.replay(head + 1).events]
+    chunks = [ev.text for ev in events if isinstance(ev, e.LlmChunk) and ev.request_id == "-:bench"]
+    finished = [ev for ev in events if isinstance(ev, e.LlmFinished)]
+    assert "".join(chunks) == reply.text == finished[0].text
+    assert finished[0].generated_tokens == 16
