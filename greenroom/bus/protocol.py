@@ -89,6 +89,8 @@ class SetOffline(_Request, tag="offline", frozen=True):
 class ChatMessage(msgspec.Struct, frozen=True):
     role: Literal["system", "user", "assistant"]
     content: str
+    images: list[str] = []
+    """Image files (paths on the daemon's machine) or URLs: the request goes to a vision model."""
 
 
 class Generate(_Request, tag="generate", frozen=True):

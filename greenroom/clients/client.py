@@ -192,10 +192,20 @@ class Client:
         return self.request(p.Status(), p.StatusReply)
 
     def generate(
-        self, messages: list[tuple[str, str]], max_tokens: int = 256, temperature: float = 0.0, purpose: str = "chat"
+        self,
+        messages: list[tuple[str, str]],
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        purpose: str = "chat",
+        images: list[str] | None = None,
     ) -> p.Generated:
-        """Generate with the daemon's active model; text streams on the timeline meanwhile."""
+        """Generate with the daemon's active model; text streams on the timeline meanwhile.
+
+        ``images`` go with the last message (a vision model answers).
+        """
         msgs = [p.ChatMessage(role, content) for role, content in messages]  # type: ignore[arg-type]
+        if images:
+            msgs[-1] = p.ChatMessage(msgs[-1].role, msgs[-1].content, list(images))
         request = p.Generate(messages=msgs, max_tokens=max_tokens, temperature=temperature, purpose=purpose)
         return self.request(request, p.Generated)
 

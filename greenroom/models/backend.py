@@ -20,6 +20,8 @@ class GenerationCancelled(Exception):
 class Message(msgspec.Struct, frozen=True):
     role: str
     content: str
+    images: list[str] = []
+    """Image files or URLs attached to this message (a vision model reads them)."""
 
 
 class GenerationRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,6 +17,9 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """For ``openai``: the API root, e.g. ``http://127.0.0.1:11434/v1`` (Ollama)."""
     api_key: str = ""
     """For ``openai``: sent as a bearer token (hosted APIs)."""
+    vision_model: str = ""
+    """A vision model (mlx-vlm) for messages with images when the main model cannot see;
+    a main model that can see (its config has a vision tower) handles them itself."""
     fallback: list[str] = []
     """Local mlx models tried in order when the primary backend fails, e.g. ``["smollm2-135m"]``."""
     script: str = ""

@@ -49,6 +49,7 @@ from greenroom.models import (
 )
 from greenroom.models.openai_backend import FallbackBackend, OpenAIBackend
 from greenroom.models.params import ParamsStore, check_model_id
+from greenroom.models.vlm_backend import VisionRouter, VlmBackend, has_vision
 from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules
 from greenroom.policy.guards import mask_batch
 from greenroom.runtime.config import Config
@@ -74,14 +75,23 @@ MAX_GOAL_CHARS = 8000
 def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-def]
     """A zero-argument factory of the configured backend (models load lazily)."""
 
-    def mlx(model: str) -> MlxBackend:
+    def mlx(model: str) -> Backend:
         def resolve() -> str | Path:
             if model == DEFAULT_MODEL:
                 return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR))
             local = Path(model).expanduser()
             return local if local.exists() else model  # else a hub repo id
 
-        return MlxBackend(resolve, name=model, keep_alive_s=llm.keep_alive_s, allow_oversize=llm.allow_oversize)
+        text = MlxBackend(resolve, name=model, keep_alive_s=llm.keep_alive_s, allow_oversize=llm.allow_oversize)
+        vision_model = llm.vision_model or (model if has_vision(resolve_path(model)) else "")
+        if not vision_model:
+            return text
+        vision_path = resolve_path(vision_model)
+        return VisionRouter(text, VlmBackend(lambda: vision_path, name=f"{vision_model} [mlx-vlm]"))
+
+    def resolve_path(model: str) -> str | Path:
+        local = Path(model).expanduser()
+        return local if local.exists() else model
 
     def make(model: str | None = None) -> Backend:
         if llm.backend == "scripted":
@@ -290,8 +300,8 @@ class Runtime:
         if temperature < 0:
             raise RequestError("bad_request", f"temperature must not be negative, got {temperature}")
         request = GenerationRequest(
-            messages=[Message(m.role, m.content) for m in messages], purpose=purpose or "chat", schema=schema,
-            max_tokens=max_tokens, temperature=temperature,
+            messages=[Message(m.role, m.content, list(m.images)) for m in messages], purpose=purpose or "chat",
+            schema=schema, max_tokens=max_tokens, temperature=temperature,
         )  # fmt: skip
         try:
             text, env = self.deps.handles.llm.ask("generate", request, timeout=3600)
