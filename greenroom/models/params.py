@@ -67,11 +67,12 @@ def model_max_context(model: str) -> int | None:
     return None
 
 
-def check_model_id(model: str) -> None:
-    """Raises UnknownModelError unless ``model`` is a catalog id, a local folder or an ``org/name`` repo id."""
+def check_model_id(model: str, remote_names: tuple[str, ...] = ()) -> None:
+    """Raises UnknownModelError unless ``model`` is a catalog id, a local folder, a configured remote
+    or an ``org/name`` repo id."""
     from greenroom.models.catalog import load_catalog
 
-    if load_catalog().get(model) or Path(model).expanduser().is_dir():
+    if load_catalog().get(model) or Path(model).expanduser().is_dir() or model in remote_names:
         return
     parts = model.split("/")
     if len(parts) == 2 and all(parts) and not model.startswith((".", "~")):

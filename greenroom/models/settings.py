@@ -7,6 +7,17 @@ from typing import Literal
 import msgspec
 
 
+class RemoteModel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A model served by an OpenAI-compatible server, usable by ``name`` wherever a model is named."""
+
+    name: str
+    base_url: str
+    """The API root, e.g. ``http://127.0.0.1:11434/v1`` (Ollama), ``http://127.0.0.1:1234/v1`` (LM Studio)."""
+    model: str = ""
+    """The server's model name (default: ``name``)."""
+    api_key: str = ""
+
+
 class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     backend: Literal["mlx", "scripted", "openai"] = "mlx"
     """``openai``: any OpenAI-compatible server (Ollama, LM Studio, llama.cpp, vLLM, hosted APIs)."""
@@ -20,8 +31,11 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     vision_model: str = ""
     """A vision model (mlx-vlm) for messages with images when the main model cannot see;
     a main model that can see (its config has a vision tower) handles them itself."""
+    remotes: list[RemoteModel] = []
+    """``[[llm.remotes]]`` tables: models on OpenAI-compatible servers, each with its own backend
+    settings. ``llm.model``, ``llm.fallback`` and ``greenroom models load`` accept their names."""
     fallback: list[str] = []
-    """Local mlx models tried in order when the primary backend fails, e.g. ``["smollm2-135m"]``."""
+    """Models tried in order when the primary fails (local models or remote names), e.g. ``["smollm2-135m"]``."""
     script: str = ""
     """For the scripted backend: a JSON file of canned responses (tests, demos)."""
     keep_alive_s: float = 600.0
@@ -41,5 +55,8 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             raise ValueError(f"llm.temperature must not be negative, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"llm.top_p must be in (0, 1], got {self.top_p}")
+        names = [r.name for r in self.remotes]
+        if len(set(names)) != len(names):
+            raise ValueError("llm.remotes names must be unique")
         if self.max_tokens < 1:
             raise ValueError(f"llm.max_tokens must be at least 1, got {self.max_tokens}")

@@ -93,17 +93,25 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
         local = Path(model).expanduser()
         return local if local.exists() else model
 
+    remotes = {r.name: r for r in llm.remotes}
+
+    def backend_for(model: str) -> Backend:
+        """A remote by name, the configured server for the main model, or a local mlx model."""
+        if (remote := remotes.get(model)) is not None:
+            return OpenAIBackend(remote.base_url, remote.model or remote.name, api_key=remote.api_key)
+        if llm.backend == "openai" and model == llm.model:
+            return OpenAIBackend(llm.base_url, llm.model, api_key=llm.api_key)
+        return mlx(model)
+
     def make(model: str | None = None) -> Backend:
         if llm.backend == "scripted":
             return ScriptedBackend(Path(llm.script).expanduser() if llm.script else None)
         if model is not None and model != llm.model:
-            return mlx(model)  # an explicitly loaded model runs locally
-        primary: Backend = (
-            OpenAIBackend(llm.base_url, llm.model, api_key=llm.api_key) if llm.backend == "openai" else mlx(llm.model)
-        )
+            return backend_for(model)  # explicitly loaded: no fallback chain
+        primary = backend_for(llm.model)
         if not llm.fallback:
             return primary
-        return FallbackBackend([primary, *(mlx(model) for model in llm.fallback)])
+        return FallbackBackend([primary, *(backend_for(name) for name in llm.fallback)])
 
     return make
 
@@ -314,7 +322,7 @@ class Runtime:
         assert self.deps.handles is not None
         if model:
             try:
-                check_model_id(model)
+                check_model_id(model, tuple(r.name for r in self.config.llm.remotes))
             except ModelError as exc:
                 raise RequestError("bad_request", str(exc)) from exc
         try:

@@ -138,3 +138,28 @@ class TestConfig:
         (tmp_path / "c.toml").touch()
         with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("]", r"\]")):
             load_config(tmp_path / "c.toml", [override])
+
+
+def test_a_named_remote_is_its_own_backend_and_a_fallback(server: str, tiny_model: Path, tmp_path: Path) -> None:
+    """[[llm.remotes]] entries are models by name: as the primary, in the fallback order, or loaded explicitly."""
+    from greenroom.models import LlmConfig
+    from greenroom.models.settings import RemoteModel
+    from greenroom.runtime.core import backend_factory
+
+    config = LlmConfig(
+        model="down",
+        remotes=[
+            RemoteModel(name="down", base_url=f"http://127.0.0.1:{free_port()}/v1"),
+            RemoteModel(name="mlx-server", base_url=server, model=str(tiny_model)),
+        ],
+        fallback=["mlx-server"],
+    )
+    make = backend_factory(config, tmp_path)
+    chain = make()
+    usage = Usage()
+    assert "".join(chain.stream(request(), usage, threading.Event()))
+    assert usage.model == str(tiny_model), "the second remote answered"
+    direct = make("mlx-server")
+    assert isinstance(direct, OpenAIBackend)
+    chain.close()
+    direct.close()

@@ -44,9 +44,7 @@ class TestVisionSwitch:
             head = client.status().head
             seen = client.generate([("user", "what is this")], max_tokens=8, purpose="look", images=[image])
             plain = client.generate([("user", "what is this")], max_tokens=8, purpose="read")
-            finished = [
-                env.event for env in client.replay(head + 1).events if isinstance(env.event, e.LlmFinished)
-            ]
+            finished = [env.event for env in client.replay(head + 1).events if isinstance(env.event, e.LlmFinished)]
         by_purpose = {ev.purpose: ev for ev in finished}
         assert by_purpose["look"].model == f"{vision_model} [mlx-vlm]"
         assert by_purpose["look"].generated_tokens == 8
@@ -64,7 +62,7 @@ class TestVisionSwitch:
         assert "".join(router.stream(text, Usage(), threading.Event())) is not None
         assert not router.vision.loaded, "text never loads the vision tower"
         missing = GenerationRequest(messages=[Message("user", "hi", [str(tmp_path / "nope.png")])], max_tokens=4)
-        with pytest.raises(ModelError, match="nope.png' does not exist"):
+        with pytest.raises(ModelError, match=r"nope\.png' does not exist"):
             list(router.stream(missing, Usage(), threading.Event()))
         schema = GenerationRequest(messages=[Message("user", "hi", [image])], schema={"type": "object"})
         with pytest.raises(ModelError, match="not available for messages with images"):
