@@ -173,7 +173,8 @@ class LlmActor(GreenroomActor):
         if store is None or self.backend is None:
             return request
         params = store.get(self._active_model)
-        changes = {k: v for k, v in msgspec.structs.asdict(params).items() if v is not None}
+        fields = GenerationRequest.__struct_fields__
+        changes = {k: v for k, v in msgspec.structs.asdict(params).items() if v is not None and k in fields}
         return msgspec.structs.replace(request, **changes) if changes else request
 
     def _load_for(self, task_id: str | None) -> None:
@@ -184,6 +185,10 @@ class LlmActor(GreenroomActor):
     def _load_backend(self, backend: Backend, task_id: str | None, reason: str) -> None:
         if getattr(backend, "loaded", True):
             return
+        store = self.deps.model_params
+        keep_alive = store.get(backend.name).keep_alive_s if store is not None else None
+        if keep_alive and hasattr(backend, "keep_alive_s"):
+            backend.keep_alive_s = keep_alive  # a per-model override of llm.keep_alive_s
         try:
             backend.load()  # type: ignore[attr-defined]
         except ModelError as exc:

@@ -198,6 +198,12 @@ class ModelDownloadProgress(_Event, tag="model.download.progress", frozen=True):
     bytes_total: int
 
 
+class ModelDownloadFinished(_Event, tag="model.download.finished", frozen=True):
+    model: str
+    path: str = ""
+    error: str = ""
+
+
 class CriticVerdict(_Event, tag="critic.verdict", frozen=True):
     step: int
     verdict: Verdict
@@ -295,6 +301,7 @@ Event = Union[
     ModelLoaded,
     ModelUnloaded,
     ModelDownloadProgress,
+    ModelDownloadFinished,
     CriticVerdict,
     MemoryStored,
     MemoryUpserted,

@@ -110,6 +110,14 @@ class LoadModel(_Request, tag="model_load", frozen=True):
     model: str | None = None
 
 
+class PullModel(_Request, tag="model_pull", frozen=True):
+    """Download a model in the background: ``model.download.progress`` events, then one
+    ``model.download.finished``."""
+
+    model: str
+    offline: bool = False
+
+
 class UnloadModel(_Request, tag="model_unload", frozen=True):
     model: str | None = None
     """Default: the active model."""
@@ -172,6 +180,7 @@ Request = Union[
     SetOffline,
     Generate,
     LoadModel,
+    PullModel,
     UnloadModel,
     MemoryAdd,
     MemoryIngest,

@@ -212,6 +212,10 @@ class Client:
     def load_model(self, model: str | None = None) -> str:
         return self.request(p.LoadModel(model=model), p.Ok).detail
 
+    def pull_model(self, model: str, offline: bool = False) -> int:
+        """Start a download in the daemon; returns the seq to follow from for its events."""
+        return self.request(p.PullModel(model=model, offline=offline), p.Ok).seq
+
     def unload_model(self, model: str | None = None) -> bool:
         return self.request(p.UnloadModel(model=model), p.Ok).detail == "unloaded"
 

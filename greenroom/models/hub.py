@@ -15,7 +15,7 @@ from pathlib import Path
 from greenroom.bus.events import ModelDownloadProgress
 from greenroom.models.backend import ModelError
 
-Progress = Callable[[ModelDownloadProgress], None]
+Progress = Callable[[ModelDownloadProgress], object]
 
 
 def _cached_files(repo: str, cache_dir: Path | None) -> tuple[list[tuple[str, int]], str | None]:

@@ -32,6 +32,8 @@ class ModelParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     top_p: float | None = None
     top_k: int | None = None
     repetition_penalty: float | None = None
+    keep_alive_s: float | None = None
+    """Unload this model after it sat unused this long (overrides ``llm.keep_alive_s``)."""
 
     def problems(self, max_context: int | None) -> list[str]:
         out = []
@@ -43,6 +45,8 @@ class ModelParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             out.append(f"top_k must not be negative, got {self.top_k}")
         if self.repetition_penalty is not None and self.repetition_penalty <= 0:
             out.append(f"repetition_penalty must be positive, got {self.repetition_penalty}")
+        if self.keep_alive_s is not None and self.keep_alive_s <= 0:
+            out.append(f"keep_alive_s must be positive, got {self.keep_alive_s}")
         if self.max_tokens is not None and self.max_tokens < 1:
             out.append(f"max_tokens must be at least 1, got {self.max_tokens}")
         if self.context_window is not None:

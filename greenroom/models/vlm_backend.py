@@ -123,7 +123,14 @@ class VisionRouter:
         self.text = text
         self.vision = vision
         self.name = text.name
-        self.keep_alive_s = getattr(text, "keep_alive_s", None)
+
+    @property
+    def keep_alive_s(self) -> float | None:
+        return getattr(self.text, "keep_alive_s", None)
+
+    @keep_alive_s.setter
+    def keep_alive_s(self, value: float) -> None:
+        self.text.keep_alive_s = value
 
     @property
     def loaded(self) -> bool:

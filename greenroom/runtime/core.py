@@ -29,6 +29,7 @@ from greenroom.bus.events import (
     DaemonStarted,
     DaemonStopping,
     Error,
+    ModelDownloadFinished,
     PolicyOffline,
     TaskCancelled,
     TaskSubmitted,
@@ -47,6 +48,8 @@ from greenroom.models import (
     ScriptedBackend,
     ensure_default_model,
 )
+from greenroom.models.catalog import load_catalog
+from greenroom.models.hub import pull
 from greenroom.models.openai_backend import FallbackBackend, OpenAIBackend
 from greenroom.models.params import ParamsStore, check_model_id
 from greenroom.models.vlm_backend import VisionRouter, VlmBackend, has_vision
@@ -329,6 +332,26 @@ class Runtime:
             return str(self.deps.handles.llm.ask("load", model, timeout=600))
         except CallFailed as exc:
             raise RequestError("conflict", str(exc)) from exc
+
+    def pull_model(self, model: str, offline: bool) -> None:
+        """Start downloading ``model`` (a catalog id or hub repo) on a thread; progress goes on the bus."""
+        entry = load_catalog().get(model)
+        repo = entry.hub_repo if entry else model
+        try:
+            check_model_id(repo)
+        except ModelError as exc:
+            raise RequestError("bad_request", str(exc)) from exc
+
+        def run() -> None:
+            publish = lambda event: self.bus.publish(event, source="models")  # noqa: E731
+            try:
+                path = pull(repo, on_progress=publish, offline=offline)
+            except ModelError as exc:
+                publish(ModelDownloadFinished(model=repo, error=str(exc)))
+            else:
+                publish(ModelDownloadFinished(model=repo, path=str(path)))
+
+        threading.Thread(target=run, name=f"pull-{repo}", daemon=True).start()
 
     def unload_model(self, model: str | None) -> bool:
         assert self.deps.handles is not None

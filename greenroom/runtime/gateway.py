@@ -269,6 +269,10 @@ class Gateway:
                 return p.Generated(text=text, seq=seq)
             case p.LoadModel(model=model):
                 return p.Ok(detail=rt.load_model(model))
+            case p.PullModel(model=model, offline=offline):
+                head = rt.bus.head
+                rt.pull_model(model, offline)
+                return p.Ok(seq=head, detail=model)
             case p.UnloadModel(model=model):
                 return p.Ok(detail="unloaded" if rt.unload_model(model) else "not loaded")
             case p.MemoryAdd(text=text, tags=tags, source=source):

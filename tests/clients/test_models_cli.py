@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.conftest import cli_flags
 
@@ -55,3 +58,32 @@ class TestModelsCli:
         result = greenroom(tmp_path, "pull", "acme/nothing-here", "--offline")
         assert result.returncode == 1
         assert "not in the local cache" in result.stderr
+
+
+def test_daemon_pull_journals_progress_then_finished(
+    short_tmp: Path, daemon_process: Any, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """model_pull runs in the daemon: a progress event per file, then model.download.finished, on the timeline."""
+    import shutil
+
+    from greenroom.bus import events as e
+
+    cache = short_tmp / "hub"
+    snapshot = cache / "models--acme--tiny" / "snapshots" / ("c" * 40)
+    shutil.copytree(tiny_model, snapshot)
+    (cache / "models--acme--tiny" / "refs").mkdir()
+    (cache / "models--acme--tiny" / "refs" / "main").write_text("c" * 40)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    daemon = daemon_process(short_tmp, cli_flags(short_tmp)).start()
+    with daemon.client() as client:
+        seq = client.pull_model("acme/tiny", offline=True)
+        events: list[Any] = []
+        for env in client.follow(from_seq=seq + 1):
+            if isinstance(env.event, (e.ModelDownloadProgress, e.ModelDownloadFinished)):
+                events.append(env.event)
+            if isinstance(env.event, e.ModelDownloadFinished):
+                break
+    progress, finished = events[:-1], events[-1]
+    assert len(progress) == len(list(tiny_model.iterdir()))
+    assert finished.error == ""
+    assert Path(finished.path) == snapshot

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from greenroom.models.local import LocalModel
 
 from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, err, guarded, load, out, out_json
 
@@ -58,7 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     params.set_defaults(func=model_params)
 
 
-def _local(args: argparse.Namespace) -> dict[str, object]:
+def _local(args: argparse.Namespace) -> dict[str, LocalModel]:
     from greenroom.models.local import local_models
     from greenroom.runtime.paths import MODELS_DIR
 
@@ -73,6 +77,17 @@ def list_models(args: argparse.Namespace) -> int:
 
     system = detect_system()
     local = _local(args)
+    if args.local:
+        listed = sorted(local.values(), key=lambda m: m.repo)
+        if args.json:
+            return out_json({"system": system, "local": listed})
+        for model in listed:
+            entry = load_catalog().get(model.repo)
+            badge = fit(entry.memory_gb, entry.parameters_b, system).badge if entry else "not in the catalog"
+            out(f"{model.repo:<48} {model.size_bytes / 1e9:>7.2f} GB  {badge:<18} {model.path}")
+        if not listed:
+            out("no models on this machine yet: greenroom models pull ID")
+        return EXIT_OK
     rows = []
     for m in load_catalog().models:
         on_disk = m.hub_repo in local or m.id in local
