@@ -196,6 +196,19 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "qwen3-tiny")
 
 
+def hub_cache(root: Path, model: Path, repo: str = "acme/tiny", commit: str = "a" * 40) -> tuple[Path, Path]:
+    """A Hugging Face hub cache under ``root`` holding ``model`` as ``repo``; returns (cache, snapshot)."""
+    import shutil
+
+    cache = root / "hub"
+    entry = cache / ("models--" + repo.replace("/", "--"))
+    snapshot = entry / "snapshots" / commit
+    shutil.copytree(model, snapshot)
+    (entry / "refs").mkdir()
+    (entry / "refs" / "main").write_text(commit)
+    return cache, snapshot
+
+
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:
     """Poll ``predicate`` until it returns something truthy (a deadline, not a sleep)."""
     deadline = time.monotonic() + timeout

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import cli_flags
+from tests.conftest import cli_flags, hub_cache
 
 
 def greenroom(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -64,15 +64,9 @@ def test_daemon_pull_journals_progress_then_finished(
     short_tmp: Path, daemon_process: Any, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """model_pull runs in the daemon: a progress event per file, then model.download.finished, on the timeline."""
-    import shutil
-
     from greenroom.bus import events as e
 
-    cache = short_tmp / "hub"
-    snapshot = cache / "models--acme--tiny" / "snapshots" / ("c" * 40)
-    shutil.copytree(tiny_model, snapshot)
-    (cache / "models--acme--tiny" / "refs").mkdir()
-    (cache / "models--acme--tiny" / "refs" / "main").write_text("c" * 40)
+    cache, snapshot = hub_cache(short_tmp, tiny_model)
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     daemon = daemon_process(short_tmp, cli_flags(short_tmp)).start()
     with daemon.client() as client:

@@ -10,6 +10,7 @@ import pytest
 from greenroom.models.catalog import load_catalog
 from greenroom.models.local import local_models
 from greenroom.models.system import SystemInfo, detect_system, fit
+from tests.conftest import hub_cache
 
 
 def system(budget: float, accelerator: str = "metal") -> SystemInfo:
@@ -61,11 +62,7 @@ class TestFit:
 class TestLocalModels:
     def test_hub_cache_and_models_dir_are_listed_with_sizes(self, tmp_path: Path, tiny_model: Path) -> None:
         """A model in the hub cache layout and a converted folder both show up."""
-        cache = tmp_path / "hub"
-        snapshot = cache / "models--acme--tiny" / "snapshots" / ("a" * 40)
-        shutil.copytree(tiny_model, snapshot)
-        (cache / "models--acme--tiny" / "refs").mkdir()
-        (cache / "models--acme--tiny" / "refs" / "main").write_text("a" * 40)
+        cache, _ = hub_cache(tmp_path, tiny_model)
         models = tmp_path / "models"
         shutil.copytree(tiny_model, models / "smollm2-135m")
         found = {m.repo: m for m in local_models(models, cache)}
@@ -77,12 +74,7 @@ class TestLocalModels:
 
 class TestHub:
     def _cache(self, tmp_path: Path, tiny_model: Path) -> Path:
-        cache = tmp_path / "hub"
-        snapshot = cache / "models--acme--tiny" / "snapshots" / ("b" * 40)
-        shutil.copytree(tiny_model, snapshot)
-        (cache / "models--acme--tiny" / "refs").mkdir()
-        (cache / "models--acme--tiny" / "refs" / "main").write_text("b" * 40)
-        return cache
+        return hub_cache(tmp_path, tiny_model)[0]
 
     def test_pull_from_a_populated_cache_reports_progress_per_file(self, tmp_path: Path, tiny_model: Path) -> None:
         """Offline, a cached model is pulled from the cache with a progress event per file."""
