@@ -17,6 +17,7 @@ from greenroom.actors.deps import ActorDeps
 from greenroom.bus.events import MemoryIngestFinished, MemoryStored
 from greenroom.bus.memory_records import ForgetReport, IngestReport, MemoryStats, SearchResult
 from greenroom.memory import BadMemoryInput, Filters, Ingestion, MemoryEngineError
+from greenroom.policy.guards import redact
 
 log = structlog.get_logger(__name__)
 
@@ -47,9 +48,8 @@ class MemoryActor(GreenroomActor):
         except BadMemoryInput as exc:
             raise CallFailed("bad_request", str(exc)) from exc
         if created:
-            stored = self.engine.get(item_id)
             self.deps.bus.publish(
-                MemoryStored(item_id=item_id, text="\n".join(stored["chunks"]) if stored else "", tags=tags),
+                MemoryStored(item_id=item_id, text=redact(text)[0], tags=tags),  # as stored: secrets redacted
                 source=self.name,
                 task_id=task_id,
                 correlation_id=task_id,
@@ -97,9 +97,6 @@ class MemoryActor(GreenroomActor):
     def stats(self) -> MemoryStats:
         return self.engine.stats()
 
-    def count(self) -> int:
-        return int(self.engine.store.stats()["items"])
-
     def ingest(self, paths: list[str], tags: list[str] | None = None) -> str:
         """Start ingesting ``paths`` on a thread of its own; return the run id (progress goes on the bus)."""
         cancel = threading.Event()
@@ -125,10 +122,3 @@ class MemoryActor(GreenroomActor):
         finally:
             self.deps.bus.publish(MemoryIngestFinished(run_id=run_id, report=report, error=error), source=self.name)
             self._ingests.pop(run_id, None)
-
-    def cancel_ingest(self, run_id: str) -> bool:
-        entry = self._ingests.get(run_id)
-        if entry is None:
-            return False
-        entry[1].set()
-        return True

@@ -71,10 +71,6 @@ class Embedder:
         model = self._load()
         return int(model.get_embedding_dimension())
 
-    @property
-    def max_tokens(self) -> int:
-        return int(self._load().max_seq_length)
-
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens per text in the model's own tokenizer (no truncation, no special tokens)."""
         tokenizer = self._load().tokenizer

@@ -146,16 +146,20 @@ class MemoryEngine:
 
     def _index_vectors(self, dense: DenseIndex, rows: Sequence[dict[str, Any]]) -> int:
         """Add rows' vectors to ``dense`` from the cache, embedding what is missing; return how many embedded."""
-        hashes = [r["content_hash"] for r in rows]
-        cached = self.store.cached_vectors(hashes)
-        missing = {r["content_hash"]: r["text"] for r in rows if r["content_hash"] not in cached}
+        vectors, embedded = self._vectors({r["content_hash"]: r["text"] for r in rows})
+        dense.add([r["id"] for r in rows], np.stack([vectors[r["content_hash"]] for r in rows]))
+        return embedded
+
+    def _vectors(self, texts: dict[str, str]) -> tuple[dict[str, np.ndarray], int]:
+        """Vectors by content hash: from the cache, embedding (and caching) only new text."""
+        cached = self.store.cached_vectors(list(texts))
+        missing = {h: t for h, t in texts.items() if h not in cached}
         if missing:
             fresh = self.embedder.embed(list(missing.values()))
             new = dict(zip(missing.keys(), fresh, strict=True))
             self.store.cache_vectors(new)
             cached.update(new)
-        dense.add([r["id"] for r in rows], np.stack([cached[h] for h in hashes]))
-        return len(missing)
+        return cached, len(missing)
 
     def _reconcile(self) -> None:
         """Make both indexes agree with SQLite (after a crash, a kill, or a lost file)."""
@@ -207,15 +211,7 @@ class MemoryEngine:
 
     def vectors_for(self, chunks: Sequence[NewChunk]) -> tuple[dict[str, np.ndarray], int]:
         """Vectors for chunks' texts: from the cache, embedding (and caching) only new text."""
-        hashes = list({c.content_hash: None for c in chunks})
-        cached = self.store.cached_vectors(hashes)
-        missing = {c.content_hash: c.text for c in chunks if c.content_hash not in cached}
-        if missing:
-            fresh = self.embedder.embed(list(missing.values()))
-            new = dict(zip(missing.keys(), fresh, strict=True))
-            self.store.cache_vectors(new)
-            cached.update(new)
-        return cached, len(missing)
+        return self._vectors({c.content_hash: c.text for c in chunks})
 
     @staticmethod
     def item_vector(chunks: Sequence[NewChunk], vectors: dict[str, np.ndarray]) -> np.ndarray:

@@ -96,13 +96,16 @@ class Reranker:
             self._model, self._tokenizer = model, tokenizer
             log.info("reranker_loaded", model=self.model_name)
 
-    def _pair(self, query: str, document: str) -> list[int]:
-        head = self._tokenizer.encode(
+    def _pairs(self, query: str, documents: Sequence[str]) -> list[list[int]]:
+        """Token ids of each (query, document) prompt; the query part is encoded once."""
+        head = self._prefix + self._tokenizer.encode(
             f"<Instruct>: {self.instruction}\n<Query>: {query}\n<Document>: ", add_special_tokens=False
         )
-        doc = self._tokenizer.encode(document, add_special_tokens=False)
-        room = max(self.max_tokens - len(self._prefix) - len(head) - len(self._suffix), 16)
-        return self._prefix + head + doc[:room] + self._suffix
+        room = max(self.max_tokens - len(head) - len(self._suffix), 16)
+        return [
+            head + self._tokenizer.encode(document, add_special_tokens=False)[:room] + self._suffix
+            for document in documents
+        ]
 
     def score(self, query: str, documents: Sequence[str]) -> list[float]:
         """The probability that each document answers ``query`` (0-1)."""
@@ -112,7 +115,7 @@ class Reranker:
         import mlx.core as mx
 
         with self._lock:
-            pairs = [self._pair(query, d) for d in documents]
+            pairs = self._pairs(query, documents)
             scores: list[float] = []
             pad = self._tokenizer.pad_token_id or 0
             inner = self._model.model

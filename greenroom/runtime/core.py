@@ -368,7 +368,7 @@ class Runtime:
         except (MemoryEngineError, BadMemoryInput) as exc:
             raise RequestError("bad_request", str(exc)) from exc
 
-    def memory_add(self, text: str, tags: list[str], source: str = "note", client: str = "") -> str:
+    def memory_add(self, text: str, tags: list[str], source: str = "note") -> str:
         return str(self._memory("remember", text, tags, None, None, source))
 
     def memory_ingest(self, paths: list[str], tags: list[str]) -> str:

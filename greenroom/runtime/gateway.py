@@ -276,7 +276,7 @@ class Gateway:
             case p.UnloadModel(model=model):
                 return p.Ok(detail="unloaded" if rt.unload_model(model) else "not loaded")
             case p.MemoryAdd(text=text, tags=tags, source=source):
-                return p.MemoryAdded(item_id=rt.memory_add(text, tags, source, client=who))
+                return p.MemoryAdded(item_id=rt.memory_add(text, tags, source))
             case p.MemoryIngest(paths=paths, tags=tags):
                 head = rt.bus.head
                 return p.IngestStarted(run_id=rt.memory_ingest(paths, tags), seq=head)
