@@ -59,7 +59,9 @@ class TestVisionSwitch:
         router = VisionRouter(MlxBackend(lambda: vision_model, name="t"), VlmBackend(lambda: vision_model, name="v"))
         assert not router.vision.loaded
         text = GenerationRequest(messages=[Message("user", "hi")], max_tokens=4)
-        assert "".join(router.stream(text, Usage(), threading.Event())) is not None
+        usage = Usage()
+        list(router.stream(text, usage, threading.Event()))
+        assert (usage.model, usage.generated_tokens) == ("t", 4), "text ran on the mlx-lm side"
         assert not router.vision.loaded, "text never loads the vision tower"
         missing = GenerationRequest(messages=[Message("user", "hi", [str(tmp_path / "nope.png")])], max_tokens=4)
         with pytest.raises(ModelError, match=r"nope\.png' does not exist"):
