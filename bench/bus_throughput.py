@@ -11,7 +11,7 @@ from typing import Any
 
 from greenroom.bus import Bus, Envelope, Journal, encode_envelope
 from greenroom.bus import events as e
-from greenroom.policy.guards import mask_batch
+from greenroom.policy.guards import SecretMasker
 
 N = 200_000
 SUBSCRIBERS = 4
@@ -81,7 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = raw_inserts(Path(tmp) / "raw.sqlite")
         rate, counts, replayed = through_bus(Path(tmp) / "bus.sqlite")
-        masked_rate, masked_counts, _ = through_bus(Path(tmp) / "masked.sqlite", mask_batch)
+        masked_rate, masked_counts, _ = through_bus(Path(tmp) / "masked.sqlite", SecretMasker())
     lost = [N - c for c in counts] + [N - c for c in masked_counts]
     print(f"events: {N}, subscribers: {SUBSCRIBERS}")
     print(f"raw batched SQLite inserts      {raw:>10,.0f} events/s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from greenroom.actors.base import CrashReporter, GreenroomActor
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.workflow import TaskRun
-from greenroom.bus.codec import decode_envelope
+from greenroom.bus.codec import read_envelopes
 from greenroom.bus.protocol import TERMINAL_STATUSES
 
 
@@ -22,7 +22,7 @@ class ExecutorActor(GreenroomActor):
         view = deps.tasks.get(task_id)
         if view is None or view.status in TERMINAL_STATUSES or deps.runs.is_running(task_id):
             return False
-        history = [decode_envelope(raw) for _, raw in deps.bus.journal.read(task_id=task_id)]
+        history = read_envelopes(deps.bus.journal, task_id=task_id)
         return deps.runs.start(TaskRun(task_id, view.goal, deps, history, resumed))
 
     def cancel(self, task_id: str, reason: str) -> bool:

@@ -40,7 +40,15 @@ class PolicyActor(GreenroomActor):
         """Decide on one call and publish ``tool.decided``."""
         d = self.evaluate(tool, args, flagged)
         return self.deps.bus.publish(
-            ToolDecided(call_id=call_id, tool=tool, decision=d.decision, rule=d.rule, reason=d.reason, risk=d.risk),
+            ToolDecided(
+                call_id=call_id,
+                tool=tool,
+                decision=d.decision,
+                rule=d.rule,
+                reason=d.reason,
+                risk=d.risk,
+                resolved=d.resolved,
+            ),
             source=self.name,
             task_id=task_id,
             causation_id=causation,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import msgspec
 
 from greenroom.bus.bus import Record
-from greenroom.bus.codec import decode_envelope
+from greenroom.bus.codec import read_envelopes
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import (
     ConfirmationAnswered,
@@ -61,11 +61,11 @@ class TaskIndex:
         """Fold every task lifecycle event already in ``journal``."""
         start = 1
         while True:
-            rows = journal.read(start, types=TASK_EVENT_TYPES, limit=5000)
-            if not rows:
+            envs = read_envelopes(journal, start, types=TASK_EVENT_TYPES, limit=5000)
+            if not envs:
                 return
-            self._apply_envelopes(decode_envelope(raw) for _, raw in rows)
-            start = rows[-1][0] + 1
+            self._apply_envelopes(envs)  # a corrupt row's placeholder is no task event: skipped
+            start = envs[-1].seq + 1
 
     def apply(self, records: list[Record]) -> None:
         """Bus listener: fold newly committed records."""
@@ -116,6 +116,7 @@ class TaskIndex:
                         tool=ev.tool,
                         args=ev.args,
                         seq=env.seq,
+                        resolved=ev.resolved,
                     ),
                 ]
                 self._confirmations[ev.confirmation_id] = view.task_id

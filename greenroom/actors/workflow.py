@@ -30,7 +30,7 @@ from greenroom.actors.base import (
     Interrupted,
 )
 from greenroom.actors.prompts import ActionOutput, action_messages, answer_messages, decode_output
-from greenroom.bus.codec import decode_envelope
+from greenroom.bus.codec import read_envelopes
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import (
     ConfirmationAnswered,
@@ -54,6 +54,7 @@ from greenroom.bus.events import (
     ToolResult,
 )
 from greenroom.models.backend import GenerationRequest
+from greenroom.policy import call_question
 from greenroom.policy.guards import find_injection, redact
 from greenroom.tools.spec import ToolContext, ToolError
 
@@ -502,15 +503,17 @@ class TaskRun:
             )
             self._follow(env)
             decided = env.event
+            self.h_decided[call.call_id] = decided
         if decided.decision == "deny":
             return self._fail_call(call, f"denied by policy (rule {decided.rule}): {decided.reason}")
         if decided.decision == "ask":
             ok = self._confirm(
                 call.call_id,
                 kind="tool",
-                question=f"Allow {call.tool} {json.dumps(call.args, ensure_ascii=False)}?",
+                question=call_question(call.tool, call.args, decided.resolved),
                 call=call,
                 rule=decided.rule,
+                resolved=decided.resolved,
             )
             if not ok:
                 return self._fail_call(call, "the person declined this call")
@@ -543,6 +546,7 @@ class TaskRun:
             config=self.deps.tools_config,
             memory=_MemoryAdapter(self._handles.memory, self.task_id),
             cancel=self.stop,
+            approved_paths=dict(decided.resolved) if (decided := self.h_decided.get(call.call_id)) else {},
         )
         started = time.perf_counter()
         ok, output, error = _run_tool(lambda: spec.run(ctx, args), spec.timeout_s)
@@ -577,6 +581,7 @@ class TaskRun:
         question: str,
         call: ToolRequested | None = None,
         rule: str = "",
+        resolved: dict[str, str] | None = None,
     ) -> bool:
         """Ask the person (once, across restarts) and wait for any client's answer."""
         cid = confirmation_id(key)
@@ -594,6 +599,7 @@ class TaskRun:
                         tool=call.tool if call else "",
                         args=call.args if call else {},
                         rule=rule,
+                        resolved=resolved or {},
                     ),
                     durable=True,
                 )
@@ -620,9 +626,8 @@ class TaskRun:
             self.deps.runs.drop_waiter(cid)
 
     def _answer_from_journal(self, cid: str) -> bool | None:
-        journal = self.deps.bus.journal
-        for _, raw in journal.read(task_id=self.task_id, types=["confirmation.answered"]):
-            ev = decode_envelope(raw).event
+        for env in read_envelopes(self.deps.bus.journal, task_id=self.task_id, types=["confirmation.answered"]):
+            ev = env.event
             if isinstance(ev, ConfirmationAnswered) and ev.confirmation_id == cid:
                 return ev.approved
         return None

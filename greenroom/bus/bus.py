@@ -21,13 +21,15 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import structlog
 
-from greenroom.bus.codec import decode_envelope, encode_envelope
+from greenroom.bus.codec import decode_row, encode_envelope
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.errors import BusClosedError, JournalError
-from greenroom.bus.events import Event, event_type
+from greenroom.bus.events import Error, Event, event_type
 from greenroom.bus.journal import Journal, Row
+from greenroom.bus.masking import Masker, mask_envelope
 
 log = structlog.get_logger(__name__)
 
@@ -35,20 +37,14 @@ REPLAY_PAGE = 1000
 
 
 class Record:
-    """A committed event: its envelope and its msgpack body (decoded lazily)."""
+    """A committed event: its envelope and its msgpack body, exactly as journaled."""
 
-    __slots__ = ("_env", "raw", "seq")
+    __slots__ = ("envelope", "raw", "seq")
 
-    def __init__(self, seq: int, raw: bytes, env: Envelope | None = None) -> None:
+    def __init__(self, seq: int, raw: bytes, envelope: Envelope) -> None:
         self.seq = seq
         self.raw = raw
-        self._env = env
-
-    @property
-    def envelope(self) -> Envelope:
-        if self._env is None:
-            self._env = decode_envelope(self.raw)
-        return self._env
+        self.envelope = envelope
 
 
 class Subscription:
@@ -116,9 +112,16 @@ class Subscription:
     # -- consumer side -------------------------------------------------------------------
 
     def _replay(self, upto: int | None) -> None:
-        """Fill the backlog from the journal: ``next_seq .. upto`` (or to the head)."""
-        rows = self._bus.journal.read(self.next_seq, upto, limit=REPLAY_PAGE)
-        self._backlog.extend(Record(seq, raw) for seq, raw in rows)
+        """Fill the backlog from the journal: ``next_seq .. upto`` (or to the head).
+
+        Rows are decoded here, so a corrupt row reaches consumers as its ``error``
+        placeholder (see ``decode_row``), never as bytes they cannot read.
+        """
+        journal = self._bus.journal
+        rows = journal.read_rows(self.next_seq, upto, limit=REPLAY_PAGE)
+        for row in rows:
+            env, ok = decode_row(row, journal.report_corrupt)
+            self._backlog.append(Record(env.seq, row[4] if ok else encode_envelope(env), env))
         self.replayed += len(rows)
 
     def _next_ready(self) -> Record | None:
@@ -215,9 +218,9 @@ class Bus:
         journal: where events are committed.
         clock: wall-clock source for envelope timestamps.
         max_batch: most events committed in one transaction.
-        mask: applied to each batch of encoded events before it is journaled or delivered
-            (the policy's secret masking); returns the same list when nothing changed,
-            and must keep every event valid msgpack.
+        mask: masks secrets in events before they are journaled or delivered (the policy's
+            masker). It works on decoded values (``mask_envelope``): an event whose encoding
+            holds one of the masker's markers is walked, masked and encoded again.
     """
 
     def __init__(
@@ -226,7 +229,7 @@ class Bus:
         *,
         clock: Callable[[], float] = time.time,
         max_batch: int = 8192,
-        mask: Callable[[list[bytes]], list[bytes]] | None = None,
+        mask: Masker | None = None,
     ) -> None:
         self.journal = journal
         self._mask = mask
@@ -332,6 +335,7 @@ class Bus:
         with self._durable_cond:
             start = self._durable + 1 if from_seq is None else max(1, from_seq)
             sub = Subscription(self, name, maxsize, start, on_ready)
+            sub._catchup_to = self._durable  # what is already committed is read from the journal
             self._subs = [*self._subs, sub]
         if from_seq is not None and start <= self._durable and on_ready is not None:
             on_ready()
@@ -379,15 +383,43 @@ class Bus:
         with self._durable_cond:
             self._durable_cond.notify_all()
 
+    def _encode_batch(self, batch: list[Envelope]) -> tuple[list[Envelope], list[bytes]]:
+        """Encode (and mask) a batch; an event that cannot be encoded becomes an ``error`` event.
+
+        The batch's markers are checked once on the joined bytes: most batches (token
+        chunks, lifecycle events) hold none and cost no per-event check.
+        """
+        envs = list(batch)
+        raws = [self._encode_one(i, envs) for i in range(len(envs))]
+        mask = self._mask
+        if mask is not None and mask.candidates(b"\0".join(raws)):
+            for i, raw in enumerate(raws):
+                if mask.candidates(raw):
+                    raws[i] = self._encode_one(i, envs, mask)
+        return envs, raws
+
+    def _encode_one(self, i: int, envs: list[Envelope], mask: Masker | None = None) -> bytes:
+        env = envs[i]
+        try:
+            if mask is not None:
+                env = mask_envelope(env, mask)
+            raw = encode_envelope(env)
+        except Exception as exc:  # nested too deeply, or a value msgpack cannot hold
+            kind = event_type(env.event)
+            log.error("event_not_journaled", seq=env.seq, type=kind, error=repr(exc))
+            env = msgspec.structs.replace(
+                env, event=Error(message=f"a {kind} event could not be journaled: {exc}", code="unencodable_event")
+            )
+            raw = encode_envelope(env)
+        envs[i] = env
+        return raw
+
     def _commit(self, batch: list[Envelope]) -> None:
-        records: list[Record] = []
-        rows: list[Row] = []
-        raws = [encode_envelope(env) for env in batch]
-        masked = raws if self._mask is None else self._mask(raws)
-        for env, raw, out in zip(batch, raws, masked, strict=True):
-            rows.append((env.seq, env.ts, event_type(env.event), env.task_id, out))
-            # A masked event is delivered as journaled: consumers decode the masked bytes.
-            records.append(Record(env.seq, out, env if out is raw else None))
+        envs, raws = self._encode_batch(batch)
+        rows: list[Row] = [
+            (env.seq, env.ts, event_type(env.event), env.task_id, raw) for env, raw in zip(envs, raws, strict=True)
+        ]
+        records = [Record(env.seq, raw, env) for env, raw in zip(envs, raws, strict=True)]
         self.journal.append(rows)
         for listener in self._listeners:
             try:

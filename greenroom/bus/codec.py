@@ -6,12 +6,15 @@ Encoders and decoders are built once and reused (msgspec's perf advice). Framing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.errors import DecodeError
+from greenroom.bus.events import Error
+from greenroom.bus.journal import Journal, Row
 
 T = TypeVar("T")
 
@@ -46,7 +49,8 @@ class Codec(Generic[T]):
         """Decode ``frame`` and report which format it was in.
 
         Raises:
-            DecodeError: the frame is empty or not a valid message of this type.
+            DecodeError: the frame is empty or not a valid message of this type, for
+                whatever reason (malformed, wrong types, nested too deeply, ...).
         """
         if not frame:
             raise DecodeError("empty frame")
@@ -55,6 +59,10 @@ class Codec(Generic[T]):
             msg = self._json.decode(frame) if fmt == "json" else self._mp.decode(frame)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise DecodeError(f"invalid {fmt} frame: {exc}") from None
+        except RecursionError:
+            raise DecodeError(f"invalid {fmt} frame: nested too deeply") from None
+        except Exception as exc:  # whatever else the input provokes is still the input's fault
+            raise DecodeError(f"invalid {fmt} frame: {type(exc).__name__}: {exc}") from None
         return msg, fmt
 
 
@@ -67,10 +75,45 @@ def encode_envelope(env: Envelope) -> bytes:
 
 
 def decode_envelope(raw: bytes) -> Envelope:
-    """Decode a msgpack envelope (as stored in the journal)."""
+    """Decode a msgpack envelope (as stored in the journal).
+
+    Raises:
+        DecodeError: ``raw`` is not a valid envelope.
+    """
     return envelope_codec.decode(raw)[0]
+
+
+CORRUPT_EVENT = "corrupt_event"
+"""The ``error`` code of the placeholder that stands in for a journal row that cannot be decoded."""
+
+
+def decode_row(row: Row, on_corrupt: Callable[[int, str], None] | None = None) -> tuple[Envelope, bool]:
+    """Decode a journal row; ``(envelope, True)``, or a placeholder and False for a corrupt row.
+
+    The placeholder keeps the row's seq, time and task (from the row's own columns)
+    and carries an ``error`` event naming what was lost, so readers never stop on
+    one bad row and the timeline keeps its numbering.
+    """
+    seq, ts, kind, task_id, body = row
+    try:
+        env = decode_envelope(body)
+    except DecodeError as exc:
+        message = str(exc)
+    else:
+        if env.seq == seq:
+            return env, True
+        message = f"the stored envelope says seq {env.seq}"
+    if on_corrupt is not None:
+        on_corrupt(seq, message)
+    placeholder = Error(message=f"journal row {seq} ({kind}) could not be decoded: {message}", code=CORRUPT_EVENT)
+    return Envelope(seq=seq, ts=ts, source="journal", event=placeholder, task_id=task_id), False
 
 
 def envelope_to_json(env: Envelope) -> bytes:
     """The JSON encoding of ``env``."""
     return _json_encoder.encode(env)
+
+
+def read_envelopes(journal: Journal, from_seq: int = 1, to_seq: int | None = None, **filters: Any) -> list[Envelope]:
+    """``journal.read_rows(...)`` decoded; corrupt rows come back as their placeholders (``decode_row``)."""
+    return [decode_row(row, journal.report_corrupt)[0] for row in journal.read_rows(from_seq, to_seq, **filters)]

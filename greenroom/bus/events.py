@@ -101,6 +101,8 @@ class ToolDecided(_Event, tag="tool.decided", frozen=True):
     rule: str
     reason: str = ""
     risk: float = 0.0
+    resolved: dict[str, str] = {}
+    """Path arguments as the policy resolved them; the call acts on exactly these paths."""
 
 
 class ToolInvoked(_Event, tag="tool.invoked", frozen=True):
@@ -131,6 +133,8 @@ class ConfirmationAsked(_Event, tag="confirmation.asked", frozen=True):
     tool: str = ""
     args: dict[str, Any] = {}
     rule: str = ""
+    resolved: dict[str, str] = {}
+    """The call's path arguments as resolved when it was decided (what "yes" approves)."""
 
 
 class ConfirmationAnswered(_Event, tag="confirmation.answered", frozen=True):

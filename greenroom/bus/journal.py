@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from greenroom.bus.errors import JournalError
 
@@ -81,6 +82,10 @@ class Journal:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self.corrupt: dict[int, str] = {}
+        """Rows found undecodable so far (seq -> why): skipped by readers, counted in status."""
+        self.on_corrupt: Callable[[int, str], None] | None = None
+        """Called once per corrupt row when a reader first finds it (the runtime reports it)."""
 
     @property
     def head(self) -> int:
@@ -115,6 +120,15 @@ class Journal:
                 self._readers.append(conn)
         return conn
 
+    def report_corrupt(self, seq: int, why: str) -> None:
+        """Record that row ``seq`` cannot be decoded (readers call this; reported once per row)."""
+        with self._readers_lock:
+            if seq in self.corrupt:
+                return
+            self.corrupt[seq] = why
+        if self.on_corrupt is not None:
+            self.on_corrupt(seq, why)
+
     def read(
         self,
         from_seq: int = 1,
@@ -133,7 +147,30 @@ class Journal:
             types: only events of these types.
             limit: at most this many.
         """
-        sql = "SELECT seq, body FROM events WHERE seq >= ?"
+        return self._select("seq, body", from_seq, to_seq, task_id, types, limit)
+
+    def read_rows(
+        self,
+        from_seq: int = 1,
+        to_seq: int | None = None,
+        *,
+        task_id: str | None = None,
+        types: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Row]:
+        """As ``read``, but whole rows: ``(seq, ts, type, task_id, body)``."""
+        return self._select("seq, ts, type, task_id, body", from_seq, to_seq, task_id, types, limit)
+
+    def _select(
+        self,
+        columns: str,
+        from_seq: int,
+        to_seq: int | None,
+        task_id: str | None,
+        types: Iterable[str] | None,
+        limit: int | None,
+    ) -> list[Any]:
+        sql = f"SELECT {columns} FROM events WHERE seq >= ?"
         params: list[object] = [from_seq]
         if to_seq is not None:
             sql += " AND seq <= ?"

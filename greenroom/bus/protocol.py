@@ -197,6 +197,8 @@ class PendingConfirmation(msgspec.Struct, frozen=True, kw_only=True):
     tool: str = ""
     args: dict[str, Any] = {}
     seq: int = 0
+    resolved: dict[str, str] = {}
+    """Path arguments as resolved when the call was decided: what "yes" approves."""
 
 
 class TaskView(msgspec.Struct, kw_only=True):
@@ -228,6 +230,8 @@ class HelloReply(_Reply, tag="hello", frozen=True):
     head: int
     timeline: str
     timeline_json: str
+    max_frame_bytes: int = 0
+    """Requests larger than this are refused (nng drops them unread); 0: unknown (an older daemon)."""
 
 
 class Submitted(_Reply, tag="submitted", frozen=True):
@@ -265,6 +269,8 @@ class StatusReply(_Reply, tag="status", frozen=True):
     model_loaded: bool
     rss_bytes: int
     clients: int = 0
+    corrupt_events: int = 0
+    """Journal rows found undecodable (each skipped by readers and reported by an ``error`` event)."""
 
 
 class ToolInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -301,6 +307,7 @@ class DecisionReply(_Reply, tag="decision", frozen=True):
     rule: str
     reason: str = ""
     risk: float = 0.0
+    resolved: dict[str, str] = {}
 
 
 class Generated(_Reply, tag="generated", frozen=True):

@@ -6,13 +6,14 @@ Clients import only the protocol types and this library, never actors.
 from __future__ import annotations
 
 from greenroom.clients.client import AsyncClient, Client, default_runtime_dir
-from greenroom.clients.errors import ClientError, DaemonNotRunningError, ServerError
+from greenroom.clients.errors import ClientError, DaemonNotRunningError, RequestTooLargeError, ServerError
 
 __all__ = [
     "AsyncClient",
     "Client",
     "ClientError",
     "DaemonNotRunningError",
+    "RequestTooLargeError",
     "ServerError",
     "default_runtime_dir",
 ]

@@ -21,7 +21,7 @@ from greenroom.bus import protocol as p
 from greenroom.bus.codec import Codec, decode_envelope, encode
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
-from greenroom.clients.errors import DaemonNotRunningError, ServerError
+from greenroom.clients.errors import DaemonNotRunningError, RequestTooLargeError, ServerError
 
 R = TypeVar("R")
 
@@ -36,6 +36,17 @@ def _decode_reply(frame: bytes, expected: type[R]) -> R:
     if not isinstance(reply, expected):
         raise ServerError("internal", f"expected a {expected.__name__} reply, got {type(reply).__name__}")
     return reply
+
+
+def _encode_request(request: p.Request, hello: p.HelloReply | None) -> bytes:
+    """The request's frame, refused here when the daemon said it would drop one that large."""
+    frame = encode(request)
+    limit = hello.max_frame_bytes if hello is not None else 0
+    if limit and len(frame) > limit:
+        raise RequestTooLargeError(
+            f"the {request.__struct_config__.tag} request is {len(frame):,} bytes; the daemon accepts at most {limit:,}"
+        )
+    return frame
 
 
 def _not_running(runtime_dir: Path, exc: Exception) -> DaemonNotRunningError:
@@ -130,9 +141,10 @@ class Client:
         assert self._req is not None
         # One nng context per request: the client may be used from several threads at once
         # (say, one following the timeline while another answers a confirmation).
+        data = _encode_request(request, self.hello)
         ctx = self._req.new_context()
         try:
-            ctx.send(encode(request))
+            ctx.send(data)
             frame = ctx.recv()
         except pynng.Timeout:
             raise DaemonNotRunningError(f"the daemon did not answer within {self._timeout_ms / 1000:g}s") from None
@@ -332,9 +344,10 @@ class AsyncClient:
     async def request(self, request: p.Request, expected: type[R]) -> R:
         """As ``Client.request``; each call uses its own nng context, so calls may overlap."""
         assert self._req is not None, "connect() first"
+        data = _encode_request(request, self.hello)
         ctx = self._req.new_context()
         try:
-            await ctx.asend(encode(request))
+            await ctx.asend(data)
             frame = await ctx.arecv()
         except pynng.Timeout:
             raise DaemonNotRunningError("the daemon did not answer in time") from None

@@ -11,6 +11,10 @@ class DaemonNotRunningError(ClientError):
     """No daemon answers at the expected socket."""
 
 
+class RequestTooLargeError(ClientError):
+    """The request is larger than the daemon accepts (it would drop it unread)."""
+
+
 class ServerError(ClientError):
     """The daemon answered with an error reply."""
 

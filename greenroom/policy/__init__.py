@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from greenroom.policy.describe import call_question
 from greenroom.policy.engine import (
     PolicyDecision,
     PolicyEngine,
@@ -10,6 +11,7 @@ from greenroom.policy.engine import (
     default_rules,
     risk_score,
     scoped_condition,
+    scopes_for,
 )
 from greenroom.policy.rules import Condition, Rule, RuleSet, load_rules
 
@@ -21,8 +23,10 @@ __all__ = [
     "RuleSet",
     "Scope",
     "ToolFacts",
+    "call_question",
     "default_rules",
     "load_rules",
     "risk_score",
     "scoped_condition",
+    "scopes_for",
 ]

@@ -19,9 +19,12 @@ import sqlite_utils
 
 from greenroom.bus.journal import create_private_file
 from greenroom.policy.rules import (
+    PATH_ARGS,
     Condition,
     Decision,
+    PathArgumentError,
     Rule,
+    path_problem,
     resolve_path,
     rule_matches,
     url_has_credentials,
@@ -44,6 +47,9 @@ class PolicyDecision(msgspec.Struct, frozen=True):
     rule: str
     reason: str = ""
     risk: float = 0.0
+    resolved: dict[str, str] = {}
+    """Path arguments as decided on: absolute, ``~`` expanded, symlinks and ``..`` resolved.
+    The call may act on exactly these paths (the file tools re-check at execution)."""
 
 
 def default_rules(tools: dict[str, ToolFacts], fs_roots: list[str]) -> list[Rule]:
@@ -153,6 +159,20 @@ class PolicyEngine:
             return PolicyDecision("deny", "unknown-tool", f"no tool named {tool!r}", risk)
         if facts.network and self.offline:
             return PolicyDecision("deny", "offline", "offline mode is on: network tools are blocked", risk)
+        for name in PATH_ARGS:
+            problem = path_problem(args.get(name))
+            if problem is not None:
+                return PolicyDecision("deny", "bad-path", f"the argument `{name}` {problem}", risk)
+        try:
+            resolved = {n: str(resolve_path(v)) for n in PATH_ARGS if isinstance(v := args.get(n), str)}
+            decision = self._evaluate(tool, facts, args, flagged, risk)
+        except PathArgumentError as exc:
+            return PolicyDecision("deny", "bad-path", str(exc), risk)
+        return msgspec.structs.replace(decision, resolved=resolved) if resolved else decision
+
+    def _evaluate(
+        self, tool: str, facts: ToolFacts, args: dict[str, Any], flagged: bool, risk: float
+    ) -> PolicyDecision:
         layers = self.layers()
         for _, rules in layers:
             for rule in rules:
@@ -212,6 +232,21 @@ def _glob_literal(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
+SCOPES: tuple[Scope, ...] = ("tool", "path", "domain", "command")
+
+
+def scopes_for(args: dict[str, Any]) -> list[Scope]:
+    """The scopes a decision about a call with ``args`` can be remembered at."""
+    fits = []
+    for scope in SCOPES:
+        try:
+            scoped_condition(args, scope)
+        except ValueError:
+            continue
+        fits.append(scope)
+    return fits
+
+
 def scoped_condition(args: dict[str, Any], scope: Scope) -> Condition:
     """The condition for remembering a decision at ``scope`` for a call with ``args``."""
     if scope == "tool":
@@ -220,7 +255,7 @@ def scoped_condition(args: dict[str, Any], scope: Scope) -> Condition:
         value = args.get("path") or args.get("root")
         if not isinstance(value, str):
             raise ValueError("scope 'path' needs a call with a path argument")
-        target = resolve_path(value)
+        target = resolve_path(value)  # PathArgumentError is a ValueError
         folder = target if target.is_dir() else target.parent
         return Condition(path_under=[str(folder)])
     if scope == "domain":
@@ -244,4 +279,5 @@ __all__ = [
     "default_rules",
     "risk_score",
     "scoped_condition",
+    "scopes_for",
 ]

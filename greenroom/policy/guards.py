@@ -6,9 +6,9 @@ for the rest of it, calls with side effects always ask.
 
 Secrets: API keys, tokens, private keys and credentials inside URLs are
 replaced by ``[REDACTED:kind]`` in tool outputs before the model, memory or
-the journal sees them; ``mask_bytes`` is a last line of defence applied to
-every journaled event, masking in place without changing lengths (so msgpack
-framing stays valid).
+the journal sees them; ``SecretMasker`` is a last line of defence the bus
+applies to every event before it is journaled, on its decoded string values
+(never on encoded bytes, which a match could run across and corrupt).
 """
 
 from __future__ import annotations
@@ -50,12 +50,14 @@ _SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
     ("stripe-key", r"\b[sr]k_(?:live|test)_[0-9A-Za-z]{16,}\b"),
     ("jwt", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),
     ("url-credentials", r"://(?P<s>[^/\s:@]+:[^/\s@]+)@"),
-    ("password", r"(?i:password|passwd|secret|api_key|apikey|token)[\"']?\s?[:=]\s?[\"']?(?P<s>[^\s\"',;]{6,})"),
+    (
+        "password",
+        r"(?i:password|passwd|secret|api_key|apikey|token)[\"']?\s?[:=]\s?[\"']?(?!\[REDACTED:)(?P<s>[^\s\"',;]{6,})",
+    ),
 )
 """(kind, regex); where the regex has a group ``s``, only that part is the secret."""
 
 _SECRETS = [(kind, re.compile(pattern)) for kind, pattern in _SECRET_PATTERNS]
-_SECRETS_BYTES = re.compile("|".join(f"(?:{p.replace('?P<s>', '')})" for _, p in _SECRET_PATTERNS).encode())
 
 
 def _span(m: re.Match[str]) -> tuple[int, int]:
@@ -96,24 +98,22 @@ _MARKERS = (
 )  # fmt: skip
 
 
+_TEXT_MARKERS = tuple(m.decode() for m in _MARKERS)
+
+
 def _may_hold_secret(data: bytes) -> bool:
     lowered = data.lower()
     return any(marker in lowered for marker in _MARKERS)
 
 
-def mask_batch(raws: list[bytes]) -> list[bytes]:
-    """``mask_bytes`` over a batch, checking the whole batch's markers at once first.
+class SecretMasker:
+    """The bus's masker (``greenroom.bus.Masker``): secrets in any string of any event are redacted."""
 
-    Most batches (token chunks, lifecycle events) hold no marker at all; they
-    cost one scan of the joined bytes instead of a regex per event.
-    """
-    if not _may_hold_secret(b"\0".join(raws)):
-        return raws
-    return [mask_bytes(raw) for raw in raws]
+    def candidates(self, data: bytes) -> bool:
+        return _may_hold_secret(data)
 
-
-def mask_bytes(raw: bytes) -> bytes:
-    """Mask secrets in an encoded event, keeping every length (``*`` for each byte)."""
-    if not _may_hold_secret(raw) or not _SECRETS_BYTES.search(raw):
-        return raw
-    return _SECRETS_BYTES.sub(lambda m: b"*" * len(m.group(0)), raw)
+    def __call__(self, text: str) -> str:
+        lowered = text.lower()
+        if not any(marker in lowered for marker in _TEXT_MARKERS):
+            return text
+        return redact(text)[0]

@@ -22,6 +22,7 @@ so allowing ``git status*`` cannot allow ``git status; rm -rf ~``.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -65,9 +66,46 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     rules: list[Rule] = []
 
 
+MAX_PATH_CHARS = 4096
+PATH_ARGS = ("path", "root")
+"""The arguments that name files; each is checked by ``path_problem`` before any rule reads it."""
+
+
+class PathArgumentError(ValueError):
+    """A path argument cannot name a file (NUL byte, too long, not encodable, unresolvable)."""
+
+
+def path_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a path argument (None when it can, or when it is not a string)."""
+    if not isinstance(value, str):
+        return None
+    if "\x00" in value:
+        return "contains a NUL byte"
+    if not value.strip():
+        return "is empty"
+    if len(value) > MAX_PATH_CHARS:
+        return f"is {len(value)} characters long (at most {MAX_PATH_CHARS})"
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError:
+        return "is not valid text for a file name"
+    return None
+
+
 def resolve_path(value: str) -> Path:
-    """``value`` with ``~`` expanded and symlinks and ``..`` resolved (the file need not exist)."""
-    return Path(value).expanduser().resolve()
+    """``value`` with ``~`` expanded and symlinks and ``..`` resolved (the file need not exist).
+
+    Raises:
+        PathArgumentError: ``value`` cannot be a path, or cannot be resolved (a symlink loop,
+            an unknown ``~user``, a name too long for the file system).
+    """
+    problem = path_problem(value)
+    if problem is not None:
+        raise PathArgumentError(f"the path {value[:80]!r} {problem}")
+    try:
+        return Path(value).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise PathArgumentError(f"the path {value[:80]!r} cannot be resolved: {exc}") from None
 
 
 def path_is_under(value: str, roots: list[str]) -> bool:

@@ -20,6 +20,7 @@ _EXPORTS = {
     "DaemonAlreadyRunningError": "errors",
     "DaemonError": "errors",
     "RequestError": "errors",
+    "UnsafeDirectoryError": "errors",
     "Gateway": "gateway",
     "DaemonLock": "lock",
     "configure_logging": "logging",

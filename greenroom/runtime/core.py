@@ -35,7 +35,7 @@ from greenroom.bus.events import (
     TaskSubmitted,
 )
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
-from greenroom.bus.protocol import TERMINAL_STATUSES, ChatMessage, StatusReply, TaskView
+from greenroom.bus.protocol import TERMINAL_STATUSES, ChatMessage, PendingConfirmation, StatusReply, TaskView
 from greenroom.memory import BadMemoryInput, Filters, MemoryEngine, MemoryEngineError
 from greenroom.models import (
     DEFAULT_MODEL,
@@ -53,8 +53,8 @@ from greenroom.models.hub import pull
 from greenroom.models.openai_backend import FallbackBackend, OpenAIBackend
 from greenroom.models.params import ParamsStore, check_model_id
 from greenroom.models.vlm_backend import VisionRouter, VlmBackend, has_vision
-from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules
-from greenroom.policy.guards import mask_batch
+from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules, scopes_for
+from greenroom.policy.guards import SecretMasker
 from greenroom.runtime.config import Config
 from greenroom.runtime.errors import RequestError
 from greenroom.runtime.paths import (
@@ -81,7 +81,7 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
     def mlx(model: str) -> Backend:
         def resolve() -> str | Path:
             if model == DEFAULT_MODEL:
-                return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR))
+                return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR, ours=True))
             local = Path(model).expanduser()
             return local if local.exists() else model  # else a hub repo id
 
@@ -132,7 +132,8 @@ class Runtime:
         self.started_at = time.time()
         data_dir = ensure_private_dir(config.data_dir)
         self.journal = Journal(data_dir / JOURNAL_FILE)
-        self.bus = Bus(self.journal, mask=mask_batch)
+        self.bus = Bus(self.journal, mask=SecretMasker())
+        self.journal.on_corrupt = self._report_corrupt
         self.tasks = TaskIndex()
         self.tasks.load(self.journal)
         self.bus.add_listener(self.tasks.apply)
@@ -141,7 +142,7 @@ class Runtime:
         # Opens lazily (models and indexes load on first use), so start-up stays fast.
         self.memory = MemoryEngine(
             data_dir / MEMORY_FILE,
-            ensure_private_dir(data_dir / MEMORY_INDEX_DIR),
+            ensure_private_dir(data_dir / MEMORY_INDEX_DIR, ours=True),
             config.memory,
             publish=lambda event: self.bus.publish(event, source="memory"),
         )
@@ -173,6 +174,14 @@ class Runtime:
         self._confirm_lock = threading.Lock()
         self._started = False
         self._closed = False
+
+    def _report_corrupt(self, seq: int, why: str) -> None:
+        """A journal row could not be decoded: readers skip it; say so on the timeline, once."""
+        log.error("journal_row_corrupt", seq=seq, error=why)
+        self.bus.publish(
+            Error(message=f"journal row {seq} could not be decoded and is skipped: {why}", code="corrupt_event"),
+            source="journal",
+        )
 
     def actor_factory(self, cls: type[GreenroomActor]):  # type: ignore[no-untyped-def]
         return lambda: cls.start(self.supervisor.crashed, self.deps)
@@ -263,6 +272,8 @@ class Runtime:
             )
             if view is None or pending is None:
                 raise RequestError("not_found", f"no pending confirmation {confirmation_id!r} (answered already?)")
+            if remember:
+                self._check_scope(pending, scope)
             env = self.bus.publish(
                 ConfirmationAnswered(
                     confirmation_id=confirmation_id,
@@ -277,10 +288,23 @@ class Runtime:
                 durable=True,
             )
         if remember:
-            assert self.deps.handles is not None
-            self.deps.handles.policy.ask("remember", pending.tool, pending.args, approved, scope, timeout=10)
+            self.policy_engine.remember(pending.tool, pending.args, approved, scope)
         self.runs.answer(confirmation_id, approved)
         return env.seq
+
+    @staticmethod
+    def _check_scope(pending: PendingConfirmation, scope: Scope) -> None:
+        """Refuse to remember what cannot be: a scope that does not fit the call (naming those that do)."""
+        if pending.kind != "tool":
+            raise RequestError(
+                "bad_request", f"only answers about tool calls can be remembered (this one is {pending.kind!r})"
+            )
+        fits = scopes_for(pending.args)
+        if scope not in fits:
+            raise RequestError(
+                "bad_request",
+                f"scope {scope!r} does not fit this {pending.tool} call; remember it with one of: {', '.join(fits)}",
+            )
 
     def set_offline(self, on: bool, client: str = "") -> int:
         """Switch offline mode (persisted and journaled)."""
@@ -398,4 +422,5 @@ class Runtime:
             model_loaded=bool(info.get("loaded", False)),
             rss_bytes=psutil.Process().memory_info().rss,
             clients=clients,
+            corrupt_events=len(self.journal.corrupt),
         )

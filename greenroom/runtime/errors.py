@@ -11,6 +11,10 @@ class DaemonAlreadyRunningError(DaemonError):
     """Another daemon holds this data dir's lock."""
 
 
+class UnsafeDirectoryError(DaemonError):
+    """A data or runtime directory is not private to this user (and greenroom will not make it so)."""
+
+
 class RequestError(DaemonError):
     """A client request cannot be served; ``code`` goes into the error reply."""
 

@@ -24,9 +24,9 @@ import structlog
 
 from greenroom import __version__
 from greenroom.bus import protocol as p
-from greenroom.bus.codec import Codec, decode_envelope, detect_format, encode, envelope_to_json
+from greenroom.bus.codec import Codec, Format, detect_format, encode, envelope_to_json, read_envelopes
 from greenroom.bus.errors import DecodeError
-from greenroom.bus.events import event_type
+from greenroom.bus.events import Error, event_type
 from greenroom.memory import BadMemoryInput, Filters
 from greenroom.runtime.config import Config
 from greenroom.runtime.core import Runtime
@@ -43,8 +43,6 @@ from greenroom.runtime.paths import (
 log = structlog.get_logger(__name__)
 
 _request_codec: Codec[p.Request] = Codec(p.Request)
-HARD_FRAME_LIMIT = 64 << 20
-"""nng drops the connection above this; below it, oversized frames get an error reply."""
 MAX_REPLAY = 5000
 
 
@@ -82,7 +80,9 @@ class Gateway:
         """Bind the sockets, report started, serve until cancelled, then close them."""
         gw = self.config.gateway
         ensure_private_dir(self.config.runtime_dir)
-        rep = pynng.Rep0(recv_max_size=HARD_FRAME_LIMIT)
+        # nng drops (and disconnects) frames over the limit before they are read into memory;
+        # the client library checks the size first and says so (HelloReply.max_frame_bytes).
+        rep = pynng.Rep0(recv_max_size=gw.max_frame_bytes)
         pub = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
         pub_json = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
         rep.add_post_pipe_connect_cb(self._pipe_added)
@@ -136,18 +136,33 @@ class Gateway:
     # -- control ---------------------------------------------------------------------------
 
     def _control_loop(self, ctx: pynng.Context) -> None:
+        """Serve requests on one context until the gateway closes; nothing a request does ends it."""
         while not self._closed.is_set():
             try:
                 msg = ctx.recv_msg()
             except pynng.Closed:
                 return
-            reply = self.handle_frame(msg.bytes, msg.pipe.id)
+            except pynng.NNGException as exc:
+                log.info("request_not_received", error=str(exc))
+                continue
+            try:
+                reply = self.handle_frame(msg.bytes, msg.pipe.id)
+            except Exception as exc:  # handle_frame answers every request; this is the last net
+                reply = self._crashed("frame", exc, detect_format(msg.bytes))
             try:
                 ctx.send(reply)
             except pynng.Closed:
                 return
             except pynng.NNGException as exc:
                 log.info("reply_not_sent", error=str(exc))
+
+    def _crashed(self, op: str, exc: BaseException, fmt: Format) -> bytes:
+        """Journal a request that crashed and answer it ``internal``."""
+        log.error("request_failed", op=op, error=repr(exc), exc_info=exc)
+        message = f"{op} failed: {type(exc).__name__}: {exc}"[:2000]
+        with contextlib.suppress(Exception):
+            self.runtime.bus.publish(Error(message=message, code="request_crashed"), source="gateway")
+        return encode(p.ErrorReply(code="internal", message=message), fmt)
 
     def handle_frame(self, frame: bytes, pipe_id: int) -> bytes:
         """Decode one request frame, run it, encode the reply in the request's format."""
@@ -170,14 +185,17 @@ class Gateway:
                 greeted = pipe_id in self._hello
             if not greeted:
                 return encode(p.ErrorReply(code="hello_required", message="send hello first"), fmt)
+        op = request.__struct_config__.tag
         try:
             reply = self.dispatch(request, pipe_id)
         except RequestError as exc:
             reply = p.ErrorReply(code=exc.code, message=str(exc))  # type: ignore[arg-type]
         except Exception as exc:
-            log.exception("request_failed", op=type(request).__name__)
-            reply = p.ErrorReply(code="internal", message=f"{type(exc).__name__}: {exc}")
-        return encode(reply, fmt)
+            return self._crashed(str(op), exc, fmt)
+        try:
+            return encode(reply, fmt)
+        except Exception as exc:  # a reply msgpack/JSON cannot hold (say, nested too deeply)
+            return self._crashed(f"{op} (encoding its reply)", exc, fmt)
 
     def dispatch(self, request: p.Request, pipe_id: int) -> p.Reply:
         rt = self.runtime
@@ -200,6 +218,7 @@ class Gateway:
                     head=rt.bus.head,
                     timeline=self.timeline_url,
                     timeline_json=self.timeline_json_url,
+                    max_frame_bytes=self.config.gateway.max_frame_bytes,
                 )
             case p.Submit(goal=goal, run_at=run_at):
                 task_id, seq = rt.submit(goal, run_at, client=who)
@@ -219,10 +238,9 @@ class Gateway:
                 limit = max(1, min(limit, MAX_REPLAY))
                 head = rt.bus.head
                 upto = head if end is None else min(end, head)
-                rows = rt.journal.read(max(1, start), upto, task_id=task_id, limit=limit)
-                events = [decode_envelope(raw) for _, raw in rows]
+                events = read_envelopes(rt.journal, max(1, start), upto, task_id=task_id, limit=limit)
                 # A full page may have more behind it; otherwise everything to `upto` was read.
-                next_seq = rows[-1][0] + 1 if len(rows) == limit else max(start, upto + 1)
+                next_seq = events[-1].seq + 1 if len(events) == limit else max(start, upto + 1)
                 return p.Events(events=events, head=head, next_seq=next_seq)
             case p.Status():
                 with self._lock:
@@ -261,7 +279,9 @@ class Gateway:
                 )
             case p.CheckPolicy(tool=tool, args=args):
                 d = rt.test_policy(tool, args)
-                return p.DecisionReply(decision=d.decision, rule=d.rule, reason=d.reason, risk=d.risk)
+                return p.DecisionReply(
+                    decision=d.decision, rule=d.rule, reason=d.reason, risk=d.risk, resolved=d.resolved
+                )
             case p.SetOffline(on=on):
                 return p.Ok(seq=rt.set_offline(on, client=who), detail="offline" if on else "online")
             case p.Generate(messages=msgs, max_tokens=n, temperature=t, schema=schema, purpose=purpose):
@@ -306,3 +326,5 @@ class Gateway:
                         pub_json.send(topic + envelope_to_json(env))
                 except pynng.Closed:
                     return
+                except Exception as exc:  # one event that cannot be sent must not end the timeline
+                    log.error("timeline_send_failed", seq=rec.seq, error=repr(exc))

@@ -8,10 +8,12 @@ from typing import Annotated
 
 import msgspec
 
+from greenroom.tools.nofollow import list_dir, read_bytes
 from greenroom.tools.spec import ToolContext, ToolError, ToolSpec
 from greenroom.tools.text import clip
 
-PathStr = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+PathStr = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=r"^[^\x00]+$")]
+"""A file path argument: no NUL byte (the policy also checks each path before any rule reads it)."""
 
 
 class NoArgs(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,27 +62,40 @@ def resolve_under_roots(path: str, roots: tuple[str, ...]) -> Path:
     raise ToolError(f"{path} is outside the allowed roots ({', '.join(roots)})")
 
 
+def approved_target(ctx: ToolContext, value: str, arg: str = "path") -> Path:
+    """The file a call may act on: ``value`` resolved under the roots, and, when the policy
+    approved the call for a resolved path, still exactly that path.
+
+    Raises:
+        ToolError: ``value`` is outside the roots, or now leads somewhere else than approved.
+    """
+    path = resolve_under_roots(value, ctx.fs_roots)
+    approved = ctx.approved_paths.get(arg)
+    if approved is not None and str(path) != approved:
+        raise ToolError(
+            f"{value} now leads to {path}, not to {approved} as when the call was approved; nothing was done"
+        )
+    return path
+
+
 def _time(ctx: ToolContext, args: NoArgs) -> str:
     now = dt.datetime.now().astimezone()
     return now.strftime("%A %d %B %Y, %H:%M:%S %Z (UTC%z)")
 
 
 def _read(ctx: ToolContext, args: ReadArgs) -> str:
-    path = resolve_under_roots(args.path, ctx.fs_roots)
-    if not path.is_file():
-        raise ToolError(f"{args.path} is not a file")
-    with path.open("rb") as f:
-        data = f.read(min(args.max_bytes, ctx.max_output_bytes) + 1)
+    path = approved_target(ctx, args.path)
+    data = read_bytes(path, min(args.max_bytes, ctx.max_output_bytes) + 1)
+    if data is None:
+        raise ToolError(f"{args.path} does not exist")
     if b"\0" in data[:1024]:
         raise ToolError(f"{args.path} looks like a binary file")
     return clip(data.decode(errors="replace"), min(args.max_bytes, ctx.max_output_bytes))
 
 
 def _list(ctx: ToolContext, args: ListArgs) -> str:
-    path = resolve_under_roots(args.path, ctx.fs_roots)
-    if not path.is_dir():
-        raise ToolError(f"{args.path} is not a directory")
-    names = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
+    path = approved_target(ctx, args.path)
+    names = sorted(name + ("/" if is_dir else "") for name, is_dir in list_dir(path))
     return clip("\n".join(names[:500]), ctx.max_output_bytes)
 
 

@@ -1,9 +1,12 @@
 """File tools that change or search: ``fs.write``, ``fs.patch``, ``fs.search``.
 
 They act only inside the configured roots: the target is resolved (symlinks and
-``..`` followed) before the check, so neither can lead outside. Writes are
-atomic (a temporary file renamed over the target). In dry-run mode, write and
-patch return the unified diff they would apply and change nothing.
+``..`` followed) before the check, so neither can lead outside, and then opened
+without following any link (``nofollow``): the path the policy approved is the
+path acted on, even if a folder is swapped for a symlink meanwhile. Writes are
+atomic (a temporary file renamed over the target) and new files follow the
+person's umask. In dry-run mode, write and patch return the unified diff they
+would apply and change nothing.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
 
-from greenroom.tools.builtin import PathStr, resolve_under_roots
+from greenroom.tools.builtin import PathStr, approved_target
+from greenroom.tools.nofollow import read_bytes, walk, write_atomic
 from greenroom.tools.spec import ToolContext, ToolError, ToolSpec
 from greenroom.tools.text import clip
 
@@ -51,53 +54,36 @@ def _diff(path: Path, before: str, after: str) -> str:
     return "".join(lines) or "(no change)"
 
 
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        return ""
-    if not path.is_file():
-        raise ToolError(f"{path} is not a regular file")
-    data = path.read_bytes()
+def _read_text(path: Path) -> str | None:
+    """The file's text; None when it does not exist."""
+    data = read_bytes(path, MAX_WRITE + 1)
+    if data is None:
+        return None
+    if len(data) > MAX_WRITE:
+        raise ToolError(f"{path} is larger than {MAX_WRITE} bytes; refusing to edit it")
     if b"\0" in data[:1024]:
         raise ToolError(f"{path} looks like a binary file; refusing to edit it")
-    return data.decode(errors="strict")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _target(ctx: ToolContext, value: str) -> Path:
-    path = resolve_under_roots(value, ctx.fs_roots)
-    # The parent too: a new file's folder must not be a symlink leading out.
-    resolve_under_roots(str(path.parent), ctx.fs_roots)
-    return path
+        return data.decode()
+    except UnicodeDecodeError:
+        raise ToolError(f"{path} is not UTF-8 text; refusing to edit it") from None
 
 
 def _write(ctx: ToolContext, args: WriteArgs) -> str:
-    path = _target(ctx, args.path)
-    before = _read_text(path)
+    path = approved_target(ctx, args.path)
+    before = _read_text(path) or ""
     diff = _diff(path, before, args.content)
     if args.dry_run:
         return clip(f"dry run, nothing written:\n{diff}", ctx.max_output_bytes)
-    _atomic_write(path, args.content)
+    write_atomic(path, args.content.encode())
     return clip(f"wrote {len(args.content.encode())} bytes to {path}\n{diff}", ctx.max_output_bytes)
 
 
 def _patch(ctx: ToolContext, args: PatchArgs) -> str:
-    path = _target(ctx, args.path)
-    if not path.is_file():
-        raise ToolError(f"{args.path} does not exist")
+    path = approved_target(ctx, args.path)
     before = _read_text(path)
+    if before is None:
+        raise ToolError(f"{args.path} does not exist")
     count = before.count(args.old)
     if count != 1:
         raise ToolError(f"`old` must occur exactly once in {args.path}; it occurs {count} times")
@@ -105,32 +91,31 @@ def _patch(ctx: ToolContext, args: PatchArgs) -> str:
     diff = _diff(path, before, after)
     if args.dry_run:
         return clip(f"dry run, nothing changed:\n{diff}", ctx.max_output_bytes)
-    _atomic_write(path, after)
+    write_atomic(path, after.encode())
     return clip(f"patched {path}\n{diff}", ctx.max_output_bytes)
 
 
+def _contains(name: str, dir_fd: int, needle: str) -> bool:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as f:
+        return needle in f.read(MAX_WRITE).decode(errors="ignore")
+
+
 def _search(ctx: ToolContext, args: SearchArgs) -> str:
-    root = resolve_under_roots(args.root, ctx.fs_roots)
-    if not root.is_dir():
-        raise ToolError(f"{args.root} is not a directory")
+    root = approved_target(ctx, args.root, "root")
     hits: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):  # os.walk does not follow symlinked dirs
+    # Links are neither followed nor listed: a symlinked file or folder could lead out of the roots.
+    for dirpath, dirnames, filenames, dir_fd in walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if not fnmatch.fnmatch(name, args.glob):
                 continue
-            path = Path(dirpath) / name
-            try:
-                resolve_under_roots(str(path), ctx.fs_roots)
-            except ToolError:
-                continue  # a symlink leading out of the roots: neither listed nor read
-            if args.contains:
-                try:
-                    if args.contains not in path.read_text(errors="ignore"):
-                        continue
-                except OSError:
-                    continue
-            hits.append(str(path))
+            if args.contains and not _contains(name, dir_fd, args.contains):
+                continue
+            hits.append(str(dirpath / name))
             if len(hits) >= args.max_results:
                 return clip("\n".join(hits) + f"\n[stopped at {args.max_results} results]", ctx.max_output_bytes)
     return clip("\n".join(hits) or "no matching files", ctx.max_output_bytes)

@@ -130,7 +130,8 @@ class PluginManager:
 
     def __init__(self, plugins_dir: Path, db_path: Path) -> None:
         self.dir = plugins_dir
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data dir, if it is new: private
+        self.dir.mkdir(exist_ok=True, mode=0o700)
         create_private_file(db_path)
         self._db = sqlite_utils.Database(sqlite3.connect(db_path, check_same_thread=False))
         self._db.execute("PRAGMA journal_mode=WAL")

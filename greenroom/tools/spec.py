@@ -50,6 +50,9 @@ class ToolContext:
     config: ToolsConfig = field(default_factory=ToolsConfig)
     memory: MemoryAccess | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    approved_paths: dict[str, str] = field(default_factory=dict)
+    """Path arguments as the policy resolved them when it decided (argument name -> absolute path):
+    file tools act on exactly these, never on where a since-swapped link would lead."""
 
     @property
     def fs_roots(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ import pytest
 
 from greenroom.bus import encode
 from greenroom.bus import protocol as p
-from greenroom.clients import AsyncClient, ServerError
+from greenroom.clients import AsyncClient, RequestTooLargeError, ServerError
 from tests.conftest import make_config, plan, wait_for, write_script
 
 
@@ -54,11 +54,6 @@ class TestControlSocket:
             (b'{"type": "ok"}', "bad_request", "missing required field `op`"),
             (b'{"op": "explode"}', "bad_request", "Invalid value 'explode'"),
             (b'{"op": "submit", "goal": 42}', "bad_request", "Expected `str`"),
-            (
-                b'{"op": "submit", "goal": "' + b"x" * 5000 + b'"}',
-                "too_large",
-                "exceeds the limit of 4096",
-            ),
             (b'{"op": "submit", "goal": "   "}', "bad_request", "goal is empty"),
             (b'{"op": "task", "task_id": "t-nope"}', "not_found", "no task"),
             (
@@ -78,6 +73,69 @@ class TestControlSocket:
         assert body["code"] == code
         assert needle in body["message"]
         assert json.loads(status)["type"] == "status"
+
+    def test_oversized_frames_are_dropped_unread_and_the_client_library_says_why(self, daemon: Any) -> None:
+        """A frame over the limit never reaches the daemon's memory; the library refuses it with the numbers."""
+        with pynng.Req0(dial=daemon.gateway.control_url, recv_timeout=1500) as req:
+            req.send(b'{"op": "submit", "goal": "' + b"x" * 5000 + b'"}')
+            with pytest.raises(pynng.Timeout):
+                req.recv()
+        assert (
+            json.loads(raw_request(daemon, b'{"op": "hello", "protocol": 1}', b'{"op": "status"}')[1])["type"]
+            == "status"
+        )
+        with daemon.client() as c:
+            assert c.hello is not None
+            assert c.hello.max_frame_bytes == 4096
+            with pytest.raises(
+                RequestTooLargeError, match=r"the submit request is 5,0\d\d bytes; the daemon accepts at most 4,096"
+            ):
+                c.submit("x" * 5000)
+
+    @pytest.mark.parametrize(
+        "frame",
+        [
+            b'{"op":"status","x":' + b"[" * 1000 + b"]" * 1000 + b"}",
+            b'{"op":"hello","protocol":1,"client":"c","extra":' + b"[" * 1900 + b"]" * 1900 + b"}",
+            b"\x82\xa2op\xa6status\xa1x" + b"\x91" * 3000 + b"\xc0",
+            b'{"op":"policy_test","tool":"fs.read","args":{"a":' + b"[" * 1900 + b"]" * 1900 + b"}}",
+        ],
+        ids=["json-unknown-field", "json-in-hello", "msgpack", "json-args"],
+    )
+    @pytest.mark.parametrize("greeted", [True, False], ids=["after-hello", "before-hello"])
+    def test_deeply_nested_frames_are_bad_requests(self, daemon: Any, frame: bytes, greeted: bool) -> None:
+        """A small frame nested thousands deep is answered bad_request, and the daemon keeps serving."""
+        first = [HELLO] if greeted else []
+        replies = raw_request(daemon, *first, frame, HELLO, b'{"op": "status"}')
+        reply, status = replies[len(first)], replies[-1]
+        body = json.loads(reply) if reply[:1] == b"{" else msgspec.msgpack.decode(reply)
+        assert (body["type"], body["code"]) == ("error", "bad_request")
+        assert "nested too deeply" in body["message"] or "invalid" in body["message"]
+        assert json.loads(status)["type"] == "status"
+
+    def test_a_crashing_request_is_journaled_and_answered_internal(
+        self, daemon: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A handler that raises gets an internal reply and an error event; serving goes on."""
+
+        def broken(*_args: Any, **_kwargs: Any) -> Any:
+            raise ZeroDivisionError("injected")
+
+        monkeypatch.setattr(daemon.runtime, "status", broken)
+        _, reply = raw_request(daemon, b'{"op": "hello", "protocol": 1}', b'{"op": "status"}')
+        assert json.loads(reply) == {
+            "type": "error",
+            "code": "internal",
+            "message": "status failed: ZeroDivisionError: injected",
+        }
+        monkeypatch.undo()
+        assert (
+            json.loads(raw_request(daemon, b'{"op": "hello", "protocol": 1}', b'{"op": "status"}')[1])["type"]
+            == "status"
+        )
+        with daemon.client() as c:
+            errors = [ev.event for ev in c.replay(1).events if ev.event.__struct_config__.tag == "error"]
+        assert any(getattr(ev, "code", "") == "request_crashed" for ev in errors)
 
     def test_hello_comes_first(self, daemon: Any) -> None:
         """A request before hello is refused with hello_required."""

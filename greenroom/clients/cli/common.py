@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from greenroom.clients.client import Client
-from greenroom.clients.errors import ClientError, DaemonNotRunningError, ServerError
+from greenroom.clients.errors import ClientError, DaemonNotRunningError, RequestTooLargeError, ServerError
 
 EXIT_OK = 0
 EXIT_TASK_FAILED = 1
@@ -82,6 +82,9 @@ def guarded(fn):  # type: ignore[no-untyped-def]
         except DaemonNotRunningError as exc:
             err(str(exc))
             return EXIT_NO_DAEMON
+        except RequestTooLargeError as exc:
+            err(str(exc))
+            return EXIT_USAGE
         except ServerError as exc:
             err(exc.message)
             return EXIT_USAGE if exc.code in ("bad_request", "not_found", "conflict", "too_large") else 1

@@ -25,18 +25,20 @@ def run(args: argparse.Namespace) -> int:
         configure_logging,
         run_daemon,
     )
+    from greenroom.runtime.errors import UnsafeDirectoryError
     from greenroom.runtime.paths import LOG_DIR, ensure_private_dir
 
     try:
         config = load(args)
-    except ConfigError as exc:
+        log_dir = ensure_private_dir(ensure_private_dir(config.data_dir) / LOG_DIR, ours=True)
+        ensure_private_dir(config.runtime_dir)
+    except (ConfigError, UnsafeDirectoryError) as exc:
         err(str(exc))
         return EXIT_USAGE
-    log_dir = ensure_private_dir(ensure_private_dir(config.data_dir) / LOG_DIR)
     configure_logging(config.daemon.log_level, log_dir / "daemon.jsonl", stderr=True)
     try:
         run_daemon(config)
-    except DaemonAlreadyRunningError as exc:
+    except (DaemonAlreadyRunningError, UnsafeDirectoryError) as exc:
         err(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown

@@ -95,6 +95,8 @@ def status(args: argparse.Namespace) -> int:
     out("tasks:   " + (", ".join(f"{k} {n}" for k, n in sorted(s.tasks.items())) or "none"))
     out("actors:  " + ", ".join(f"{k} {v}" for k, v in s.actors.items()))
     out(f"clients: {s.clients}")
+    if s.corrupt_events:
+        out(f"journal: {s.corrupt_events} corrupt event(s) skipped (see the error events on the timeline)")
     return EXIT_OK
 
 

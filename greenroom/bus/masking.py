@@ -1,0 +1,66 @@
+"""Masking of event payloads before they are journaled: on decoded values, never on bytes.
+
+The bus encodes each event once to journal it. A ``Masker`` (the policy's
+secret masking) first looks at those bytes for cheap literal markers; only an
+event that holds one is walked as a value: every string inside it (struct
+fields, list items, dict values) goes through the masker, and the masked event
+is encoded again. So masking can never break the framing of what is stored:
+the encoder writes the lengths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import msgspec
+
+from greenroom.bus.envelope import Envelope
+
+
+class Masker(Protocol):
+    """What the bus needs from a masker."""
+
+    def candidates(self, data: bytes) -> bool:
+        """True when ``data`` (encoded events) may hold something to mask; must be cheap."""
+        ...
+
+    def __call__(self, text: str) -> str:
+        """``text`` masked (the same object when nothing needed masking)."""
+        ...
+
+
+def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """``value`` with ``fn`` applied to every string inside it; the same object when nothing changed.
+
+    Walks msgspec Structs, lists, tuples and dicts (values only: keys are names).
+
+    Raises:
+        RecursionError: ``value`` is nested deeper than Python's recursion limit allows.
+    """
+    if isinstance(value, str):
+        new = fn(value)
+        return value if new == value else new
+    if isinstance(value, msgspec.Struct):
+        changes = {}
+        for name in value.__struct_fields__:
+            old = getattr(value, name)
+            new = map_strings(old, fn)
+            if new is not old:
+                changes[name] = new
+        return msgspec.structs.replace(value, **changes) if changes else value
+    if isinstance(value, (list, tuple)):
+        items = [map_strings(v, fn) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        pairs = {k: map_strings(v, fn) for k, v in value.items()}
+        return value if all(pairs[k] is v for k, v in value.items()) else pairs
+    return value
+
+
+def mask_envelope(env: Envelope, masker: Masker) -> Envelope:
+    """``env`` with every string of its event masked (the same object when nothing changed)."""
+    event = map_strings(env.event, masker)
+    return env if event is env.event else msgspec.structs.replace(env, event=event)
