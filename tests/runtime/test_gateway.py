@@ -157,4 +157,7 @@ class TestTimeline:
             "goal": "json please",
             "run_at": None,
             "client": "test",
+            "schedule_id": "",
+            "slot": None,
+            "missed": [],
         }
