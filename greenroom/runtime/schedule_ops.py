@@ -130,5 +130,3 @@ class ScheduleOps:
         view = self._live(schedule_id)
         env = fire(self.bus, schedule_id, view.goal, None)
         return env.task_id or "", env.seq
-
-
