@@ -152,4 +152,6 @@ def _check(path: str) -> str:
     resolved = p.resolve()
     if not resolved.exists():
         raise BadMemoryInput(f"no such file or folder: {resolved}")
+    if resolved == Path(resolved.anchor):
+        raise BadMemoryInput("refusing to watch the whole file system; name a folder")
     return str(resolved)

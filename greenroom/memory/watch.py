@@ -5,7 +5,9 @@ handed over once no new change came for ``debounce_ms`` (and at the latest
 after ten times that), so an editor's burst of writes is one batch. Hidden
 files and folders, the configured ignore list and editor leftovers (swap and
 backup files) are filtered out. Changing the set of folders restarts the one
-watching thread.
+watching thread. The OS watches are registered before ``watch`` returns (the
+Rust watcher is built on the caller's thread), so no change made after it
+returns is missed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import structlog
 import watchfiles
+from watchfiles._rust_notify import RustNotify
 
 log = structlog.get_logger(__name__)
 
@@ -78,9 +81,14 @@ class FolderWatcher:
             existing = [r for r in self.roots if Path(r).exists()]
             if not existing:
                 return
+            try:
+                notify = RustNotify(existing, False, False, 300, True, True)
+            except (OSError, RuntimeError) as exc:
+                log.error("memory_watch_failed", roots=existing, error=f"{type(exc).__name__}: {exc}")
+                return
             self._stop = threading.Event()
             self._thread = threading.Thread(
-                target=self._run, args=(existing, self._stop), name="memory-watch", daemon=True
+                target=self._run, args=(notify, existing, self._stop), name="memory-watch", daemon=True
             )
             self._thread.start()
 
@@ -94,24 +102,21 @@ class FolderWatcher:
             self._thread.join(timeout=10)
         self._thread = None
 
-    def _run(self, roots: list[str], stop: threading.Event) -> None:
+    def _run(self, notify: RustNotify, roots: list[str], stop: threading.Event) -> None:
         log.info("memory_watch_started", roots=roots)
+        watch_filter = _Filter(roots, self._ignore)
         try:
-            for batch in watchfiles.watch(
-                *roots,
-                watch_filter=_Filter(roots, self._ignore),
-                debounce=self._debounce_ms * 10,
-                step=self._debounce_ms,
-                stop_event=stop,
-                raise_interrupt=False,
-                ignore_permission_denied=True,
-            ):
-                changes: Changes = {}
-                for _change, path in batch:
-                    root = owning_root(path, roots)
-                    if root is not None:
-                        changes.setdefault(root, set()).add(path)
-                if changes:
-                    self._on_changes(changes)
-        except Exception as exc:  # a root vanished, the OS refused a watch: say so, stop this thread
+            with notify:
+                while not stop.is_set():
+                    raw = notify.watch(self._debounce_ms * 10, self._debounce_ms, 0, stop)
+                    if isinstance(raw, str):  # "stop", or "signal"/"timeout", which end or repeat the wait
+                        continue
+                    changes: Changes = {}
+                    for change, path in raw:
+                        root = owning_root(path, roots)
+                        if root is not None and watch_filter(watchfiles.Change(change), path):
+                            changes.setdefault(root, set()).add(path)
+                    if changes:
+                        self._on_changes(changes)
+        except Exception as exc:  # the OS refused a watch, a callback failed: say so, stop this thread
             log.error("memory_watch_failed", error=f"{type(exc).__name__}: {exc}")
