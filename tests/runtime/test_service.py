@@ -90,7 +90,7 @@ class TestUnit:
     @given(st.lists(st.text(max_size=30), min_size=1, max_size=4))
     def test_any_argument_renders_or_is_refused(self, args: list[str]) -> None:
         """Arguments with control characters are refused; others render on one ExecStart line."""
-        if any(ord(ch) < 32 or ord(ch) == 127 for arg in args for ch in arg):
+        if any(ord(ch) < 32 or 127 <= ord(ch) <= 159 or ch in "\u2028\u2029" for arg in args for ch in arg):
             with pytest.raises(ServiceError, match="control character"):
                 ServiceSpec(program=["/usr/bin/python3", *args], working_dir="/", data_dir="/d", log_dir="/d/l")
             return

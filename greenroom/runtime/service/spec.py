@@ -18,6 +18,12 @@ LAUNCHD_LABEL = "dev.greenroom.daemon"
 SERVICE_LOG = "service.log"
 
 
+def _control(ch: str) -> bool:
+    """C0/C1 control characters and Unicode line separators: no service file line may hold them."""
+    code = ord(ch)
+    return code < 32 or 127 <= code <= 159 or ch in "\u2028\u2029"
+
+
 class ServiceError(Exception):
     """The service cannot be described, installed or controlled (the message says why)."""
 
@@ -53,7 +59,7 @@ class ServiceSpec(msgspec.Struct, frozen=True, kw_only=True):
         values = [*self.program, self.working_dir, self.data_dir, self.log_dir, *self.writable,
                   *self.environment.keys(), *self.environment.values(), self.description]  # fmt: skip
         for value in values:
-            if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            if any(_control(ch) for ch in value):
                 raise ServiceError(f"{value!r} holds a control character; a service file cannot carry it")
         if not self.program:
             raise ServiceError("the service needs a program to run")
