@@ -53,14 +53,22 @@ class TestUnit:
     @needs_systemd
     def test_unit_verifies_without_warnings(self, tmp_path: Path) -> None:
         """systemd-analyze verify accepts the generated user unit and prints nothing on stderr."""
-        text = render_unit(spec_for(tmp_path))
+        home = "/home/someone"
+        spec = spec_for(tmp_path, data_dir=f"{home}/.local/share/greenroom", log_dir=f"{home}/.local/share/greenroom/logs",
+                        writable=["/run/user/1000", f"{home}/.cache", home])  # fmt: skip
+        text = render_unit(spec)
         result = verify_unit(text, tmp_path)
         assert result.returncode == 0, result.stderr
         assert result.stderr == ""
         for line in ("Type=notify", "Restart=on-failure", "NoNewPrivileges=yes", "PrivateTmp=yes",
                      "ProtectSystem=strict", "WantedBy=default.target"):  # fmt: skip
             assert line in text.splitlines()
-        assert f"ReadWritePaths={tmp_path / 'data'}" in text
+        assert f"ReadWritePaths={home}/.local/share/greenroom -/run/user/1000 -{home}/.cache -{home}" in text
+
+    def test_no_private_tmp_when_the_data_lives_in_tmp(self, tmp_path: Path) -> None:
+        """A data dir under /tmp would vanish behind a private /tmp, so the unit keeps the real one."""
+        assert str(tmp_path).startswith("/tmp/")
+        assert "PrivateTmp" not in render_unit(spec_for(tmp_path))
 
     @needs_systemd
     def test_awkward_paths_still_verify(self, tmp_path: Path) -> None:
