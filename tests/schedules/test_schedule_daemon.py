@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +64,23 @@ class TestCatchUpAcrossRestart:
             view = c.schedule(sid)
             assert view.cursor == slots[-1]
             assert view.next_slots[0] == slots[-1] + 3600
+
+
+class TestOneTimer:
+    def test_many_schedules_share_one_timer(self, short_tmp: Path, daemon_factory: Any) -> None:
+        """Twenty schedules add no threads: one timer serves them all."""
+        clock = FrozenClock(dt.datetime(2024, 6, 3, 7, 30, tzinfo=BERLIN).timestamp())
+        daemon = daemon_factory(make_config(short_tmp), clock=clock)
+        before = threading.active_count()
+        with daemon.client() as c:
+            for minute in range(20):
+                c.schedule_add(f"task {minute}", cron=f"{minute + 31} 7 * * *", tz="Europe/Berlin")
+            wait_for(lambda: len(c.schedules()) == 20)
+        timers = [t for t in threading.enumerate() if t.name == "schedule-timer"]
+        assert len(timers) == 1
+        assert threading.active_count() <= before + 1
+        with daemon.client() as c:
+            assert min(v.next_slots[0] for v in c.schedules()) == clock.now + 60
 
 
 class TestFailures:

@@ -146,6 +146,8 @@ def status(args: argparse.Namespace) -> int:
         state = "running" if st.running else ("loaded, not running" if st.loaded else "not loaded")
         installed = "installed" if st.installed else "not installed"
         extra = (f"; pid {st.pid}" if st.pid else "") + (f"; last exit {st.last_exit}" if st.last_exit else "")
+        if st.detail.get("error"):
+            extra += f" ({st.manager} says: {st.detail['error'][:200]})"
         out(f"{st.manager}: {installed} ({st.file}); {state}{extra}")
     try:
         with Client(config.runtime_dir, name="greenroom-cli", timeout=5).connect() as client:
