@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from greenroom.models.backend import Backend
     from greenroom.models.params import ParamsStore
     from greenroom.policy.engine import PolicyEngine
+    from greenroom.schedules import ScheduleConfig, ScheduleIndex
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,6 @@ class ActorDeps:
     model_status: dict[str, object] = field(default_factory=dict)
     """Written by the LLM actor, read by status requests without waiting on a busy model."""
     clock: Callable[[], float] = field(default=time.time)
+    schedules: ScheduleIndex | None = None
+    """Recurring schedules (the Scheduler fires them); None runs no schedules."""
+    schedule_config: ScheduleConfig | None = None

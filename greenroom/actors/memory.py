@@ -8,14 +8,18 @@ its writes. Stopping the actor cancels running ingests after their current file.
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
+import pykka
 import structlog
 
-from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor
+from greenroom.actors.base import Call, CallFailed, CrashReporter, GreenroomActor
 from greenroom.actors.deps import ActorDeps
+from greenroom.actors.memory_watch import WatchKeeper
 from greenroom.bus.events import MemoryIngestFinished, MemoryStored
 from greenroom.bus.memory_records import ForgetReport, IngestReport, MemoryStats, SearchResult
+from greenroom.bus.protocol import WatchView
 from greenroom.memory import BadMemoryInput, Filters, Ingestion, MemoryEngineError
 from greenroom.policy.guards import redact
 
@@ -29,12 +33,28 @@ class MemoryActor(GreenroomActor):
         super().__init__(on_crash)
         self.deps = deps
         self._ingests: dict[str, tuple[threading.Thread, threading.Event]] = {}
+        self._watches: WatchKeeper | None = None
 
     @property
     def engine(self) -> Any:
         return self.deps.memory
 
+    def on_start(self) -> None:
+        ref = self.actor_ref
+
+        def on_changes(changes: dict[str, set[str]]) -> None:
+            try:
+                ref.tell(Call("watch_changed", (changes,)))
+            except pykka.ActorDeadError:  # this instance is gone; its successor watches anew
+                if self._watches is not None:
+                    self._watches.close()
+
+        self._watches = WatchKeeper(self.deps, self.ingest, on_changes)
+        self._watches.start()
+
     def on_stop(self) -> None:
+        if self._watches is not None:
+            self._watches.close()
         for thread, cancel in list(self._ingests.values()):
             cancel.set()
             thread.join(timeout=30)
@@ -97,11 +117,12 @@ class MemoryActor(GreenroomActor):
     def stats(self) -> MemoryStats:
         return self.engine.stats()
 
-    def ingest(self, paths: list[str], tags: list[str] | None = None) -> str:
+    def ingest(self, paths: list[str], tags: list[str] | None = None, run_prefix: str = "i-") -> str:
         """Start ingesting ``paths`` on a thread of its own; return the run id (progress goes on the bus)."""
         cancel = threading.Event()
         try:
-            run = Ingestion(self.engine, paths, tags=tags or (), cancel=cancel)
+            run_id = run_prefix + uuid.uuid4().hex[:8]
+            run = Ingestion(self.engine, paths, tags=tags or (), cancel=cancel, run_id=run_id)
         except BadMemoryInput as exc:
             raise CallFailed("bad_request", str(exc)) from exc
         run_id = run.report.run_id
@@ -122,3 +143,28 @@ class MemoryActor(GreenroomActor):
         finally:
             self.deps.bus.publish(MemoryIngestFinished(run_id=run_id, report=report, error=error), source=self.name)
             self._ingests.pop(run_id, None)
+
+    # -- watched folders (actors/memory_watch.py) --------------------------------------------
+
+    def watch(self, paths: list[str], tags: list[str]) -> list[WatchView]:
+        assert self._watches is not None
+        try:
+            return self._watches.add(paths, tags)
+        except BadMemoryInput as exc:
+            raise CallFailed("bad_request", str(exc)) from exc
+
+    def unwatch(self, path: str) -> int:
+        assert self._watches is not None
+        try:
+            return self._watches.remove(path)
+        except BadMemoryInput as exc:
+            raise CallFailed("not_found", str(exc)) from exc
+
+    def watches(self) -> list[WatchView]:
+        assert self._watches is not None
+        return self._watches.views()
+
+    def watch_changed(self, changes: dict[str, set[str]]) -> None:
+        """A debounced batch of changes under watched folders: ingest just those paths."""
+        if self._watches is not None:
+            self._watches.changed(changes)

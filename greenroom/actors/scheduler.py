@@ -1,9 +1,12 @@
 """The Scheduler: admits submitted tasks, starts them now or at their time, resumes open ones.
 
-For now it supports delayed one-shot tasks (``run_at``); recurring schedules
-come later. It watches the bus for submissions and for tasks that end or wait
-for a person (which frees a slot), and on start it reconciles with the task
-index, so nothing submitted while it was restarting is lost.
+It runs delayed one-shot tasks (``run_at``) and recurring schedules: the
+schedule logic lives in ``greenroom.schedules``; this actor drives its
+``Recurring`` (one timer, ``schedule_tick`` when due or when a schedule event
+arrives), and admits the ``task.submitted`` events a schedule fires like any
+other. It watches the bus for submissions and for tasks that end or wait for a
+person (which frees a slot), and on start it reconciles with the task index,
+so nothing submitted while it was restarting is lost.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
+import pykka
 import structlog
 
 from greenroom.actors.base import WAKE, Call, CrashReporter, GreenroomActor
@@ -25,6 +29,7 @@ from greenroom.bus.events import (
     TaskSubmitted,
 )
 from greenroom.bus.protocol import TERMINAL_STATUSES
+from greenroom.schedules import Recurring
 
 log = structlog.get_logger(__name__)
 
@@ -38,15 +43,19 @@ class SchedulerActor(GreenroomActor):
         self._queue: deque[tuple[str, bool]] = deque()
         self._timers: dict[str, threading.Timer] = {}
         self._sub: Subscription | None = None
+        self._recurring: Recurring | None = None
 
     def on_start(self) -> None:
         ref = self.actor_ref
         self._sub = self.deps.bus.subscribe(self.name, on_ready=lambda: ref.tell(WAKE))
         self.reconcile()
+        self._start_recurring()
 
     def on_stop(self) -> None:
         if self._sub is not None:
             self._sub.close()
+        if self._recurring is not None:
+            self._recurring.stop()
         for timer in self._timers.values():
             timer.cancel()
 
@@ -59,6 +68,7 @@ class SchedulerActor(GreenroomActor):
 
     def on_wake(self) -> None:
         assert self._sub is not None
+        tick = False
         for rec in self._sub.drain():
             env = rec.envelope
             match env.event:
@@ -68,8 +78,37 @@ class SchedulerActor(GreenroomActor):
                 case TaskFinished() | TaskFailed() | TaskCancelled() | TaskParked() | ConfirmationAsked():
                     pass  # a slot may have freed up
                 case _:
-                    continue
+                    pass
+            if self._recurring is not None and self._recurring.relevant(env):
+                tick = True
+        if tick:
+            self.schedule_tick()
         self._start_waiting()
+
+    # -- recurring schedules (greenroom.schedules) -------------------------------------------
+
+    def _start_recurring(self) -> None:
+        deps, ref = self.deps, self.actor_ref
+        if deps.schedules is None:
+            return
+        config = deps.schedule_config
+
+        def wake() -> None:
+            try:
+                ref.tell(Call("schedule_tick"))
+            except pykka.ActorDeadError:  # this instance is gone; the next one has its own timer
+                if self._recurring is not None:
+                    self._recurring.stop()
+
+        self._recurring = Recurring(
+            deps.bus, deps.schedules, deps.clock, wake,
+            grace_s=config.grace_s if config else 60.0, max_sleep_s=config.max_sleep_s if config else 300.0,
+        )  # fmt: skip
+        self._recurring.start()
+
+    def schedule_tick(self) -> list[str]:
+        """Fire what is due now and re-arm the one timer; returns the task ids fired."""
+        return [] if self._recurring is None else self._recurring.tick()
 
     def _admit(self, task_id: str, run_at: float | None, *, resumed: bool) -> None:
         if any(t == task_id for t, _ in self._queue) or task_id in self._timers:

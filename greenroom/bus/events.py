@@ -36,6 +36,12 @@ class TaskSubmitted(_Event, tag="task.submitted", frozen=True):
     goal: str
     run_at: float | None = None
     client: str = ""
+    schedule_id: str = ""
+    """Set when a recurring schedule fired this task (the fire *is* this event)."""
+    slot: int | None = None
+    """The schedule's slot (Unix time) this run is for; None for ``run-now``. At most one per slot."""
+    missed: list[int] = []
+    """With catch-up ``once``: the slots this one run stands for (the latest 100)."""
 
 
 class TaskStarted(_Event, tag="task.started", frozen=True):
@@ -252,6 +258,70 @@ class MemoryForgotten(_Event, tag="memory.forgotten", frozen=True):
     reason: str = ""
 
 
+# --- recurring schedules and watched folders ------------------------------------------
+
+CatchUp = Literal["skip", "once"]
+
+
+class ScheduleAdded(_Event, tag="schedule.added", frozen=True):
+    schedule_id: str
+    goal: str
+    cron: str = ""
+    """Five-field cron expression read in ``tz``; empty for an interval schedule."""
+    every_s: float = 0.0
+    """Fixed interval in seconds from ``start``; 0 for a cron schedule."""
+    tz: str = "UTC"
+    catch_up: CatchUp = "skip"
+    start: float = 0.0
+    """Interval anchor (Unix time): slots are ``start + k * every_s``."""
+    max_failures: int = 3
+    """Pause after this many consecutive failed runs (0: never)."""
+    at: float = 0.0
+    """When it was added, by the scheduler's clock: only later slots are due."""
+    client: str = ""
+
+
+class SchedulePaused(_Event, tag="schedule.paused", frozen=True):
+    schedule_id: str
+    reason: str = ""
+    at: float = 0.0
+    failures: int = 0
+    """Consecutive failed runs when it was paused (0 when a person paused it)."""
+
+
+class ScheduleResumed(_Event, tag="schedule.resumed", frozen=True):
+    """Slots that passed while paused are not caught up: only slots after ``at`` are due."""
+
+    schedule_id: str
+    at: float = 0.0
+
+
+class ScheduleRemoved(_Event, tag="schedule.removed", frozen=True):
+    schedule_id: str
+    at: float = 0.0
+
+
+class ScheduleMissed(_Event, tag="schedule.missed", frozen=True):
+    """Slots that passed while the daemon was down or asleep and, by catch-up ``skip``, did not run."""
+
+    schedule_id: str
+    slots: list[int]
+    """The latest 100 of them."""
+    count: int = 0
+    """How many (10,000 means at least that many)."""
+
+
+class MemoryWatchAdded(_Event, tag="memory.watch.added", frozen=True):
+    """A folder (or file) is kept indexed: changes are re-ingested as they happen."""
+
+    path: str
+    tags: list[str] = []
+
+
+class MemoryWatchRemoved(_Event, tag="memory.watch.removed", frozen=True):
+    path: str
+
+
 # --- runtime --------------------------------------------------------------------------
 
 
@@ -312,6 +382,13 @@ Event = Union[
     MemoryIngestProgress,
     MemoryIngestFinished,
     MemoryForgotten,
+    ScheduleAdded,
+    SchedulePaused,
+    ScheduleResumed,
+    ScheduleRemoved,
+    ScheduleMissed,
+    MemoryWatchAdded,
+    MemoryWatchRemoved,
     DaemonStarted,
     DaemonStopping,
     ActorCrashed,

@@ -165,6 +165,63 @@ class MemoryStatsRequest(_Request, tag="memory_stats", frozen=True):
     pass
 
 
+class ScheduleAdd(_Request, tag="schedule_add", frozen=True):
+    """Add a recurring schedule: a cron expression or an interval (exactly one)."""
+
+    goal: str
+    cron: str = ""
+    every_s: float = 0.0
+    tz: str = ""
+    """IANA zone name; empty: the daemon's local zone."""
+    catch_up: Literal["skip", "once"] = "skip"
+    start: float | None = None
+    """Interval schedules: the first slot (Unix time); default one interval from now."""
+    max_failures: int | None = None
+    """Pause after this many consecutive failed runs (0: never); default from the config."""
+
+
+class ListSchedules(_Request, tag="schedules", frozen=True):
+    removed: bool = False
+    """Include removed schedules."""
+
+
+class GetSchedule(_Request, tag="schedule", frozen=True):
+    schedule_id: str
+
+
+class PauseSchedule(_Request, tag="schedule_pause", frozen=True):
+    schedule_id: str
+
+
+class ResumeSchedule(_Request, tag="schedule_resume", frozen=True):
+    schedule_id: str
+
+
+class RemoveSchedule(_Request, tag="schedule_rm", frozen=True):
+    schedule_id: str
+
+
+class RunSchedule(_Request, tag="schedule_run", frozen=True):
+    """Run a schedule's goal now, outside its slots."""
+
+    schedule_id: str
+
+
+class MemoryWatch(_Request, tag="memory_watch", frozen=True):
+    """Keep folders (absolute paths) indexed: ingest them now, then re-ingest what changes."""
+
+    paths: list[str]
+    tags: list[str] = []
+
+
+class MemoryWatches(_Request, tag="memory_watches", frozen=True):
+    pass
+
+
+class MemoryUnwatch(_Request, tag="memory_unwatch", frozen=True):
+    path: str
+
+
 Request = Union[
     Hello,
     Submit,
@@ -187,6 +244,16 @@ Request = Union[
     MemorySearch,
     MemoryForget,
     MemoryStatsRequest,
+    ScheduleAdd,
+    ListSchedules,
+    GetSchedule,
+    PauseSchedule,
+    ResumeSchedule,
+    RemoveSchedule,
+    RunSchedule,
+    MemoryWatch,
+    MemoryWatches,
+    MemoryUnwatch,
 ]
 
 
@@ -217,6 +284,50 @@ class TaskView(msgspec.Struct, kw_only=True):
     answer: str = ""
     error: str = ""
     confirmations: list[PendingConfirmation] = []
+
+
+class ScheduleRun(msgspec.Struct, kw_only=True):
+    """One run a schedule started."""
+
+    task_id: str
+    slot: int | None = None
+    """The slot it ran for (Unix time); None for ``run-now``."""
+    missed: int = 0
+    """With catch-up ``once``: how many missed slots this run stood for."""
+    status: TaskStatus = "pending"
+
+
+class ScheduleView(msgspec.Struct, kw_only=True):
+    """A recurring schedule's state, derived from its events in the journal."""
+
+    schedule_id: str
+    goal: str
+    cron: str = ""
+    every_s: float = 0.0
+    tz: str = "UTC"
+    catch_up: Literal["skip", "once"] = "skip"
+    start: float = 0.0
+    max_failures: int = 3
+    status: Literal["active", "paused", "removed"] = "active"
+    reason: str = ""
+    """Why it was paused."""
+    created: float = 0.0
+    cursor: float = 0.0
+    """Slots at or before this time have been handled (run or missed)."""
+    fires: int = 0
+    missed: int = 0
+    """Slots that were skipped in all (catch-up ``skip``) or folded into one run (``once``)."""
+    failures: int = 0
+    """Consecutive failed runs (reset by a finished run or a resume)."""
+    runs: list[ScheduleRun] = []
+    """The latest 10."""
+    next_slots: list[int] = []
+    """The next few slots (Unix times), filled in replies."""
+
+
+class WatchView(msgspec.Struct, frozen=True, kw_only=True):
+    path: str
+    tags: list[str] = []
 
 
 class _Reply(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -338,6 +449,21 @@ class MemoryStatsReply(_Reply, tag="memory_stats", frozen=True):
     stats: MemoryStats
 
 
+class ScheduleReply(_Reply, tag="schedule", frozen=True):
+    schedule: ScheduleView
+    seq: int = 0
+
+
+class Schedules(_Reply, tag="schedules", frozen=True):
+    schedules: list[ScheduleView]
+
+
+class WatchesReply(_Reply, tag="memory_watches", frozen=True):
+    watches: list[WatchView]
+    seq: int = 0
+    """With ``memory_watch``: the timeline position before the first ingest started."""
+
+
 class ErrorReply(_Reply, tag="error", frozen=True):
     code: Literal["bad_request", "too_large", "hello_required", "version", "not_found", "conflict", "internal"]
     message: str
@@ -360,5 +486,8 @@ Reply = Union[
     MemoryHits,
     ForgetReply,
     MemoryStatsReply,
+    ScheduleReply,
+    Schedules,
+    WatchesReply,
     ErrorReply,
 ]

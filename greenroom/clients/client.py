@@ -259,6 +259,55 @@ class Client:
     def memory_stats(self) -> MemoryStats:
         return self.request(p.MemoryStatsRequest(), p.MemoryStatsReply).stats
 
+    def memory_watch(self, paths: list[str], tags: list[str] | None = None) -> p.WatchesReply:
+        """Keep folders indexed (absolute paths); follow from ``seq + 1`` for the first ingest's events."""
+        return self.request(p.MemoryWatch(paths=paths, tags=tags or []), p.WatchesReply)
+
+    def memory_watches(self) -> list[p.WatchView]:
+        return self.request(p.MemoryWatches(), p.WatchesReply).watches
+
+    def memory_unwatch(self, path: str) -> p.Ok:
+        return self.request(p.MemoryUnwatch(path=path), p.Ok)
+
+    # -- schedules -------------------------------------------------------------------------
+
+    def schedule_add(
+        self,
+        goal: str,
+        *,
+        cron: str = "",
+        every_s: float = 0.0,
+        tz: str = "",
+        catch_up: str = "skip",
+        start: float | None = None,
+        max_failures: int | None = None,
+    ) -> p.ScheduleView:
+        """Add a recurring schedule (a cron expression or an interval in seconds)."""
+        request = p.ScheduleAdd(
+            goal=goal, cron=cron, every_s=every_s, tz=tz, catch_up=catch_up,  # type: ignore[arg-type]
+            start=start, max_failures=max_failures,
+        )  # fmt: skip
+        return self.request(request, p.ScheduleReply).schedule
+
+    def schedules(self, removed: bool = False) -> list[p.ScheduleView]:
+        return self.request(p.ListSchedules(removed=removed), p.Schedules).schedules
+
+    def schedule(self, schedule_id: str) -> p.ScheduleView:
+        return self.request(p.GetSchedule(schedule_id=schedule_id), p.ScheduleReply).schedule
+
+    def schedule_pause(self, schedule_id: str) -> p.Ok:
+        return self.request(p.PauseSchedule(schedule_id=schedule_id), p.Ok)
+
+    def schedule_resume(self, schedule_id: str) -> p.Ok:
+        return self.request(p.ResumeSchedule(schedule_id=schedule_id), p.Ok)
+
+    def schedule_remove(self, schedule_id: str) -> p.Ok:
+        return self.request(p.RemoveSchedule(schedule_id=schedule_id), p.Ok)
+
+    def schedule_run(self, schedule_id: str) -> p.Submitted:
+        """Run a schedule's goal now, outside its slots."""
+        return self.request(p.RunSchedule(schedule_id=schedule_id), p.Submitted)
+
     # -- timeline --------------------------------------------------------------------------
 
     def _replay_into(self, cursor: _Cursor, upto: int | None) -> Iterator[Envelope]:

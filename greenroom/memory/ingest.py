@@ -121,7 +121,8 @@ class Ingestion:
         gone = [
             (row["id"], row["uri"])
             for root in self.roots
-            for row in engine.store.items_under(str(root) if root.is_file() else str(root) + os.sep)
+            # A root that is gone now (a watched file was deleted) matches its own path too.
+            for row in engine.store.items_under(str(root) if not root.is_dir() else str(root) + os.sep)
             if row["uri"] not in seen and not Path(row["uri"]).exists()
         ]
         self._total = len(files) + len(gone)

@@ -58,6 +58,8 @@ class MemoryConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         default_factory=lambda: [".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox"]
     )
     """Directory names never descended into on ingest (hidden directories are skipped too)."""
+    watch_debounce_ms: int = 300
+    """Watched folders: a batch of changes is ingested once no new change came for this long."""
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 16:
@@ -72,5 +74,7 @@ class MemoryConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
                 raise ValueError(f"memory.{name} must not be negative")
         if self.recency_half_life_days <= 0:
             raise ValueError("memory.recency_half_life_days must be positive")
+        if not 10 <= self.watch_debounce_ms <= 60_000:
+            raise ValueError("memory.watch_debounce_ms must be between 10 and 60000")
         if not 0 < self.near_duplicate <= 1:
             raise ValueError("memory.near_duplicate must be in (0, 1]")

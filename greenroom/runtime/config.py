@@ -20,6 +20,7 @@ from greenroom.memory.settings import MemoryConfig
 from greenroom.models.settings import LlmConfig
 from greenroom.policy.rules import Rule
 from greenroom.runtime.paths import APP, platform_data_dir, platform_runtime_dir
+from greenroom.schedules.settings import ScheduleConfig
 from greenroom.tools.settings import ToolsConfig
 
 if sys.version_info >= (3, 11):
@@ -62,6 +63,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     agent: AgentConfig = AgentConfig()
     tools: ToolsConfig = ToolsConfig()
     memory: MemoryConfig = MemoryConfig()
+    schedules: ScheduleConfig = ScheduleConfig()
 
     @property
     def data_dir(self) -> Path:

@@ -35,7 +35,14 @@ from greenroom.bus.events import (
     TaskSubmitted,
 )
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
-from greenroom.bus.protocol import TERMINAL_STATUSES, ChatMessage, PendingConfirmation, StatusReply, TaskView
+from greenroom.bus.protocol import (
+    TERMINAL_STATUSES,
+    ChatMessage,
+    PendingConfirmation,
+    StatusReply,
+    TaskView,
+    WatchView,
+)
 from greenroom.memory import BadMemoryInput, Filters, MemoryEngine, MemoryEngineError
 from greenroom.models import (
     DEFAULT_MODEL,
@@ -66,7 +73,9 @@ from greenroom.runtime.paths import (
     STATE_FILE,
     ensure_private_dir,
 )
+from greenroom.runtime.schedule_ops import ScheduleOps
 from greenroom.runtime.supervisor import Supervisor
+from greenroom.schedules import ScheduleIndex
 from greenroom.tools import ToolRegistry, default_tools
 from greenroom.tools.plugins import PluginManager
 
@@ -125,9 +134,10 @@ class Runtime:
     Args:
         config: the daemon's configuration.
         make_backend: overrides the configured model backend (tests).
+        clock: the wall clock schedules run by (tests freeze it).
     """
 
-    def __init__(self, config: Config, *, make_backend=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, config: Config, *, make_backend=None, clock=time.time) -> None:  # type: ignore[no-untyped-def]
         self.config = config
         self.started_at = time.time()
         data_dir = ensure_private_dir(config.data_dir)
@@ -137,6 +147,10 @@ class Runtime:
         self.tasks = TaskIndex()
         self.tasks.load(self.journal)
         self.bus.add_listener(self.tasks.apply)
+        self.schedules = ScheduleIndex()
+        self.schedules.load(self.journal)
+        self.bus.add_listener(self.schedules.apply)
+        self.schedule_ops = ScheduleOps(self.bus, self.schedules, config.schedules, clock)
         self.runs = RunRegistry()
         self.supervisor = Supervisor(self.bus)
         # Opens lazily (models and indexes load on first use), so start-up stays fast.
@@ -170,6 +184,9 @@ class Runtime:
             policy_engine=self.policy_engine,
             runs=self.runs,
             model_params=self.model_params,
+            clock=clock,
+            schedules=self.schedules,
+            schedule_config=config.schedules,
         )
         self._confirm_lock = threading.Lock()
         self._started = False
@@ -408,6 +425,19 @@ class Runtime:
 
     def memory_stats(self) -> MemoryStats:
         return self._memory("stats")  # type: ignore[no-any-return]
+
+    def memory_watch(self, paths: list[str], tags: list[str]) -> list[WatchView]:
+        return self._memory("watch", paths, tags)  # type: ignore[no-any-return]
+
+    def memory_watches(self) -> list[WatchView]:
+        return self._memory("watches")  # type: ignore[no-any-return]
+
+    def memory_unwatch(self, path: str) -> int:
+        assert self.deps.handles is not None
+        try:
+            return int(self.deps.handles.memory.ask("unwatch", path, timeout=30))
+        except CallFailed as exc:
+            raise RequestError("not_found", str(exc)) from exc
 
     def status(self, clients: int = 0) -> StatusReply:
         info = self.deps.model_status

@@ -8,6 +8,7 @@ that and loses nothing committed: the next start resumes from the journal.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from greenroom.runtime.config import Config
 from greenroom.runtime.core import Runtime
 from greenroom.runtime.gateway import Gateway
 from greenroom.runtime.lock import DaemonLock
+from greenroom.runtime.notify import notify
 from greenroom.runtime.paths import LOCK_FILE, ensure_private_dir
 
 log = structlog.get_logger(__name__)
@@ -31,6 +33,7 @@ async def serve(
     on_ready: Callable[[Runtime, Gateway], None] | None = None,
     stop: anyio.Event | None = None,
     handle_signals: bool = True,
+    clock: Callable[[], float] = time.time,
 ) -> None:
     """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set).
 
@@ -40,6 +43,7 @@ async def serve(
         on_ready: called once the sockets are bound and the actors started.
         stop: an event that stops the daemon like a signal would (tests).
         handle_signals: stop on SIGTERM/SIGINT (only possible on the main thread).
+        clock: the wall clock schedules run by (tests freeze it).
 
     Raises:
         DaemonAlreadyRunningError: another daemon owns this data dir.
@@ -47,7 +51,7 @@ async def serve(
     started = time.perf_counter()
     data_dir = ensure_private_dir(config.data_dir)
     with DaemonLock(data_dir / LOCK_FILE):
-        runtime = Runtime(config, make_backend=make_backend)
+        runtime = Runtime(config, make_backend=make_backend, clock=clock)
         reason = "stopped"
         try:
             gateway = Gateway(runtime, config)
@@ -61,10 +65,12 @@ async def serve(
                     head=runtime.bus.head,
                     open_tasks=len(runtime.tasks.open_tasks()),
                 )
+                notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=serving on {gateway.control_url}")
                 if on_ready is not None:
                     on_ready(runtime, gateway)
                 reason = await _wait_for_stop(stop, handle_signals)
                 log.info("daemon_stopping", reason=reason)
+                notify(f"STOPPING=1\nSTATUS=stopping: {reason}")
                 # Park while the gateway still serves, so clients see task.parked.
                 await anyio.to_thread.run_sync(runtime.park, reason)
                 await anyio.sleep(0.05)  # let the timeline thread send the last events

@@ -306,6 +306,28 @@ class Gateway:
                 return p.ForgetReply(report=rt.memory_forget(ids, _filters(f), query, limit))
             case p.MemoryStatsRequest():
                 return p.MemoryStatsReply(stats=rt.memory_stats())
+            case p.ScheduleAdd():
+                return p.ScheduleReply(schedule=rt.schedule_ops.add(request, client=who))
+            case p.ListSchedules(removed=removed):
+                return p.Schedules(schedules=rt.schedule_ops.views(removed))
+            case p.GetSchedule(schedule_id=sid):
+                return p.ScheduleReply(schedule=rt.schedule_ops.show(sid))
+            case p.PauseSchedule(schedule_id=sid):
+                return p.Ok(seq=rt.schedule_ops.pause(sid, client=who), detail="paused")
+            case p.ResumeSchedule(schedule_id=sid):
+                return p.Ok(seq=rt.schedule_ops.resume(sid), detail="resumed")
+            case p.RemoveSchedule(schedule_id=sid):
+                return p.Ok(seq=rt.schedule_ops.remove(sid), detail="removed")
+            case p.RunSchedule(schedule_id=sid):
+                task_id, seq = rt.schedule_ops.run_now(sid)
+                return p.Submitted(task_id=task_id, seq=seq)
+            case p.MemoryWatch(paths=paths, tags=tags):
+                head = rt.bus.head
+                return p.WatchesReply(watches=rt.memory_watch(paths, tags), seq=head)
+            case p.MemoryWatches():
+                return p.WatchesReply(watches=rt.memory_watches())
+            case p.MemoryUnwatch(path=path):
+                return p.Ok(seq=rt.memory_unwatch(path), detail="unwatched")
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
 

@@ -215,4 +215,7 @@ class TestTimeline:
             "goal": "json please",
             "run_at": None,
             "client": "test",
+            "schedule_id": "",
+            "slot": None,
+            "missed": [],
         }

@@ -15,6 +15,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="Run the greenroom daemon in the foreground (launchd / systemd --user run it so). "
         "Stops cleanly on SIGTERM or Ctrl-C: running tasks are parked and resume at the next start.",
     )
+    p.add_argument(
+        "--no-stderr-log",
+        action="store_true",
+        help="log only to <data_dir>/logs/daemon.jsonl, not to stderr (what the service runs)",
+    )
     p.set_defaults(func=run)
 
 
@@ -35,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, UnsafeDirectoryError) as exc:
         err(str(exc))
         return EXIT_USAGE
-    configure_logging(config.daemon.log_level, log_dir / "daemon.jsonl", stderr=True)
+    configure_logging(config.daemon.log_level, log_dir / "daemon.jsonl", stderr=not args.no_stderr_log)
     try:
         run_daemon(config)
     except (DaemonAlreadyRunningError, UnsafeDirectoryError) as exc:

@@ -13,6 +13,8 @@ from greenroom.clients.cli import (
     plugins_cmd,
     policy_cmd,
     run_cmd,
+    schedule_cmd,
+    service_cmd,
     stop_cmd,
     tasks_cmd,
     timeline_cmd,
@@ -45,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     plugins_cmd.add_parser(sub)
     memory_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
+    schedule_cmd.add_parser(sub)
+    service_cmd.add_parser(sub)
     return parser
 
 

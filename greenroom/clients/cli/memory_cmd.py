@@ -1,4 +1,4 @@
-"""``greenroom memory [add|ingest|search|forget|stats]``."""
+"""``greenroom memory [add|ingest|search|forget|watch|stats]``."""
 
 from __future__ import annotations
 
@@ -93,6 +93,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     forget.add_argument("--dry-run", action="store_true", help="with --query: show what would be forgotten")
     _filter_args(forget)
     forget.set_defaults(func=forget_items)
+
+    watch = msub.add_parser(
+        "watch",
+        help="keep folders indexed",
+        description="Keep folders indexed: ingest them now, then re-ingest each file that changes (debounced; "
+        "only changed files are read; deleted files are forgotten). Watches persist across restarts. "
+        "`memory watch --list` lists them; `memory watch rm PATH` (or --rm PATH) stops watching.",
+    )
+    watch.add_argument("paths", nargs="*", help="folders or files to watch (or: rm PATH…)")
+    watch.add_argument("--tag", action="append", default=[], help="tag every item from these folders (repeatable)")
+    watch.add_argument("--list", action="store_true", help="list watched folders")
+    watch.add_argument("--rm", action="store_true", help="stop watching the given paths (what was ingested stays)")
+    watch.add_argument("--json", action="store_true", help="print JSON")
+    watch.set_defaults(func=watch_paths)
 
     stats = msub.add_parser("stats", help="what memory holds", description="Items, chunks, index sizes, models.")
     stats.add_argument("--json", action="store_true", help="print JSON")
@@ -203,6 +217,36 @@ def forget_items(args: argparse.Namespace) -> int:
         out("nothing matched; nothing forgotten")
     else:
         out(f"forgot {len(report.item_ids)} item(s), {report.chunks} chunk(s): {', '.join(report.item_ids)}")
+    return EXIT_OK
+
+
+@guarded
+def watch_paths(args: argparse.Namespace) -> int:
+    """Add, list or remove watched folders."""
+    paths = list(args.paths)
+    remove = args.rm
+    if paths[:1] == ["rm"] and len(paths) > 1 and not Path("rm").exists():
+        remove, paths = True, paths[1:]
+    if args.list == bool(paths):
+        err("give folders to watch, or --list" if not paths else "--list takes no paths")
+        return EXIT_USAGE
+    resolved = [str(Path(path).expanduser().resolve()) for path in paths]
+    with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
+        if args.list:
+            watches = client.memory_watches()
+        elif remove:
+            for path in resolved:
+                client.memory_unwatch(path)
+                out(f"no longer watching {path}")
+            return EXIT_OK
+        else:
+            watches = client.memory_watch(resolved, args.tag).watches
+    if args.json:
+        return out_json(watches)
+    if not watches:
+        out("no folders are watched")
+    for w in watches:
+        out(w.path + (f"  (tags: {', '.join(w.tags)})" if w.tags else ""))
     return EXIT_OK
 
 

@@ -22,8 +22,12 @@ def _short(value: Any, limit: int = 100) -> str:
 def detail(env: Envelope) -> str:
     """The human part of a timeline line."""
     match env.event:
-        case e.TaskSubmitted(goal=goal, run_at=run_at):
+        case e.TaskSubmitted(goal=goal, run_at=run_at, schedule_id=sid, slot=slot, missed=missed):
             when = "" if run_at is None else f"  (at {dt.datetime.fromtimestamp(run_at):%H:%M:%S})"
+            if sid:
+                when += f"  ({sid} " + ("run now" if slot is None else f"slot {_slot(slot)}") + ")"
+            if len(missed) > 1:
+                when += f"  catching up {len(missed)} missed slots: {_slots(missed)}"
             return f"{_short(goal)}{when}"
         case e.TaskStarted(resumed=resumed):
             return "resumed after restart" if resumed else ""
@@ -81,6 +85,16 @@ def detail(env: Envelope) -> str:
             return f"{run} {summary}" + (f"; stopped: {error}" if error else "")
         case e.MemoryForgotten(item_ids=items, chunks=n, reason=why):
             return f"{', '.join(items[:5])}{' …' if len(items) > 5 else ''} ({n} chunks)" + (f": {why}" if why else "")
+        case e.ScheduleAdded(schedule_id=sid, cron=cron, every_s=every, tz=tz, goal=goal):
+            return f"{sid} {cron or f'every {every:g}s'} ({tz}): {_short(goal, 80)}"
+        case e.SchedulePaused(schedule_id=sid, reason=why):
+            return f"{sid} {why}"
+        case e.ScheduleResumed(schedule_id=sid) | e.ScheduleRemoved(schedule_id=sid):
+            return sid
+        case e.ScheduleMissed(schedule_id=sid, slots=slots, count=n):
+            return f"{sid} skipped {n} missed slot{'s' if n != 1 else ''}: {_slots(slots)}"
+        case e.MemoryWatchAdded(path=path) | e.MemoryWatchRemoved(path=path):
+            return path
         case e.DaemonStarted(version=v, pid=pid):
             return f"greenroom {v} (pid {pid})"
         case e.DaemonStopping(reason=reason):
@@ -93,6 +107,15 @@ def detail(env: Envelope) -> str:
             return msg
         case _:
             return ""
+
+
+def _slot(ts: int) -> str:
+    return f"{dt.datetime.fromtimestamp(ts):%Y-%m-%d %H:%M}"
+
+
+def _slots(slots: list[int]) -> str:
+    shown = [_slot(s) for s in slots[-5:]]
+    return ("… " if len(slots) > 5 else "") + ", ".join(shown)
 
 
 def line(env: Envelope) -> str:
