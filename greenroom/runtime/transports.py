@@ -52,6 +52,7 @@ WS_PATHS: dict[tuple[str, Format], str] = {
 }
 HELLO_WAIT_S = 10.0
 """A tcp timeline pipe that has not said hello by then is closed."""
+REFUSAL_GRACE_S = 2.0
 MAX_HELLO_BYTES = 64 << 10
 _hello_codec: Codec[p.Request] = Codec(p.Request)
 
@@ -259,7 +260,8 @@ class Transports:
         with self._lock:
             if pipe.id not in self._tcp_pending:
                 return  # admitted already (or gone): a timeline pipe has nothing more to say
-            self._tcp_pending[pipe.id] = (pipe, -HELLO_WAIT_S)  # answered: swept on the next round
+            # Answered: closed by the sweeper after a grace period that lets a refusal reach the client.
+            self._tcp_pending[pipe.id] = (pipe, time.monotonic() - HELLO_WAIT_S + REFUSAL_GRACE_S)
         address = _address(pipe)
         try:
             hello, fmt = _hello_codec.decode(frame)

@@ -16,6 +16,8 @@ from greenroom.clients.cli import (
     stop_cmd,
     tasks_cmd,
     timeline_cmd,
+    token_cmd,
+    web_cmd,
 )
 
 
@@ -45,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     plugins_cmd.add_parser(sub)
     memory_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
+    token_cmd.add_parser(sub)
+    web_cmd.add_parsers(sub)
     return parser
 
 
