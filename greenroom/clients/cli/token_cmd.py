@@ -17,7 +17,7 @@ def parse_duration(text: str) -> float:
         ValueError: not a positive duration.
     """
     text = text.strip().lower()
-    unit = _UNITS.get(text[-1:], None)
+    unit = _UNITS.get(text[-1:])
     number = text[:-1] if unit else text
     seconds = float(number) * (unit or 1)
     if not seconds > 0 or seconds != seconds or seconds == float("inf"):

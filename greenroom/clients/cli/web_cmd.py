@@ -8,7 +8,6 @@ a fragment to a server, so the token reaches no request line and no log.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, out
 from greenroom.clients.cli.token_cmd import parse_duration
@@ -110,21 +109,6 @@ def app_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         err(str(exc))
         return EXIT_USAGE
-    window = webview.create_window("greenroom", url, width=args.width, height=args.height)
-
-    def announce_ready() -> None:
-        # Tell whoever started us (a test, a launcher) once the page has attached and shows the timeline.
-        while True:
-            try:
-                if window.evaluate_js("Boolean(window.greenroom && window.greenroom.ready)"):
-                    out("ready")
-                    return
-            except Exception:  # the window is not up yet, or it closed: pywebview raises various errors
-                pass
-            import time
-
-            time.sleep(0.2)
-
-    webview.start(announce_ready, private_mode=True)
-    sys.stdout.flush()
+    webview.create_window("greenroom", url, width=args.width, height=args.height)
+    webview.start(private_mode=True)
     return EXIT_OK

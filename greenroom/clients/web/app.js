@@ -22,6 +22,7 @@ function takeToken() {
 
 const $ = (id) => document.getElementById(id);
 
+
 class App {
   constructor() {
     this.req = null;
@@ -57,6 +58,7 @@ class App {
     await this.timeline.start(from);
     await Promise.all([this.refreshTasks(), this.refreshStatus()]);
     gr.ready = true;
+    document.body.dataset.ready = "true";
     setInterval(() => this.refreshStatus(), 5000);
   }
 
