@@ -8,7 +8,7 @@ import { el, clear, short, time, renderEvent, renderTaskTree, renderDiff } from 
 
 const TERMINAL = new Set(["finished", "failed", "cancelled"]);
 const TIMELINE_KEEP = 5000;
-const gr = (window.greenroom = { ready: false, events: [], role: "", healed: 0, errors: [] });
+const gr = (window.greenroom = { ready: false, events: [], arrivals: [], role: "", healed: 0, errors: [] });
 
 function takeToken() {
   const params = new URLSearchParams(location.hash.slice(1));
@@ -97,14 +97,23 @@ class App {
 
   onEvent(env) {
     gr.events.push(env);
+    gr.arrivals.push([env.seq, performance.timeOrigin + performance.now()]); // bench/web_timeline.py reads these
+    if (gr.arrivals.length > TIMELINE_KEEP) gr.arrivals.splice(0, gr.arrivals.length - TIMELINE_KEEP);
     if (gr.events.length > TIMELINE_KEEP) gr.events.splice(0, gr.events.length - TIMELINE_KEEP);
     gr.healed = this.timeline.healed;
     const list = $("timeline");
     const row = renderEvent(env, () => env.task_id && this.select(env.task_id));
     list.append(row);
-    while (list.childElementCount > 1000) list.firstElementChild.remove();
-    if ($("follow").checked) list.scrollTop = list.scrollHeight;
-    $("head").textContent = `#${env.seq}`;
+    if (!this.layoutPending) {
+      // Trim and scroll at most every 100 ms: forcing a layout per event stalls a burst.
+      this.layoutPending = true;
+      setTimeout(() => {
+        this.layoutPending = false;
+        while (list.childElementCount > 1000) list.firstElementChild.remove();
+        if ($("follow").checked) list.scrollTop = list.scrollHeight;
+        $("head").textContent = `#${this.timeline.nextSeq - 1}`;
+      }, 100);
+    }
     const type = env.event.type;
     if (env.task_id && env.task_id === this.selected) this.addTaskEvents([env]);
     if (env.task_id && /^(task\.|step\.|confirmation\.)/.test(type)) this.scheduleTasks();
