@@ -134,6 +134,7 @@ class TestWebClient:
             c.memory_add("the cabin wifi password is on the fridge", ["cabin"])
         attach(page, page_url(daemon))
         page.click("nav button[data-tab=memory]")
+        assert not page.is_visible("#tab-tasks") and page.is_visible("#tab-memory")
         page.fill("#query", "cabin wifi")
         page.press("#query", "Enter")
         hit = page.wait_for_selector(".hit", timeout=60000)
