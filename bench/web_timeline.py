@@ -103,10 +103,8 @@ def run_round(browser: Any, daemon: BenchDaemon, url_for: Any, tabs: int, events
             if not lat:
                 print(f"  {name:<6} {label:<10} no samples")
                 continue
-            print(
-                f"  {name:<6} {label:<10} p50 {percentile(lat, 0.5) * 1000:7.2f} ms  p95 {percentile(lat, 0.95) * 1000:7.2f} ms"
-                f"  received {got}/{len(seqs)}"
-            )
+            p50, p95 = percentile(lat, 0.5) * 1000, percentile(lat, 0.95) * 1000
+            print(f"  {name:<6} {label:<10} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  received {got}/{len(seqs)}")
     ipc.close()
     client.close()
     for page in pages:

@@ -14,6 +14,9 @@ from playwright.sync_api import sync_playwright
 
 from tests.conftest import InProcessDaemon, call, finish, make_config, plan, write_script
 
+KEY = "- open question: who has the boat key?\n"
+INSPECTION = "- open question: when is the boat inspected?\n"
+
 
 def main(out: Path) -> None:
     root = Path(tempfile.mkdtemp(prefix="gr-", dir="/tmp"))
@@ -23,8 +26,7 @@ def main(out: Path) -> None:
         "plan": plan("read the cabin notes", "add the open questions"),
         "step:1:round:1": call(("fs.read", {"path": str(notes)})),
         "step:1:round:2": finish("read the notes"),
-        "step:2:round:1": call(("fs.patch", {"path": str(notes), "old": "- open question: who has the boat key?\n",
-                                              "new": "- open question: who has the boat key?\n- open question: when is the boat inspected?\n"})),
+        "step:2:round:1": call(("fs.patch", {"path": str(notes), "old": KEY, "new": KEY + INSPECTION})),
         "step:2:round:2": finish("added a question"),
         "answer": "Added one open question to the cabin notes.",
     })  # fmt: skip

@@ -22,6 +22,7 @@ from greenroom.bus.codec import Codec, decode_envelope, encode
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
 from greenroom.clients.errors import DaemonNotRunningError, ServerError
+from greenroom.clients.remote import control_url, open_timeline
 
 R = TypeVar("R")
 
@@ -29,7 +30,7 @@ CONTROL_SOCKET = "control.ipc"
 _reply_codec: Codec[p.Reply] = Codec(p.Reply)
 
 
-def _decode_reply(frame: bytes, expected: type[R]) -> R:
+def decode_reply(frame: bytes, expected: type[R]) -> R:
     reply, _ = _reply_codec.decode(frame)
     if isinstance(reply, p.ErrorReply):
         raise ServerError(reply.code, reply.message)
@@ -45,13 +46,6 @@ def _not_running(runtime_dir: Path, exc: Exception) -> DaemonNotRunningError:
     )
 
 
-def control_url(url: str) -> str:
-    """The control socket's URL for a daemon address: ``ws://host:port`` gets ``/control``."""
-    if url.startswith(("ws://", "wss://")) and url.count("/") == 2:
-        return url + "/control"
-    return url
-
-
 def _dial_control(runtime_dir: Path, timeout_ms: int, url: str | None = None) -> pynng.Req0:
     req = pynng.Req0(recv_timeout=timeout_ms, send_timeout=timeout_ms)
     try:
@@ -62,32 +56,6 @@ def _dial_control(runtime_dir: Path, timeout_ms: int, url: str | None = None) ->
             raise DaemonNotRunningError(f"nothing answers at {url}: {exc}") from None
         raise _not_running(runtime_dir, exc) from None
     return req
-
-
-def open_timeline(hello: p.HelloReply, token: str, name: str, timeout_ms: int) -> pynng.Socket:
-    """A socket receiving the timeline frames ``hello`` points at (subscribed to everything).
-
-    ipc and ws timelines are Pub0 (the ws URL holds a single-use ticket); the tcp
-    timeline is a Pair1 socket that says hello with the token first.
-    """
-    if hello.timeline.startswith(("tcp://", "tls+tcp://")):
-        pair = pynng.Pair1(recv_timeout=timeout_ms, send_timeout=timeout_ms, recv_buffer_size=8192)
-        try:
-            pair.dial(hello.timeline, block=True)
-            pair.send(encode(p.Hello(protocol=p.PROTOCOL_VERSION, client=name, token=token)))
-            _decode_reply(pair.recv(), p.HelloReply)
-        except BaseException:
-            pair.close()
-            raise
-        return pair
-    sub = pynng.Sub0(recv_buffer_size=8192, recv_timeout=timeout_ms)
-    sub.subscribe(b"")
-    try:
-        sub.dial(hello.timeline, block=True)
-    except BaseException:
-        sub.close()
-        raise
-    return sub
 
 
 class _Cursor:
@@ -187,7 +155,7 @@ class Client:
             raise _not_running(self.runtime_dir, exc) from None
         finally:
             ctx.close()
-        return _decode_reply(frame, expected)
+        return decode_reply(frame, expected)
 
     def hello_request(self) -> p.Hello:
         return p.Hello(protocol=p.PROTOCOL_VERSION, client=self.name, token=self.token)
@@ -408,7 +376,7 @@ class AsyncClient:
             raise _not_running(self.runtime_dir, exc) from None
         finally:
             ctx.close()
-        return _decode_reply(frame, expected)
+        return decode_reply(frame, expected)
 
     async def submit(self, goal: str, run_at: float | None = None) -> p.Submitted:
         return await self.request(p.Submit(goal=goal, run_at=run_at), p.Submitted)

@@ -94,15 +94,20 @@ class TestWebClient:
         assert (daemon.root / "notes.md").read_text() == "old line\nnew line\n"
         assert "The notes have a new line." in page.inner_text("#task")
         tree = page.inner_text(".tree")
-        assert "plan (revision 0)" in tree and "step 1" in tree and "step 2" in tree
-        assert "fs.write" in tree and "ask · side-effects-ask" in tree and "ok ·" in tree  # the call, its decision, its result
+        assert "plan (revision 0)" in tree
+        assert "step 1" in tree
+        assert "step 2" in tree
+        assert "fs.write" in tree
+        assert "ask · side-effects-ask" in tree
+        assert "ok ·" in tree
         page.wait_for_function("window.greenroom.events.at(-1).event.type === 'task.finished'", timeout=20000)
         events = page.evaluate("window.greenroom.events")
         seqs = [e["seq"] for e in events]
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # in order, no holes, no repeats
         assert tail_json(daemon, seqs[0], len(seqs)) == events
         answered = [e for e in events if e["event"]["type"] == "confirmation.answered"]
-        assert answered[0]["event"]["client"] == "greenroom-web" and answered[0]["event"]["remember"] is True
+        assert answered[0]["event"]["client"] == "greenroom-web"
+        assert answered[0]["event"]["remember"] is True
 
     def test_replay_from_any_seq(self, daemon: Any, page: Any) -> None:
         """Replaying from a chosen seq shows exactly the events from there on."""
@@ -125,8 +130,10 @@ class TestWebClient:
         page.click(f"#tasks li[data-task='{task_id}']")
         page.wait_for_selector(".confirmation", timeout=20000)
         body = page.inner_text("body")
-        assert "new line" not in body and "arguments hidden" in body
-        assert not page.is_visible("#submit") and not page.is_visible(".confirmation .yes")
+        assert "new line" not in body
+        assert "arguments hidden" in body
+        assert not page.is_visible("#submit")
+        assert not page.is_visible(".confirmation .yes")
 
     def test_memory_models_and_status_tabs(self, daemon: Any, page: Any) -> None:
         """Memory search shows why each hit came back; models carry fit badges; status shows the daemon."""
@@ -134,11 +141,14 @@ class TestWebClient:
             c.memory_add("the cabin wifi password is on the fridge", ["cabin"])
         attach(page, page_url(daemon))
         page.click("nav button[data-tab=memory]")
-        assert not page.is_visible("#tab-tasks") and page.is_visible("#tab-memory")
+        assert not page.is_visible("#tab-tasks")
+        assert page.is_visible("#tab-memory")
         page.fill("#query", "cabin wifi")
         page.press("#query", "Enter")
         hit = page.wait_for_selector(".hit", timeout=60000)
-        assert "fridge" in hit.inner_text() and "why:" in hit.inner_text() and "final" in hit.inner_text()
+        assert "fridge" in hit.inner_text()
+        assert "why:" in hit.inner_text()
+        assert "final" in hit.inner_text()
         page.click("nav button[data-tab=models]")
         page.wait_for_selector("#models tr .fit", timeout=20000)
         assert page.locator("#models tr").count() > 5
@@ -159,7 +169,7 @@ class TestRefusals:
     def test_a_page_from_another_origin_cannot_connect(self, daemon: Any, page: Any) -> None:
         """Even holding a valid token, a page on a foreign origin never gets a reply from the daemon."""
         url = page_url(daemon)
-        web, token = url.split("#token=")
+        _web, token = url.split("#token=")
         with daemon.client() as c:
             assert c.hello is not None
             ws = c.hello.transports["ws"]
