@@ -148,6 +148,19 @@ class TestUnauthenticatedPipes:
             assert body["code"] in ("unauthorized", "rate_limited")
 
 
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(frame=st.binary(min_size=1, max_size=300))
+    def test_hostile_first_messages_on_the_tcp_timeline_get_only_a_refusal(self, daemon: Any, frame: bytes) -> None:
+        """Whatever a tcp timeline pipe sends first (but a good hello), it gets an error and no frame."""
+        with pynng.Pair1(recv_timeout=5000) as pair:
+            pair.dial(endpoints(daemon)["tcp_timeline"], block=True)
+            pair.send(frame)
+            raw = pair.recv()
+            body = json.loads(raw) if raw[:1] == b"{" else msgspec.msgpack.decode(raw)
+            assert body["type"] == "error"
+            assert body["code"] in ("unauthorized", "rate_limited")
+
+
 class TestRoles:
     def test_viewer_reads_but_cannot_submit_confirm_or_manage(self, daemon: Any) -> None:
         """A viewer sees tasks and status; submit, confirm, policy and token ops are forbidden."""

@@ -98,6 +98,28 @@ def module_store(tmp_path_factory: pytest.TempPathFactory) -> TokenStore:
     s.close()
 
 
+class TestTickets:
+    @settings(max_examples=200)
+    @given(uri=st.text(max_size=120))
+    def test_any_request_uri_without_an_issued_ticket_is_refused(self, module_store: TokenStore, uri: str) -> None:
+        """A ws timeline pipe's URI is parsed safely; only an issued ticket admits."""
+        from greenroom.runtime.access import Access
+
+        access = Access(module_store, publish=lambda _e: None, sensitive=lambda _t: True)
+        assert isinstance(access.admit_ticket(uri, "full"), str)
+
+    def test_a_ticket_admits_once_and_only_to_its_role(self, module_store: TokenStore) -> None:
+        """Single use; a viewer ticket does not open the full timeline."""
+        from greenroom.runtime.access import Access, Session
+
+        access = Access(module_store, publish=lambda _e: None, sensitive=lambda _t: True)
+        viewer = access.ticket(Session(transport="ws", address="x", role="viewer", token_id="t1"))
+        assert "does not admit" in str(access.admit_ticket(f"/timeline?ticket={viewer}", "full"))
+        admin = access.ticket(Session(transport="ws", address="x", role="admin", token_id="t2"))
+        assert not isinstance(access.admit_ticket(f"/timeline?ticket={admin}", "full"), str)
+        assert "used or expired" in str(access.admit_ticket(f"/timeline?ticket={admin}", "full"))
+
+
 class TestDurations:
     @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("15m", 900), ("12h", 43200), ("2d", 172800)])
     def test_units(self, text: str, seconds: float) -> None:
