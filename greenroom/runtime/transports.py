@@ -37,6 +37,7 @@ from greenroom.bus.errors import DecodeError
 from greenroom.bus.events import event_type
 from greenroom.runtime.access import Access
 from greenroom.runtime.config import Config
+from greenroom.runtime.errors import ListenError
 from greenroom.runtime.nng import bound_port, pipe_option
 from greenroom.runtime.origin import host_allowed, normalise_origin, origin_allowed
 from greenroom.runtime.redact import redact_envelope
@@ -152,18 +153,26 @@ class Transports:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def serve(self, rep: pynng.Rep0, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-        """Listen (control on ``rep``, the timelines, the page); report started; run until cancelled."""
+        """Listen (control on ``rep``, the timelines, the page); report started; run until cancelled.
+
+        Raises:
+            ListenError: a configured address cannot be listened on.
+        """
         socks: list[pynng.Socket] = []
         sub = self.runtime.bus.subscribe("remote-timeline", maxsize=65536)
         try:
-            if self.ws_on:
-                socks += self._listen_ws(rep)
-            if self.gw.tcp:
-                socks.append(self._listen_tcp(rep))
-            if self.gw.web:
-                self.web = WebServer(self.gw.ws_host, self.gw.web_port, {"ws": self.access.endpoints["ws"]}).start()
-                self.access.endpoints["web"] = self.web.origin + "/"
-                self._origins |= {self.web.origin, f"http://localhost:{self.web.port}"}
+            try:
+                if self.ws_on:
+                    socks += self._listen_ws(rep)
+                if self.gw.tcp:
+                    socks.append(self._listen_tcp(rep))
+                if self.gw.web:
+                    ws = self.access.endpoints["ws"]
+                    self.web = WebServer(self.gw.ws_host, self.gw.web_port, {"ws": ws}).start()
+                    self.access.endpoints["web"] = self.web.origin + "/"
+                    self._origins |= {self.web.origin, f"http://localhost:{self.web.port}"}
+            except (pynng.NNGException, OSError) as exc:
+                raise ListenError(f"cannot listen for remote clients ([gateway] ws/tcp/web): {exc}") from None
             log.info("remote_transports_listening", **self.access.endpoints)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._thread, self._publish_loop, sub)

@@ -64,3 +64,18 @@ class TestTokenCommands:
         assert run.returncode == 2
         assert "gateway.web=true" in run.stderr
         assert "#token=" not in run.stdout
+
+
+class TestListenErrors:
+    def test_a_port_in_use_is_a_message_not_a_traceback(self, short_tmp: Path) -> None:
+        """`greenroom daemon` with ws on a taken port exits 2 naming the problem."""
+        import socket
+
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            run = cli(short_tmp, "--set", "gateway.ws=true", "--set", f"gateway.ws_port={port}", "daemon")
+        assert run.returncode == 2
+        assert "cannot listen for remote clients" in run.stderr
+        assert "Traceback" not in run.stderr
