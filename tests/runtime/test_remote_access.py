@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import struct
 from pathlib import Path
@@ -292,3 +293,30 @@ class TestBrowserDefences:
             assert c.hello is not None
             assert c.hello.role == "local"
             assert c.status().head > 0
+
+
+class TestTls:
+    @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+    def test_tls_tcp_control_and_timeline(self, short_tmp: Path, daemon_factory: Any) -> None:
+        """With tls_cert_key, tcp becomes tls+tcp://: a client trusting the cert attaches with a token."""
+        import subprocess
+
+        key, cert = short_tmp / "key.pem", short_tmp / "cert.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                        "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       check=True, capture_output=True, timeout=60)  # fmt: skip
+        both = short_tmp / "both.pem"
+        both.write_bytes(cert.read_bytes() + key.read_bytes())
+        d = daemon_factory(make_config(short_tmp, None, *REMOTE, f'gateway.tls_cert_key="{both}"'))
+        eps = endpoints(d)
+        assert eps["tcp"].startswith("tls+tcp://")
+        token = tokens(d)["viewer"]
+        tls = pynng.TLSConfig(pynng.TLSConfig.MODE_CLIENT, ca_files=[str(cert)], server_name="localhost")
+        with pynng.Req0(tls_config=tls, recv_timeout=10000) as req:
+            req.dial(eps["tcp"], block=True)
+            req.send(json.dumps({"op": "hello", "protocol": 1, "token": token}).encode())
+            assert json.loads(req.recv())["role"] == "viewer"
+        with pynng.Pair1(tls_config=tls, recv_timeout=10000) as pair:
+            pair.dial(eps["tcp_timeline"], block=True)
+            pair.send(json.dumps({"op": "hello", "protocol": 1, "token": token}).encode())
+            assert json.loads(pair.recv())["type"] == "hello"
