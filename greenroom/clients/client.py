@@ -22,6 +22,7 @@ from greenroom.bus.codec import Codec, decode_envelope, encode
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
 from greenroom.clients.errors import DaemonNotRunningError, RequestTooLargeError, ServerError
+from greenroom.clients.remote import control_url, open_timeline
 
 R = TypeVar("R")
 
@@ -29,7 +30,7 @@ CONTROL_SOCKET = "control.ipc"
 _reply_codec: Codec[p.Reply] = Codec(p.Reply)
 
 
-def _decode_reply(frame: bytes, expected: type[R]) -> R:
+def decode_reply(frame: bytes, expected: type[R]) -> R:
     reply, _ = _reply_codec.decode(frame)
     if isinstance(reply, p.ErrorReply):
         raise ServerError(reply.code, reply.message)
@@ -56,12 +57,14 @@ def _not_running(runtime_dir: Path, exc: Exception) -> DaemonNotRunningError:
     )
 
 
-def _dial_control(runtime_dir: Path, timeout_ms: int) -> pynng.Req0:
+def _dial_control(runtime_dir: Path, timeout_ms: int, url: str | None = None) -> pynng.Req0:
     req = pynng.Req0(recv_timeout=timeout_ms, send_timeout=timeout_ms)
     try:
-        req.dial(f"ipc://{runtime_dir / CONTROL_SOCKET}", block=True)
+        req.dial(control_url(url) if url else f"ipc://{runtime_dir / CONTROL_SOCKET}", block=True)
     except pynng.NNGException as exc:
         req.close()
+        if url:
+            raise DaemonNotRunningError(f"nothing answers at {url}: {exc}") from None
         raise _not_running(runtime_dir, exc) from None
     return req
 
@@ -95,11 +98,23 @@ class Client:
         runtime_dir: the daemon's runtime dir (where its sockets are).
         name: tells the daemon (and its logs) who is asking.
         timeout: seconds to wait for each reply.
+        url: a remote daemon (``ws://host:port`` or ``tcp://host:port``) instead of the local ipc one.
+        token: the token for ``url`` (``greenroom token create``).
     """
 
-    def __init__(self, runtime_dir: Path, *, name: str = "greenroom-python", timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        runtime_dir: Path,
+        *,
+        name: str = "greenroom-python",
+        timeout: float = 10.0,
+        url: str | None = None,
+        token: str = "",
+    ) -> None:
         self.runtime_dir = Path(runtime_dir)
         self.name = name
+        self.url = url
+        self.token = token
         self._timeout_ms = int(timeout * 1000)
         self._req: pynng.Req0 | None = None
         self._lock = threading.Lock()
@@ -114,8 +129,8 @@ class Client:
             DaemonNotRunningError: nothing answers.
             ServerError: the daemon refused the handshake (protocol version).
         """
-        self._req = _dial_control(self.runtime_dir, self._timeout_ms)
-        self.hello = self.request(p.Hello(protocol=p.PROTOCOL_VERSION, client=self.name), p.HelloReply)
+        self._req = _dial_control(self.runtime_dir, self._timeout_ms, self.url)
+        self.hello = self.request(self.hello_request(), p.HelloReply)
         return self
 
     def __enter__(self) -> Client:
@@ -152,12 +167,31 @@ class Client:
             raise _not_running(self.runtime_dir, exc) from None
         finally:
             ctx.close()
-        return _decode_reply(frame, expected)
+        return decode_reply(frame, expected)
+
+    def hello_request(self) -> p.Hello:
+        return p.Hello(protocol=p.PROTOCOL_VERSION, client=self.name, token=self.token)
 
     # -- requests --------------------------------------------------------------------------
 
     def submit(self, goal: str, run_at: float | None = None) -> p.Submitted:
         return self.request(p.Submit(goal=goal, run_at=run_at), p.Submitted)
+
+    def create_token(self, role: str = "viewer", name: str = "", ttl_s: float | None = None) -> p.TokenCreated:
+        """Mint a token for ws/tcp clients (works only over ipc)."""
+        return self.request(p.TokenCreate(role=role, name=name, ttl_s=ttl_s), p.TokenCreated)  # type: ignore[arg-type]
+
+    def list_tokens(self) -> list[p.TokenInfo]:
+        return self.request(p.TokenList(), p.TokensReply).tokens
+
+    def revoke_token(self, token_id: str) -> p.Ok:
+        return self.request(p.TokenRevoke(token_id=token_id), p.Ok)
+
+    def models(self) -> p.ModelsReply:
+        return self.request(p.ListModels(), p.ModelsReply)
+
+    def preview(self, confirmation_id: str) -> p.PreviewReply:
+        return self.request(p.Preview(confirmation_id=confirmation_id), p.PreviewReply)
 
     def cancel(self, task_id: str) -> p.Ok:
         return self.request(p.Cancel(task_id=task_id), p.Ok)
@@ -331,10 +365,10 @@ class Client:
         """
         assert self.hello is not None or self.connect()
         assert self.hello is not None
-        sub = pynng.Sub0(recv_buffer_size=8192, recv_timeout=int((idle or 0.5) * 1000))
-        sub.subscribe(b"")
+        if self.url:  # a ws timeline ticket is single-use: a fresh hello brings a fresh one
+            self.hello = self.request(self.hello_request(), p.HelloReply)
+        sub = open_timeline(self.hello, self.token, self.name, int((idle or 0.5) * 1000))
         try:
-            sub.dial(self.hello.timeline, block=True)
             head = self.status().head
             cursor = _Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
             yield from self._replay_into(cursor, None)
@@ -404,7 +438,7 @@ class AsyncClient:
             raise _not_running(self.runtime_dir, exc) from None
         finally:
             ctx.close()
-        return _decode_reply(frame, expected)
+        return decode_reply(frame, expected)
 
     async def submit(self, goal: str, run_at: float | None = None) -> p.Submitted:
         return await self.request(p.Submit(goal=goal, run_at=run_at), p.Submitted)

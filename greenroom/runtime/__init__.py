@@ -19,6 +19,7 @@ _EXPORTS = {
     "serve": "daemon",
     "DaemonAlreadyRunningError": "errors",
     "DaemonError": "errors",
+    "ListenError": "errors",
     "RequestError": "errors",
     "UnsafeDirectoryError": "errors",
     "Gateway": "gateway",

@@ -48,6 +48,26 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Requests larger than this get an error reply."""
     timeline_buffer: int = 8192
     """Per-subscriber send buffer of the timeline socket, in messages (nng's maximum)."""
+    ws: bool = False
+    """Listen for WebSocket clients (browsers) too; every pipe needs a token (``greenroom token``)."""
+    ws_host: str = "127.0.0.1"
+    ws_port: int = 7311
+    """0: any free port."""
+    tcp: bool = False
+    """Listen for remote clients on TCP too (control on ``tcp_port``, timeline on ``tcp_port + 1``)."""
+    tcp_host: str = "127.0.0.1"
+    tcp_port: int = 7312
+    """0: any free ports."""
+    tls_cert_key: str = ""
+    """A PEM file holding the certificate and its key: TCP then speaks TLS (``tls+tcp://``)."""
+    web: bool = False
+    """Serve the web page over HTTP on ``ws_host`` (turns ``ws`` on too)."""
+    web_port: int = 7310
+    """0: any free port."""
+    allowed_origins: list[str] = []
+    """Web origins allowed to open a WebSocket besides the page's own (``http://127.0.0.1:<web_port>``)."""
+    hello_failures_per_minute: int = 10
+    """Refused hellos per client address per minute before it is refused without a look at its token."""
 
 
 class PolicyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

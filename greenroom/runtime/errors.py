@@ -21,3 +21,7 @@ class RequestError(DaemonError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class ListenError(DaemonError):
+    """A configured listener could not be opened (the address is in use, or not this machine's)."""

@@ -28,17 +28,22 @@ from greenroom.bus.codec import Codec, Format, detect_format, encode, envelope_t
 from greenroom.bus.errors import DecodeError
 from greenroom.bus.events import Error, event_type
 from greenroom.memory import BadMemoryInput, Filters
+from greenroom.runtime.access import Access
 from greenroom.runtime.config import Config
 from greenroom.runtime.core import Runtime
 from greenroom.runtime.errors import RequestError
 from greenroom.runtime.nng import listen_private
 from greenroom.runtime.paths import (
     CONTROL_SOCKET,
+    STATE_FILE,
     TIMELINE_JSON_SOCKET,
     TIMELINE_SOCKET,
     ensure_private_dir,
     ipc_url,
 )
+from greenroom.runtime.tokens import TokenStore
+from greenroom.runtime.transports import Transports
+from greenroom.runtime.views import models_view, preview
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +78,14 @@ class Gateway:
         self._json_subscribers = 0
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        # ws/tcp clients: tokens, roles and their listeners live in access.py / transports.py.
+        self.access = Access(
+            TokenStore(ensure_private_dir(config.data_dir) / STATE_FILE),
+            publish=lambda event: runtime.bus.publish(event, source="gateway"),
+            sensitive=runtime.tools.is_sensitive,
+            failures_per_minute=config.gateway.hello_failures_per_minute,
+        )
+        self.transports = Transports(self.access, runtime, config)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -85,6 +98,7 @@ class Gateway:
         rep = pynng.Rep0(recv_max_size=gw.max_frame_bytes)
         pub = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
         pub_json = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
+        rep.add_pre_pipe_connect_cb(self.transports.control_pipe)
         rep.add_post_pipe_connect_cb(self._pipe_added)
         rep.add_post_pipe_remove_cb(self._pipe_removed)
         pub_json.add_post_pipe_connect_cb(lambda _pipe: self._count_json(+1))
@@ -105,6 +119,8 @@ class Gateway:
                     contexts.append(ctx)
                     tg.start_soon(self._run_thread, self._control_loop, ctx, limiter)
                 tg.start_soon(self._run_thread, self._timeline_loop, (sub, pub, pub_json), limiter)
+                if self.transports.enabled:
+                    await tg.start(self.transports.serve, rep)
                 log.info("gateway_listening", control=self.control_url, timeline=self.timeline_url)
                 task_status.started()
         finally:
@@ -115,6 +131,7 @@ class Gateway:
                     ctx.close()
             for sock in (rep, pub, pub_json):
                 sock.close()
+            self.access.store.close()
 
     @staticmethod
     async def _run_thread(fn: Any, arg: Any, limiter: anyio.CapacityLimiter) -> None:
@@ -128,6 +145,7 @@ class Gateway:
         with self._lock:
             self._clients -= 1
             self._hello.pop(pipe.id, None)
+        self.access.remove_pipe(pipe.id)
 
     def _count_json(self, delta: int) -> None:
         with self._lock:
@@ -166,6 +184,8 @@ class Gateway:
 
     def handle_frame(self, frame: bytes, pipe_id: int) -> bytes:
         """Decode one request frame, run it, encode the reply in the request's format."""
+        if (refused := self.access.screen(frame, pipe_id)) is not None:
+            return refused  # a ws/tcp pipe without a valid token, or a request beyond its role
         fmt = detect_format(frame)
         limit = self.config.gateway.max_frame_bytes
         if len(frame) > limit:
@@ -193,7 +213,7 @@ class Gateway:
         except Exception as exc:
             return self._crashed(str(op), exc, fmt)
         try:
-            return encode(reply, fmt)
+            return encode(self.access.amend(reply, pipe_id), fmt)
         except Exception as exc:  # a reply msgpack/JSON cannot hold (say, nested too deeply)
             return self._crashed(f"{op} (encoding its reply)", exc, fmt)
 
@@ -328,6 +348,12 @@ class Gateway:
                 return p.WatchesReply(watches=rt.memory_watches())
             case p.MemoryUnwatch(path=path):
                 return p.Ok(seq=rt.memory_unwatch(path), detail="unwatched")
+            case p.TokenCreate() | p.TokenList() | p.TokenRevoke():
+                return self.access.token_op(request)
+            case p.ListModels():
+                return models_view(rt)
+            case p.Preview(confirmation_id=cid):
+                return preview(rt, cid)
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
 

@@ -20,3 +20,21 @@ def listen_private(sock: pynng.Socket, url: str, mode: int = 0o600) -> None:
     check_err(lib.nng_listener_create(listener, sock.socket, url.encode()))
     check_err(lib.nng_listener_set_int(listener[0], b"ipc:permissions", mode))
     check_err(lib.nng_listener_start(listener[0], 0))
+
+
+def pipe_option(pipe: pynng.Pipe, name: str) -> str | None:
+    """A string option of ``pipe`` (``ws:request-uri``, ``ws:request-header:Origin``), or None if absent."""
+    out = ffi.new("char **")
+    if lib.nng_pipe_get_string(pipe.pipe, name.encode(), out) != 0:
+        return None
+    try:
+        return str(ffi.string(out[0]).decode("utf-8", errors="replace"))
+    finally:
+        lib.nng_strfree(out[0])
+
+
+def bound_port(listener: pynng.Listener) -> int:
+    """The TCP port a ``tcp://``/``ws://`` listener bound (the real one when it asked for port 0)."""
+    port = ffi.new("int *")
+    check_err(lib.nng_listener_get_int(listener.listener, b"tcp-bound-port", port))
+    return int(port[0])

@@ -28,6 +28,12 @@ class ToolRegistry:
             known = ", ".join(sorted(self._tools))
             raise UnknownToolError(f"unknown tool {name!r} (known: {known})") from None
 
+    def is_sensitive(self, name: str) -> bool:
+        """Whether a call's arguments are hidden from viewers: the tool changes something, runs
+        commands or reaches the network (what the default policy does not allow unasked), or is unknown."""
+        tool = self._tools.get(name)
+        return tool is None or tool.side_effects not in ("none", "read") or tool.shell or tool.network
+
     def names(self) -> list[str]:
         return sorted(self._tools)
 

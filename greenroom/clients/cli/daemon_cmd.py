@@ -48,5 +48,22 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 130
+    except Exception as exc:
+        if (listen := _listen_error(exc)) is None:
+            raise
+        err(str(listen))  # a port in use: a message, not a traceback
+        return EXIT_USAGE
     sys.stderr.flush()
     return 0
+
+
+def _listen_error(exc: BaseException) -> BaseException | None:
+    """The ListenError in ``exc`` (task groups wrap it in exception groups), if any."""
+    from greenroom.runtime import ListenError
+
+    if isinstance(exc, ListenError):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        if (found := _listen_error(inner)) is not None:
+            return found
+    return None

@@ -18,6 +18,8 @@ from greenroom.clients.cli import (
     stop_cmd,
     tasks_cmd,
     timeline_cmd,
+    token_cmd,
+    web_cmd,
 )
 
 
@@ -49,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(sub)
     schedule_cmd.add_parser(sub)
     service_cmd.add_parser(sub)
+    token_cmd.add_parser(sub)
+    web_cmd.add_parsers(sub)
     return parser
 
 

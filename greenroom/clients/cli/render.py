@@ -105,6 +105,8 @@ def detail(env: Envelope) -> str:
             return f"{a} (attempt {n})"
         case e.Error(message=msg):
             return msg
+        case e.AccessRefused(transport=t, address=addr, reason=reason, client=who):
+            return f"{t} {addr} {who}: {reason}".replace("  ", " ")
         case _:
             return ""
 

@@ -89,7 +89,7 @@ class ServiceManager(ABC):
 
     def install(self, spec: ServiceSpec) -> Path:
         """Write the service file, make the data and log dirs, load and start the service."""
-        ensure_private_dir(Path(spec.log_dir))
+        ensure_private_dir(Path(spec.log_dir), ours=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(self.render(spec))
