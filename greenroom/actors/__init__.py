@@ -1,35 +1,38 @@
 """The seven actors and the agent loop they run.
 
 Planner, Executor, Critic, Scheduler, LLM, Memory and Policy are pykka thread
-actors; the runtime builds them from ``ActorDeps`` and supervises them.
+actors exchanging typed messages (``messages``) and journaled events; the
+runtime builds them from ``ActorDeps`` and supervises them. The agent loop is a
+decider: ``task_state.evolve`` folds a task's events, ``decide.decide`` says
+what happens next, the Executor carries it out.
 """
 
 from __future__ import annotations
 
 from greenroom.actors.base import (
-    WAKE,
     ActorCrashedError,
     ActorError,
     ActorHandle,
     ActorUnavailableError,
-    Call,
     CallFailed,
     CrashReporter,
     GreenroomActor,
     Interrupted,
 )
+from greenroom.actors.cancellations import Cancellations
 from greenroom.actors.critic import CriticActor
+from greenroom.actors.decide import Context, ToolTraits, confirmation_id, decide
 from greenroom.actors.deps import ActorDeps, Handles
 from greenroom.actors.executor import ExecutorActor
 from greenroom.actors.llm import LlmActor
 from greenroom.actors.memory import MemoryActor
 from greenroom.actors.planner import PlannerActor
 from greenroom.actors.policy import PolicyActor
-from greenroom.actors.runs import RunRegistry
 from greenroom.actors.scheduler import SchedulerActor
 from greenroom.actors.settings import AgentConfig
 from greenroom.actors.task_index import TaskIndex
-from greenroom.actors.workflow import TaskFailure, TaskRun, confirmation_id
+from greenroom.actors.task_state import TaskState, evolve, fold
+from greenroom.actors.tool_runner import ToolRunner
 
 ACTOR_CLASSES: tuple[type[GreenroomActor], ...] = (
     MemoryActor,
@@ -40,19 +43,19 @@ ACTOR_CLASSES: tuple[type[GreenroomActor], ...] = (
     ExecutorActor,
     SchedulerActor,
 )
-"""In start order: each actor's callees start before it."""
+"""In start order: each actor's recipients start before it."""
 
 __all__ = [
     "ACTOR_CLASSES",
-    "WAKE",
     "ActorCrashedError",
     "ActorDeps",
     "ActorError",
     "ActorHandle",
     "ActorUnavailableError",
     "AgentConfig",
-    "Call",
     "CallFailed",
+    "Cancellations",
+    "Context",
     "CrashReporter",
     "CriticActor",
     "ExecutorActor",
@@ -63,10 +66,13 @@ __all__ = [
     "MemoryActor",
     "PlannerActor",
     "PolicyActor",
-    "RunRegistry",
     "SchedulerActor",
-    "TaskFailure",
     "TaskIndex",
-    "TaskRun",
+    "TaskState",
+    "ToolRunner",
+    "ToolTraits",
     "confirmation_id",
+    "decide",
+    "evolve",
+    "fold",
 ]

@@ -1,20 +1,28 @@
-"""The actor base class, the two verbs (ask/tell) and how callers reach actors.
+"""The actor base class, the two verbs (ask a ``Query``, tell a ``Command``), and how callers reach actors.
 
 Callers never hold an actor's ref directly: an ``ActorHandle`` resolves the
-current one through the supervisor, so a restarted actor is found again, and
-a call made while it restarts waits for it.
+current one through the supervisor, so a restarted actor is found again.
+
+Failures: an ``ActorError`` raised by a handler is expected (bad input, a
+missing model): it reaches the asker of a query, and is logged for a command.
+Any other exception is a crash: reported to the supervisor (which journals it,
+charged to the message's task and key, and restarts the actor with backoff),
+and re-raised to the asker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pykka
 import structlog
 
+from greenroom.actors.messages import Command, Query
+
 log = structlog.get_logger(__name__)
+
+R = TypeVar("R")
 
 
 class ActorError(Exception):
@@ -22,7 +30,7 @@ class ActorError(Exception):
 
 
 class ActorCrashedError(ActorError):
-    """The actor raised while handling the call; the supervisor restarts it."""
+    """The actor raised while handling the message; the supervisor restarts it."""
 
     def __init__(self, actor: str, cause: BaseException) -> None:
         super().__init__(f"{actor} crashed: {type(cause).__name__}: {cause}")
@@ -31,17 +39,17 @@ class ActorCrashedError(ActorError):
 
 
 class ActorUnavailableError(ActorError):
-    """The actor is stopped (or gave up restarting) and cannot take calls."""
+    """The actor is stopped (or restarting) and cannot take messages now."""
 
 
 class Interrupted(ActorError):
-    """The call stopped early because its task was cancelled or the daemon is stopping."""
+    """The work stopped early because its task was cancelled or the daemon is stopping."""
 
 
 class CallFailed(ActorError):
-    """The call failed in an expected way (the model is missing, its output unusable, ...).
+    """The request failed in an expected way (the model is missing, its output unusable, ...).
 
-    Not a crash: the actor is fine, the caller decides what the failure means.
+    Not a crash: the actor is fine; the caller decides what the failure means.
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -49,31 +57,14 @@ class CallFailed(ActorError):
         self.code = code
 
 
-@dataclass(frozen=True)
-class Call:
-    """Ask (or tell) an actor to run one of its methods."""
+Message = Command | Query[Any]
 
-    method: str
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-class Wake:
-    """Tell an actor that its bus subscription has events to drain."""
-
-
-WAKE = Wake()
-
-CrashReporter = Callable[[str, BaseException, pykka.ActorRef[Any]], None]
+CrashReporter = Callable[[str, BaseException, "pykka.ActorRef[Any]", Message], None]
+"""``(actor name, exception, the crashed instance's ref, the message it crashed on)``."""
 
 
 class GreenroomActor(pykka.ThreadingActor):
-    """Base of the seven actors: runs ``Call``s, drains its subscription on ``Wake``.
-
-    Any exception escaping a handler is a crash: it is reported to the
-    supervisor (which publishes it, stops this instance and starts a fresh one
-    with backoff) and re-raised to the caller of an ask.
-    """
+    """Base of the seven actors: hands each typed message to ``handle``."""
 
     name: ClassVar[str] = "actor"
 
@@ -82,24 +73,26 @@ class GreenroomActor(pykka.ThreadingActor):
         self._on_crash = on_crash
         self._crashed = False
 
+    def handle(self, message: Any) -> Any:
+        """Dispatch one message (each actor matches its own union)."""
+        raise NotImplementedError
+
     def on_receive(self, message: Any) -> Any:
+        if not isinstance(message, (Command, Query)):
+            raise TypeError(f"{self.name} accepts typed messages only, got {type(message).__name__}")
         try:
-            if isinstance(message, Call):
-                return getattr(self, message.method)(*message.args, **message.kwargs)
-            if isinstance(message, Wake):
-                return self.on_wake()
-            raise TypeError(f"{self.name} got an unknown message {message!r}")
-        except ActorError:
-            raise  # an expected failure, or one of a downstream actor: not this actor's crash
+            return self.handle(message)
+        except ActorError as exc:
+            if isinstance(message, Query):
+                raise
+            log.warning("command_failed", actor=self.name, message=type(message).__name__, error=str(exc))
+            return None
         except Exception as exc:
             if not self._crashed:
                 self._crashed = True
-                log.error("actor_crashed", actor=self.name, error=repr(exc))
-                self._on_crash(self.name, exc, self.actor_ref)
+                log.error("actor_crashed", actor=self.name, message=type(message).__name__, error=repr(exc))
+                self._on_crash(self.name, exc, self.actor_ref, message)
             raise
-
-    def on_wake(self) -> None:
-        """Handle newly delivered bus events (actors that subscribe override this)."""
 
 
 class ActorHandle:
@@ -115,30 +108,35 @@ class ActorHandle:
         self.name = name
         self._resolve = resolve
 
-    def ask(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        """Call ``method`` and wait for its result.
+    def ask(self, query: Query[R], timeout: float | None = None) -> R:
+        """Send ``query`` and wait for its answer.
 
         Raises:
             ActorCrashedError: the actor raised (and is being restarted).
             ActorUnavailableError: the actor is not running.
+            CallFailed, Interrupted: the actor's expected failures.
             TimeoutError: no answer within ``timeout`` seconds.
         """
         ref = self._resolve(self.name, 30.0 if timeout is None else timeout)
         try:
-            return ref.ask(Call(method, args, kwargs), timeout=timeout)
+            return ref.ask(query, timeout=timeout)  # type: ignore[return-value]
         except pykka.ActorDeadError as exc:
             raise ActorUnavailableError(f"{self.name} stopped before answering") from exc
         except pykka.Timeout as exc:
-            raise TimeoutError(f"{self.name}.{method} did not answer within {timeout}s") from exc
+            raise TimeoutError(f"{self.name} did not answer {type(query).__name__} within {timeout}s") from exc
         except ActorError:
             raise
         except Exception as exc:
             raise ActorCrashedError(self.name, exc) from exc
 
-    def tell(self, method: str, *args: Any, **kwargs: Any) -> None:
-        """Fire and forget: a failure is the actor's crash, handled by the supervisor."""
+    def tell(self, command: Command, *, wait: float = 30.0) -> bool:
+        """Fire and forget; False when the actor is not there within ``wait`` seconds (dropped).
+
+        A failure while handling it is the actor's crash, journaled and handled by the supervisor.
+        """
         try:
-            ref = self._resolve(self.name, 30.0)
-            ref.tell(Call(method, args, kwargs))
+            self._resolve(self.name, wait).tell(command)
         except (pykka.ActorDeadError, ActorUnavailableError):
-            log.warning("tell_dropped", actor=self.name, method=method)
+            log.warning("tell_dropped", actor=self.name, message=type(command).__name__)
+            return False
+        return True

@@ -1,13 +1,16 @@
-"""The Critic: judges whether a step achieved its intent."""
+"""The Critic: judges whether a step achieved its intent, published as ``critic.verdict``."""
 
 from __future__ import annotations
 
-import threading
+from typing import Any
 
-from greenroom.actors.base import CrashReporter, GreenroomActor
+from typing_extensions import assert_never
+
+from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Interrupted
 from greenroom.actors.deps import ActorDeps
+from greenroom.actors.messages import CriticMessage, GenerateNow, JudgeStep
+from greenroom.actors.planner import publish_failure
 from greenroom.actors.prompts import VERDICT_SCHEMA, VerdictOutput, decode_output, verdict_messages
-from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import CriticVerdict
 from greenroom.models.backend import GenerationRequest
 
@@ -19,34 +22,38 @@ class CriticActor(GreenroomActor):
         super().__init__(on_crash)
         self.deps = deps
 
-    def judge(
-        self,
-        task_id: str,
-        goal: str,
-        step: int,
-        intent: str,
-        result: str,
-        *,
-        stop: threading.Event,
-        causation: int | None,
-    ) -> Envelope:
-        """Publish a ``critic.verdict`` (accept / retry / replan) for step ``step``."""
+    def handle(self, message: CriticMessage) -> Any:
+        match message:
+            case JudgeStep():
+                self.judge(message)
+            case _:
+                assert_never(message)
+
+    def judge(self, message: JudgeStep) -> None:
+        """Publish a ``critic.verdict`` (accept / retry / replan) for the step, or ``request.failed``."""
         deps = self.deps
         assert deps.handles is not None
         request = GenerationRequest(
-            messages=verdict_messages(goal, intent, result),
-            purpose=f"verdict:{step}",
+            messages=verdict_messages(message.goal, message.intent, message.result),
+            purpose=f"verdict:{message.step}",
             schema=VERDICT_SCHEMA,
             max_tokens=deps.llm.max_tokens,
             temperature=deps.llm.temperature,
             top_p=deps.llm.top_p,
         )
-        text, finished = deps.handles.llm.ask("generate", request, task_id=task_id, causation=causation, stop=stop)
-        out = decode_output(text, VerdictOutput, "verdict")
-        return deps.bus.publish(
-            CriticVerdict(step=step, verdict=out.verdict, reason=out.reason),
+        generate = GenerateNow(task_id=message.task_id, key=message.key, request=request, causation=message.causation)
+        try:
+            finished = deps.handles.llm.ask(generate)
+            out = decode_output(finished.event.text, VerdictOutput, "verdict")  # type: ignore[union-attr]
+        except Interrupted:
+            return
+        except CallFailed as exc:
+            publish_failure(deps, message.task_id, message.key, exc, message.causation)
+            return
+        deps.bus.publish(
+            CriticVerdict(step=message.step, verdict=out.verdict, reason=out.reason),
             source=self.name,
-            task_id=task_id,
+            task_id=message.task_id,
             causation_id=finished.seq,
-            correlation_id=task_id,
+            correlation_id=message.task_id,
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from greenroom.actors.base import ActorHandle
+from greenroom.actors.cancellations import Cancellations
 from greenroom.actors.settings import AgentConfig
 from greenroom.actors.task_index import TaskIndex
 from greenroom.bus.bus import Bus
@@ -16,7 +17,7 @@ from greenroom.tools.registry import ToolRegistry
 from greenroom.tools.settings import ToolsConfig
 
 if TYPE_CHECKING:
-    from greenroom.actors.runs import RunRegistry
+    from greenroom.actors.tool_runner import ToolRunner
     from greenroom.memory.engine import MemoryEngine
     from greenroom.models.backend import Backend
     from greenroom.models.params import ParamsStore
@@ -51,7 +52,8 @@ class ActorDeps:
     """``make_backend()`` for the configured model, ``make_backend(model)`` for another."""
     memory: MemoryEngine
     policy_engine: PolicyEngine
-    runs: RunRegistry
+    cancellations: Cancellations = field(default_factory=Cancellations)
+    """Stop flags of work in progress, by task (or a client's request key)."""
     handles: Handles | None = None
     model_params: ParamsStore | None = None
     model_status: dict[str, object] = field(default_factory=dict)
@@ -60,3 +62,11 @@ class ActorDeps:
     schedules: ScheduleIndex | None = None
     """Recurring schedules (the Scheduler fires them); None runs no schedules."""
     schedule_config: ScheduleConfig | None = None
+    life_seq: int = 0
+    """The seq of this daemon's ``daemon.started``: tasks started after it run in this process."""
+    tool_runner: ToolRunner | None = None
+
+    @property
+    def runner(self) -> ToolRunner:
+        assert self.tool_runner is not None, "the runtime sets the tool runner before starting actors"
+        return self.tool_runner

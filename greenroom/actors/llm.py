@@ -1,8 +1,12 @@
 """The LLM actor: owns the model backend, streams tokens as events.
 
 Generations run one at a time on this actor's thread (one model in memory, as
-on a laptop). A caller stops its generation by setting the ``stop`` event it
-passed in; the backend checks it between tokens.
+on a laptop). Work is stopped through its stop flag (``Cancellations``, by task
+or by the request's own key), which the backend checks between tokens: a
+message could not reach this actor while it generates.
+
+Idle means idle: after a generation one timer is armed for the model's
+keep-alive; with no model loaded nothing wakes up.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from collections import OrderedDict
 from typing import Any
 
 import msgspec
+from typing_extensions import assert_never
 
-from greenroom.actors.base import Call, CallFailed, CrashReporter, GreenroomActor, Interrupted
+from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Interrupted
 from greenroom.actors.deps import ActorDeps
+from greenroom.actors.messages import CheckIdle, Generate, GenerateNow, LlmMessage, LoadModel, Tick, UnloadModel
+from greenroom.actors.planner import publish_failure
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import LlmChunk, LlmFinished, ModelLoaded, ModelUnloaded
 from greenroom.models.backend import (
@@ -41,20 +48,45 @@ class LlmActor(GreenroomActor):
     def on_start(self) -> None:
         self.backend = self.deps.make_backend()  # cheap: models load on first use
         self._resident[self.backend.name] = self.backend
+        self._timer: threading.Timer | None = None
         self._report()
-        keep_alive = getattr(self.backend, "keep_alive_s", None)
-        if keep_alive:
-            self._watch = threading.Event()
-            ref = self.actor_ref
-            interval = max(1.0, min(30.0, keep_alive / 4))
 
-            def watch() -> None:  # asks the actor itself, so checks never race a generation
-                while not self._watch.wait(interval):
-                    if not ref.is_alive():
-                        return
-                    ref.tell(Call("check_idle"))
+    def handle(self, message: LlmMessage) -> Any:
+        match message:
+            case Generate():
+                try:
+                    self.generate(message.request, task_id=message.task_id, causation=message.causation)
+                except Interrupted:
+                    pass  # cancelled or parked: nothing to report
+                except CallFailed as exc:
+                    publish_failure(self.deps, message.task_id, message.key, exc, message.causation)
+                return None
+            case GenerateNow():
+                key = message.stop_key or message.task_id or ""
+                return self.generate(message.request, task_id=message.task_id, causation=message.causation, key=key)[1]
+            case LoadModel(model=model):
+                return self.load(model)
+            case UnloadModel(model=model):
+                return self.unload(model)
+            case CheckIdle() | Tick():
+                self._timer = None
+                return self.check_idle()
+            case _:
+                assert_never(message)
 
-            threading.Thread(target=watch, name="llm-idle-watch", daemon=True).start()
+    def _arm_idle_timer(self) -> None:
+        """One timer to the earliest moment a resident model may be idle long enough to unload."""
+        waits = [
+            float(getattr(b, "keep_alive_s", 0) or 0)
+            for b in self._resident.values()
+            if getattr(b, "loaded", False) and getattr(b, "keep_alive_s", 0)
+        ]
+        if not waits or self._timer is not None:
+            return
+        ref = self.actor_ref
+        self._timer = threading.Timer(min(waits) + 0.5, lambda: ref.tell(CheckIdle()))
+        self._timer.daemon = True
+        self._timer.start()
 
     def check_idle(self) -> bool:
         """Unload models that sat unused for their keep-alive; publishes ``model.unloaded`` for each."""
@@ -65,6 +97,7 @@ class LlmActor(GreenroomActor):
                 self.deps.bus.publish(ModelUnloaded(model=backend.name, reason="idle"), source=self.name)
                 unloaded = True
         self._report()
+        self._arm_idle_timer()  # models still loaded, used more recently: check again later
         return unloaded
 
     def load(self, model: str | None = None) -> str:
@@ -89,6 +122,7 @@ class LlmActor(GreenroomActor):
             if old is not backend and old.unload():  # type: ignore[attr-defined]
                 self.deps.bus.publish(ModelUnloaded(model=old.name, reason="evicted"), source=self.name)
         self._report()
+        self._arm_idle_timer()
         return backend.name
 
     def unload(self, model: str | None = None) -> bool:
@@ -105,8 +139,8 @@ class LlmActor(GreenroomActor):
         self.deps.model_status.update(self.info())
 
     def on_stop(self) -> None:
-        if getattr(self, "_watch", None) is not None:
-            self._watch.set()
+        if getattr(self, "_timer", None) is not None:
+            self._timer.cancel()  # type: ignore[union-attr]
         for backend in self._resident.values():
             backend.close()
 
@@ -116,12 +150,15 @@ class LlmActor(GreenroomActor):
         *,
         task_id: str | None = None,
         causation: int | None = None,
-        stop: threading.Event | None = None,
+        key: str | None = None,
     ) -> tuple[str, Envelope]:
-        """Generate for ``request``; returns the text and the ``llm.finished`` envelope.
+        """Generate for ``request``; returns the text and the committed ``llm.finished`` envelope.
+
+        Args:
+            key: the stop flag to honour (default: the task's).
 
         Raises:
-            Interrupted: ``stop`` was set.
+            Interrupted: the stop flag was set.
             CallFailed: the model could not be prepared or loaded.
         """
         assert self.backend is not None
@@ -132,7 +169,8 @@ class LlmActor(GreenroomActor):
         pieces: list[str] = []
         self._load_for(task_id)
         try:
-            for piece in self.backend.stream(request, usage, stop or threading.Event()):
+            stop = self.deps.cancellations.event(key or task_id or "-")
+            for piece in self.backend.stream(request, usage, stop):
                 pieces.append(piece)
                 bus.publish(
                     LlmChunk(request_id=request_id, text=piece),
@@ -147,6 +185,7 @@ class LlmActor(GreenroomActor):
             raise CallFailed("model", str(exc)) from exc
         finally:
             self._report()
+            self._arm_idle_timer()
         text = "".join(pieces)
         env = bus.publish(
             LlmFinished(
@@ -164,6 +203,7 @@ class LlmActor(GreenroomActor):
             task_id=task_id,
             causation_id=causation,
             correlation_id=task_id,
+            durable=True,  # what callers act on is committed first
         )
         return text, env
 

@@ -13,10 +13,24 @@ from typing import Any
 
 import pykka
 import structlog
+from typing_extensions import assert_never
 
-from greenroom.actors.base import Call, CallFailed, CrashReporter, GreenroomActor
+from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.memory_watch import WatchKeeper
+from greenroom.actors.messages import (
+    Forget,
+    Ingest,
+    MemoryMessage,
+    Recall,
+    Remember,
+    Search,
+    Stats,
+    Unwatch,
+    Watch,
+    WatchChanged,
+    Watches,
+)
 from greenroom.bus.events import MemoryIngestFinished, MemoryStored
 from greenroom.bus.memory_records import ForgetReport, IngestReport, MemoryStats, SearchResult
 from greenroom.bus.protocol import WatchView
@@ -44,7 +58,7 @@ class MemoryActor(GreenroomActor):
 
         def on_changes(changes: dict[str, set[str]]) -> None:
             try:
-                ref.tell(Call("watch_changed", (changes,)))
+                ref.tell(WatchChanged(changes=changes))
             except pykka.ActorDeadError:  # this instance is gone; its successor watches anew
                 if self._watches is not None:
                     self._watches.close()
@@ -58,6 +72,32 @@ class MemoryActor(GreenroomActor):
         for thread, cancel in list(self._ingests.values()):
             cancel.set()
             thread.join(timeout=30)
+
+    def handle(self, message: MemoryMessage) -> Any:
+        match message:
+            case Remember(text=text, tags=tags, dedupe_key=key, source=source):
+                return self.remember(text, tags, key, message.task_id, source)
+            case Search(query=query, k=k, filters=filters, rerank=rerank):
+                return self.search(query, k, filters, rerank)
+            case Recall(query=query, limit=limit, tags=tags):
+                return self.recall(query, limit, tags)
+            case Forget(item_ids=ids, filters=filters, query=query, limit=limit, reason=reason):
+                return self.forget(ids, filters, query, limit, reason)
+            case Stats():
+                return self.stats()
+            case Ingest(paths=paths, tags=tags, run_prefix=prefix):
+                return self.ingest(paths, tags, prefix)
+            case Watch(paths=paths, tags=tags):
+                return self.watch(paths, tags)
+            case Unwatch(path=path):
+                return self.unwatch(path)
+            case Watches():
+                return self.watches()
+            case WatchChanged(changes=changes):
+                self.watch_changed(changes)
+                return None
+            case _:
+                assert_never(message)
 
     def remember(
         self, text: str, tags: list[str], key: str | None = None, task_id: str | None = None, source: str = "note"

@@ -20,7 +20,7 @@ import structlog
 
 from greenroom.actors.base import CallFailed
 from greenroom.actors.deps import ActorDeps
-from greenroom.bus.codec import decode_envelope
+from greenroom.bus.codec import read_envelopes
 from greenroom.bus.events import MemoryWatchAdded, MemoryWatchRemoved
 from greenroom.bus.protocol import WatchView
 from greenroom.memory import BadMemoryInput
@@ -39,16 +39,16 @@ def load_watches(deps: ActorDeps) -> dict[str, list[str]]:
     """Watched paths and their tags, folded from the journal."""
     watches: dict[str, list[str]] = {}
     start = 1
-    while rows := deps.bus.journal.read(start, types=WATCH_EVENT_TYPES, limit=5000):
-        for _, raw in rows:
-            match decode_envelope(raw).event:
+    while envs := read_envelopes(deps.bus.journal, start, types=WATCH_EVENT_TYPES, limit=5000):
+        for env in envs:
+            match env.event:
                 case MemoryWatchAdded(path=path, tags=tags):
                     watches[path] = list(tags)
                 case MemoryWatchRemoved(path=path):
                     watches.pop(path, None)
                 case _:
                     pass
-        start = rows[-1][0] + 1
+        start = envs[-1].seq + 1
     return watches
 
 

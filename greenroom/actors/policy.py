@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from typing_extensions import assert_never
+
 from greenroom.actors.base import CrashReporter, GreenroomActor
 from greenroom.actors.deps import ActorDeps
-from greenroom.bus.envelope import Envelope
+from greenroom.actors.messages import DecideCall, EvaluateCall, PolicyMessage
 from greenroom.bus.events import ToolDecided
-from greenroom.policy import PolicyDecision, Scope
+from greenroom.policy import PolicyDecision
 from greenroom.tools.spec import UnknownToolError
 
 
@@ -19,30 +21,31 @@ class PolicyActor(GreenroomActor):
         super().__init__(on_crash)
         self.deps = deps
 
+    def handle(self, message: PolicyMessage) -> Any:
+        match message:
+            case EvaluateCall(tool=tool, args=args, flagged=flagged):
+                return self.evaluate(tool, args, flagged)
+            case DecideCall():
+                self.decide(message)
+                return None
+            case _:
+                assert_never(message)
+
     def evaluate(self, tool: str, args: dict[str, Any], flagged: bool = False) -> PolicyDecision:
-        """The decision for a call, without journaling it (``greenroom policy test``)."""
+        """The decision for a call, without journaling it."""
         try:
             facts = self.deps.tools.get(tool).facts()
         except UnknownToolError:
             facts = None
         return self.deps.policy_engine.decide(tool, facts, args, flagged=flagged)
 
-    def decide(
-        self,
-        task_id: str,
-        call_id: str,
-        tool: str,
-        args: dict[str, Any],
-        *,
-        flagged: bool = False,
-        causation: int | None,
-    ) -> Envelope:
+    def decide(self, message: DecideCall) -> None:
         """Decide on one call and publish ``tool.decided``."""
-        d = self.evaluate(tool, args, flagged)
-        return self.deps.bus.publish(
+        d = self.evaluate(message.tool, message.args, message.flagged)
+        self.deps.bus.publish(
             ToolDecided(
-                call_id=call_id,
-                tool=tool,
+                call_id=message.call_id,
+                tool=message.tool,
                 decision=d.decision,
                 rule=d.rule,
                 reason=d.reason,
@@ -50,11 +53,7 @@ class PolicyActor(GreenroomActor):
                 resolved=d.resolved,
             ),
             source=self.name,
-            task_id=task_id,
-            causation_id=causation,
-            correlation_id=task_id,
+            task_id=message.task_id,
+            causation_id=message.causation,
+            correlation_id=message.task_id,
         )
-
-    def remember(self, tool: str, args: dict[str, Any], approved: bool, scope: Scope = "tool") -> str:
-        """Persist a person's decision, scoped as they chose; returns the new rule's id."""
-        return self.deps.policy_engine.remember(tool, args, approved, scope).id

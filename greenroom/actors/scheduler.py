@@ -1,35 +1,33 @@
 """The Scheduler: admits submitted tasks, starts them now or at their time, resumes open ones.
 
-It runs delayed one-shot tasks (``run_at``) and recurring schedules: the
-schedule logic lives in ``greenroom.schedules``; this actor drives its
-``Recurring`` (one timer, ``schedule_tick`` when due or when a schedule event
-arrives), and admits the ``task.submitted`` events a schedule fires like any
-other. It watches the bus for submissions and for tasks that end or wait for a
-person (which frees a slot), and on start it reconciles with the task index,
-so nothing submitted while it was restarting is lost.
+A task starts when the Scheduler publishes its ``task.started`` (the Executor
+acts on that event): at once while fewer than ``agent.max_concurrent_tasks``
+tasks run (one waiting for a person does not count), else when a slot frees up.
+Delayed one-shot tasks (``run_at``) wait on one timer for the earliest of them.
+At daemon start, ``ResumeOpen`` resumes every task that had started (each gets a
+new ``task.started`` with ``resumed``). Recurring schedules live in
+``greenroom.schedules``: this actor drives their ``Recurring`` (one timer;
+``ScheduleTick`` when due or when a schedule event arrives), and admits the
+``task.submitted`` a schedule fires like any other.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import deque
+from typing import Any
 
 import pykka
 import structlog
+from typing_extensions import assert_never
 
-from greenroom.actors.base import WAKE, Call, CrashReporter, GreenroomActor
+from greenroom.actors.base import CrashReporter, GreenroomActor
 from greenroom.actors.deps import ActorDeps
+from greenroom.actors.messages import Pending, ResumeOpen, SchedulerMessage, ScheduleTick, Tick, Wake
 from greenroom.bus.bus import Subscription
-from greenroom.bus.events import (
-    ConfirmationAsked,
-    TaskCancelled,
-    TaskFailed,
-    TaskFinished,
-    TaskParked,
-    TaskSubmitted,
-)
+from greenroom.bus.events import TaskStarted, TaskSubmitted
 from greenroom.bus.protocol import TERMINAL_STATUSES
 from greenroom.schedules import Recurring
+from greenroom.schedules.timer import WakeTimer
 
 log = structlog.get_logger(__name__)
 
@@ -40,52 +38,123 @@ class SchedulerActor(GreenroomActor):
     def __init__(self, on_crash: CrashReporter, deps: ActorDeps) -> None:
         super().__init__(on_crash)
         self.deps = deps
-        self._queue: deque[tuple[str, bool]] = deque()
-        self._timers: dict[str, threading.Timer] = {}
+        self._queue: deque[str] = deque()
+        self._delayed: dict[str, float] = {}
+        self._timer: WakeTimer | None = None
         self._sub: Subscription | None = None
         self._recurring: Recurring | None = None
 
     def on_start(self) -> None:
         ref = self.actor_ref
-        self._sub = self.deps.bus.subscribe(self.name, on_ready=lambda: ref.tell(WAKE))
-        self.reconcile()
+        self._sub = self.deps.bus.subscribe(self.name, on_ready=lambda: ref.tell(Wake()))
+        for view in self.deps.tasks.open_tasks():  # submitted while no Scheduler ran
+            if view.status == "pending":
+                self._admit(view.task_id, view.run_at)
         self._start_recurring()
+        self._start_waiting()
 
     def on_stop(self) -> None:
         if self._sub is not None:
             self._sub.close()
         if self._recurring is not None:
             self._recurring.stop()
-        for timer in self._timers.values():
-            timer.cancel()
+        if self._timer is not None:
+            self._timer.stop()
 
-    def reconcile(self) -> None:
-        """Admit every open task that is not running (start-up, restart)."""
-        for view in self.deps.tasks.open_tasks():
-            if not self.deps.runs.is_running(view.task_id):
-                self._admit(view.task_id, view.run_at, resumed=view.status != "pending")
-        self._start_waiting()
+    def handle(self, message: SchedulerMessage) -> Any:
+        match message:
+            case Wake():
+                self._drain()
+            case Tick():
+                self._due()
+            case ScheduleTick():
+                self.schedule_tick()
+            case Pending():
+                return [*self._queue, *self._delayed]
+            case ResumeOpen():
+                return self._resume_open()
+            case _:
+                assert_never(message)
+        return None
 
-    def on_wake(self) -> None:
+    def _drain(self) -> None:
         assert self._sub is not None
         tick = False
         for rec in self._sub.drain():
             env = rec.envelope
-            match env.event:
-                case TaskSubmitted(run_at=run_at):
-                    assert env.task_id is not None
-                    self._admit(env.task_id, run_at, resumed=False)
-                case TaskFinished() | TaskFailed() | TaskCancelled() | TaskParked() | ConfirmationAsked():
-                    pass  # a slot may have freed up
-                case _:
-                    pass
+            if isinstance(env.event, TaskSubmitted) and env.task_id is not None:
+                self._admit(env.task_id, env.event.run_at)
             if self._recurring is not None and self._recurring.relevant(env):
                 tick = True
         if tick:
             self.schedule_tick()
+        self._start_waiting()  # a task that ended or now waits for a person frees its slot
+
+    def _resume_open(self) -> int:
+        """Daemon start: every task that had started goes on where it was."""
+        resumed = 0
+        for view in self.deps.tasks.open_tasks():
+            if view.status != "pending":
+                self._start(view.task_id, resumed=True)
+                resumed += 1
+        return resumed
+
+    # -- admission -------------------------------------------------------------------------
+
+    def _admit(self, task_id: str, run_at: float | None) -> None:
+        if task_id in self._queue or task_id in self._delayed:
+            return
+        if run_at is not None and run_at > self.deps.clock():
+            self._delayed[task_id] = run_at
+            log.info("task_scheduled", task_id=task_id, in_s=round(run_at - self.deps.clock(), 3))
+            self._arm()
+            return
+        self._queue.append(task_id)
+
+    def _arm(self) -> None:
+        """One timer for the earliest delayed task."""
+        if self._timer is None:
+            ref = self.actor_ref
+
+            def due() -> None:
+                _tell(ref, Tick())
+
+            self._timer = WakeTimer(due, self.deps.clock)
+            self._timer.start()
+        self._timer.arm(min(self._delayed.values(), default=None))
+
+    def _due(self) -> None:
+        now = self.deps.clock()
+        for task_id, at in sorted(self._delayed.items(), key=lambda item: item[1]):
+            if at <= now:
+                del self._delayed[task_id]
+                self._queue.append(task_id)
+        self._arm()
         self._start_waiting()
 
-    # -- recurring schedules (greenroom.schedules) -------------------------------------------
+    def _start_waiting(self) -> None:
+        deps = self.deps
+        while self._queue and deps.tasks.counts().get("running", 0) < deps.agent.max_concurrent_tasks:
+            task_id = self._queue.popleft()
+            view = deps.tasks.get(task_id)
+            if view is None or view.status != "pending":
+                continue  # cancelled meanwhile, or started already
+            self._start(task_id, resumed=False)
+
+    def _start(self, task_id: str, *, resumed: bool) -> None:
+        view = self.deps.tasks.get(task_id)
+        if view is None or view.status in TERMINAL_STATUSES:
+            return
+        self.deps.bus.publish(
+            TaskStarted(resumed=resumed),
+            source=self.name,
+            task_id=task_id,
+            causation_id=view.last_seq,
+            correlation_id=task_id,
+            durable=True,  # the task index counts it before the next admission
+        )
+
+    # -- recurring schedules (greenroom.schedules) -----------------------------------------
 
     def _start_recurring(self) -> None:
         deps, ref = self.deps, self.actor_ref
@@ -94,11 +163,8 @@ class SchedulerActor(GreenroomActor):
         config = deps.schedule_config
 
         def wake() -> None:
-            try:
-                ref.tell(Call("schedule_tick"))
-            except pykka.ActorDeadError:  # this instance is gone; the next one has its own timer
-                if self._recurring is not None:
-                    self._recurring.stop()
+            if not _tell(ref, ScheduleTick()) and self._recurring is not None:
+                self._recurring.stop()  # this instance is gone; the next one has its own timer
 
         self._recurring = Recurring(
             deps.bus, deps.schedules, deps.clock, wake,
@@ -110,37 +176,10 @@ class SchedulerActor(GreenroomActor):
         """Fire what is due now and re-arm the one timer; returns the task ids fired."""
         return [] if self._recurring is None else self._recurring.tick()
 
-    def _admit(self, task_id: str, run_at: float | None, *, resumed: bool) -> None:
-        if any(t == task_id for t, _ in self._queue) or task_id in self._timers:
-            return
-        delay = 0.0 if run_at is None else run_at - self.deps.clock()
-        if delay > 0:
-            ref = self.actor_ref
-            timer = threading.Timer(delay, lambda: ref.tell(Call("due", (task_id,))))
-            timer.daemon = True
-            self._timers[task_id] = timer
-            timer.start()
-            log.info("task_scheduled", task_id=task_id, in_s=round(delay, 3))
-            return
-        self._queue.append((task_id, resumed))
 
-    def due(self, task_id: str) -> None:
-        """A delayed task's time has come."""
-        self._timers.pop(task_id, None)
-        self._queue.append((task_id, False))
-        self._start_waiting()
-
-    def _start_waiting(self) -> None:
-        deps = self.deps
-        assert deps.handles is not None
-        while self._queue and deps.runs.active() < deps.agent.max_concurrent_tasks:
-            task_id, resumed = self._queue.popleft()
-            view = deps.tasks.get(task_id)
-            if view is None or view.status in TERMINAL_STATUSES or deps.runs.is_running(task_id):
-                continue
-            started = deps.handles.executor.ask("start_task", task_id, resumed)
-            if not started:
-                log.info("task_not_started", task_id=task_id)
-
-    def pending(self) -> list[str]:
-        return [t for t, _ in self._queue] + list(self._timers)
+def _tell(ref: pykka.ActorRef[Any], message: Any) -> bool:
+    try:
+        ref.tell(message)
+    except pykka.ActorDeadError:
+        return False
+    return True

@@ -16,4 +16,8 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     confirmation_timeout_s: float = 0.0
     """0 waits for an answer forever (across restarts); otherwise the call is declined after it."""
     actor_max_crashes: int = 3
-    """Crashes of an actor while serving one call before the task fails."""
+    """Crashes of an actor while serving one request of a task before the task fails."""
+    tool_workers: int = 4
+    """Tool calls that may run at once, across all tasks (a bounded pool)."""
+    park_grace_s: float = 5.0
+    """When the daemon stops, how long running tool calls get to finish and journal their results."""

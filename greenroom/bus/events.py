@@ -89,6 +89,16 @@ class TaskCancelled(_Event, tag="task.cancelled", frozen=True):
     reason: str = ""
 
 
+class RequestFailed(_Event, tag="request.failed", frozen=True):
+    """Something the agent loop asked for failed in an expected way (a plan the model could
+    not produce, a model that cannot load): the task fails with this reason."""
+
+    request: str
+    """The loop's name for what was asked: ``plan:0``, ``verdict:2``, ``step:1:round:1``, ``answer``."""
+    code: str
+    error: str
+
+
 # --- tools and policy -----------------------------------------------------------------
 
 
@@ -134,7 +144,9 @@ class ToolResult(_Event, tag="tool.result", frozen=True):
 class ConfirmationAsked(_Event, tag="confirmation.asked", frozen=True):
     confirmation_id: str
     question: str
-    kind: Literal["tool", "extend"] = "tool"
+    kind: Literal["tool", "extend", "rerun"] = "tool"
+    """``tool``: may this call run? ``extend``: more tool rounds for a step? ``rerun``: this call was
+    running when greenroom stopped and may have acted already: run it again?"""
     call_id: str = ""
     tool: str = ""
     args: dict[str, Any] = {}
@@ -339,6 +351,8 @@ class ActorCrashed(_Event, tag="actor.crashed", frozen=True):
     error: str
     restart_in_s: float = 0.0
     crashes: int = 1
+    request: str = ""
+    """The agent loop's name for the message it crashed on (its task is the envelope's)."""
 
 
 class ActorRestarted(_Event, tag="actor.restarted", frozen=True):
@@ -371,6 +385,7 @@ Event = Union[
     TaskFinished,
     TaskFailed,
     TaskCancelled,
+    RequestFailed,
     ToolRequested,
     ToolDecided,
     ToolInvoked,
@@ -407,6 +422,7 @@ Event = Union[
 ]
 
 TERMINAL_EVENTS = (TaskFinished, TaskFailed, TaskCancelled)
+"""A task ends with exactly one of these (each journaled durably before anything depends on it)."""
 
 
 def event_type(event: Event) -> str:

@@ -220,6 +220,8 @@ class MemoryWatches(_Request, tag="memory_watches", frozen=True):
 
 class MemoryUnwatch(_Request, tag="memory_unwatch", frozen=True):
     path: str
+
+
 Role = Literal["viewer", "operator", "admin"]
 """What a token may do: ``viewer`` reads, ``operator`` also acts on tasks, ``admin`` also changes the daemon."""
 
@@ -500,6 +502,8 @@ class WatchesReply(_Reply, tag="memory_watches", frozen=True):
     watches: list[WatchView]
     seq: int = 0
     """With ``memory_watch``: the timeline position before the first ingest started."""
+
+
 class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
     token_id: str
     role: str

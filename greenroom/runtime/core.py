@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 import structlog
@@ -17,11 +17,31 @@ from greenroom import __version__
 from greenroom.actors import (
     ACTOR_CLASSES,
     ActorDeps,
+    ActorError,
     CallFailed,
     GreenroomActor,
     Handles,
-    RunRegistry,
+    Interrupted,
     TaskIndex,
+    ToolRunner,
+)
+from greenroom.actors.messages import (
+    CancelTask,
+    EvaluateCall,
+    Forget,
+    GenerateNow,
+    Ingest,
+    LoadModel,
+    ParkAll,
+    Query,
+    Remember,
+    ResumeOpen,
+    Search,
+    Stats,
+    UnloadModel,
+    Unwatch,
+    Watch,
+    Watches,
 )
 from greenroom.bus import Bus, Journal
 from greenroom.bus.events import (
@@ -29,9 +49,9 @@ from greenroom.bus.events import (
     DaemonStarted,
     DaemonStopping,
     Error,
+    LlmFinished,
     ModelDownloadFinished,
     PolicyOffline,
-    TaskCancelled,
     TaskSubmitted,
 )
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
@@ -80,6 +100,8 @@ from greenroom.tools import ToolRegistry, default_tools
 from greenroom.tools.plugins import PluginManager
 
 log = structlog.get_logger(__name__)
+
+R = TypeVar("R")
 
 MAX_GOAL_CHARS = 8000
 
@@ -151,7 +173,6 @@ class Runtime:
         self.schedules.load(self.journal)
         self.bus.add_listener(self.schedules.apply)
         self.schedule_ops = ScheduleOps(self.bus, self.schedules, config.schedules, clock)
-        self.runs = RunRegistry()
         self.supervisor = Supervisor(self.bus)
         # Opens lazily (models and indexes load on first use), so start-up stays fast.
         self.memory = MemoryEngine(
@@ -182,14 +203,15 @@ class Runtime:
             make_backend=make_backend or backend_factory(config.llm, data_dir),
             memory=self.memory,
             policy_engine=self.policy_engine,
-            runs=self.runs,
             model_params=self.model_params,
             clock=clock,
             schedules=self.schedules,
             schedule_config=config.schedules,
         )
+        self.deps.tool_runner = ToolRunner(self.deps, workers=config.agent.tool_workers)
         self._confirm_lock = threading.Lock()
         self._started = False
+        self._parked = False
         self._closed = False
 
     def _report_corrupt(self, seq: int, why: str) -> None:
@@ -204,12 +226,13 @@ class Runtime:
         return lambda: cls.start(self.supervisor.crashed, self.deps)
 
     def start(self) -> None:
-        """Start the actors (the Scheduler resumes open tasks as it starts)."""
+        """Start the actors, then resume every task that had started before."""
         sup = self.supervisor
         self.deps.handles = Handles(
             **{cls.name: sup.handle(cls.name) for cls in ACTOR_CLASSES}  # type: ignore[arg-type]
         )
-        self.bus.publish(DaemonStarted(version=__version__, pid=os.getpid()), source="runtime")
+        started = self.bus.publish(DaemonStarted(version=__version__, pid=os.getpid()), source="runtime")
+        self.deps.life_seq = started.seq
         for plugin_id, error in self.plugin_errors.items():
             self.bus.publish(
                 Error(message=f"plugin {plugin_id} was not loaded: {error}", code="plugin"), source="runtime"
@@ -217,13 +240,25 @@ class Runtime:
         for cls in ACTOR_CLASSES:
             sup.start(cls.name, self.actor_factory(cls))
         self._started = True
+        resumed = self.deps.handles.scheduler.ask(ResumeOpen(), timeout=60)
+        log.info("tasks_resumed", count=resumed)
 
     def park(self, reason: str = "stopping") -> None:
-        """Announce the stop and park running tasks where they are (idempotent)."""
-        if not self._started or self.runs.parking.is_set():
+        """Announce the stop and park every task in progress where it is (idempotent).
+
+        Running tool calls get a few seconds to finish and journal their results; one that
+        does not is known at the next start as "may have acted" (``tool.invoked`` is durable).
+        """
+        if not self._started or self._parked:
             return
+        self._parked = True
         self.bus.publish(DaemonStopping(reason=reason), source="runtime")
-        self.runs.park_all()
+        assert self.deps.handles is not None
+        try:
+            self.deps.handles.executor.ask(ParkAll(), timeout=30)
+        except ActorError as exc:
+            log.error("park_failed", error=str(exc))
+        self.deps.runner.drain(timeout=self.config.agent.park_grace_s)
         self.bus.flush()
 
     def close(self, reason: str = "stopping") -> None:
@@ -234,6 +269,7 @@ class Runtime:
         if self._started:
             self.park(reason)
             self.supervisor.stop_all()
+        self.deps.runner.close()
         self.memory.close()
         self.bus.close()
         self.journal.close()
@@ -272,10 +308,10 @@ class Runtime:
             raise RequestError("conflict", f"task {task_id} already {view.status}")
         reason = f"cancelled by {client or 'a client'}"
         assert self.deps.handles is not None
-        if self.deps.handles.executor.ask("cancel", task_id, reason, timeout=10):
-            return 0
-        env = self.bus.publish(TaskCancelled(reason=reason), source="gateway", task_id=task_id, durable=True)
-        return env.seq
+        try:  # the Executor journals it (durably) in order with the task's other events
+            return self.deps.handles.executor.ask(CancelTask(task_id=task_id, reason=reason), timeout=10)
+        except CallFailed as exc:
+            raise RequestError(exc.code, str(exc)) from exc
 
     def confirm(
         self, confirmation_id: str, approved: bool, remember: bool, client: str = "", scope: Scope = "tool"
@@ -306,7 +342,6 @@ class Runtime:
             )
         if remember:
             self.policy_engine.remember(pending.tool, pending.args, approved, scope)
-        self.runs.answer(confirmation_id, approved)
         return env.seq
 
     @staticmethod
@@ -331,7 +366,7 @@ class Runtime:
     def test_policy(self, tool: str, args: dict[str, object]) -> PolicyDecision:
         """What the policy would decide for a call, without journaling anything."""
         assert self.deps.handles is not None
-        return self.deps.handles.policy.ask("evaluate", tool, args, timeout=10)
+        return self.deps.handles.policy.ask(EvaluateCall(tool=tool, args=dict(args)), timeout=10)
 
     # -- models ---------------------------------------------------------------------------
 
@@ -355,11 +390,15 @@ class Runtime:
             messages=[Message(m.role, m.content, list(m.images)) for m in messages], purpose=purpose or "chat",
             schema=schema, max_tokens=max_tokens, temperature=temperature,
         )  # fmt: skip
+        generate = GenerateNow(request=request, stop_key="gen-" + uuid.uuid4().hex[:8])
         try:
-            text, env = self.deps.handles.llm.ask("generate", request, timeout=3600)
+            env = self.deps.handles.llm.ask(generate, timeout=3600)
         except CallFailed as exc:
             raise RequestError("conflict", str(exc)) from exc
-        return str(text), int(env.seq)
+        except Interrupted as exc:
+            raise RequestError("conflict", "the generation was stopped (the daemon is stopping)") from exc
+        assert isinstance(env.event, LlmFinished)
+        return env.event.text, env.seq
 
     def load_model(self, model: str | None) -> str:
         """Load a model now (it becomes the active one); returns its name."""
@@ -370,7 +409,7 @@ class Runtime:
             except ModelError as exc:
                 raise RequestError("bad_request", str(exc)) from exc
         try:
-            return str(self.deps.handles.llm.ask("load", model, timeout=600))
+            return self.deps.handles.llm.ask(LoadModel(model=model), timeout=600)
         except CallFailed as exc:
             raise RequestError("conflict", str(exc)) from exc
 
@@ -396,48 +435,45 @@ class Runtime:
 
     def unload_model(self, model: str | None) -> bool:
         assert self.deps.handles is not None
-        return bool(self.deps.handles.llm.ask("unload", model, timeout=60))
+        return self.deps.handles.llm.ask(UnloadModel(model=model), timeout=60)
 
     # -- memory ---------------------------------------------------------------------------
 
-    def _memory(self, method: str, *args: object, timeout: float = 120, **kwargs: object) -> Any:
+    def _memory(self, query: Query[R], timeout: float = 120, code: str = "bad_request") -> R:
         assert self.deps.handles is not None
         try:
-            return self.deps.handles.memory.ask(method, *args, timeout=timeout, **kwargs)
+            return self.deps.handles.memory.ask(query, timeout=timeout)
         except CallFailed as exc:
-            raise RequestError("bad_request", str(exc)) from exc
+            raise RequestError(code if exc.code == "bad_request" else exc.code, str(exc)) from exc
         except (MemoryEngineError, BadMemoryInput) as exc:
             raise RequestError("bad_request", str(exc)) from exc
 
     def memory_add(self, text: str, tags: list[str], source: str = "note") -> str:
-        return str(self._memory("remember", text, tags, None, None, source))
+        return self._memory(Remember(text=text, tags=tags, source=source))
 
     def memory_ingest(self, paths: list[str], tags: list[str]) -> str:
-        return str(self._memory("ingest", paths, tags))
+        return self._memory(Ingest(paths=paths, tags=tags))
 
     def memory_search(self, query: str, k: int, filters: Filters, rerank: bool | None) -> SearchResult:
-        return self._memory("search", query, k, filters, rerank)  # type: ignore[no-any-return]
+        return self._memory(Search(query=query, k=k, filters=filters, rerank=rerank))
 
     def memory_forget(self, item_ids: list[str], filters: Filters, query: str | None, limit: int) -> ForgetReport:
         if not item_ids and filters.empty and not query:
             raise RequestError("bad_request", "forget needs item ids, a filter or a query")
-        return self._memory("forget", item_ids, filters, query, limit, "asked by a client")  # type: ignore[no-any-return]
+        request = Forget(item_ids=item_ids, filters=filters, query=query, limit=limit, reason="asked by a client")
+        return self._memory(request)
 
     def memory_stats(self) -> MemoryStats:
-        return self._memory("stats")  # type: ignore[no-any-return]
+        return self._memory(Stats())
 
     def memory_watch(self, paths: list[str], tags: list[str]) -> list[WatchView]:
-        return self._memory("watch", paths, tags)  # type: ignore[no-any-return]
+        return self._memory(Watch(paths=paths, tags=tags))
 
     def memory_watches(self) -> list[WatchView]:
-        return self._memory("watches")  # type: ignore[no-any-return]
+        return self._memory(Watches())
 
     def memory_unwatch(self, path: str) -> int:
-        assert self.deps.handles is not None
-        try:
-            return int(self.deps.handles.memory.ask("unwatch", path, timeout=30))
-        except CallFailed as exc:
-            raise RequestError("not_found", str(exc)) from exc
+        return self._memory(Unwatch(path=path), timeout=30, code="not_found")
 
     def status(self, clients: int = 0) -> StatusReply:
         info = self.deps.model_status

@@ -7,6 +7,7 @@ daemon does not know is sensitive too. For such calls a viewer sees that the
 call happened, its tool, the decision and whether it worked, but not:
 
 - ``tool.requested.args`` and ``confirmation.asked.args`` (replaced by ``{"redacted": true}``),
+- the resolved paths in ``tool.decided`` and ``confirmation.asked`` (emptied),
 - ``confirmation.asked.question`` (it quotes the arguments),
 - ``tool.result.output`` (a write's diff is its content),
 - and the text the model wrote to choose tool calls (``llm.chunk``/``llm.finished``
@@ -43,8 +44,10 @@ def redact_event(event: e.Event, sensitive: IsSensitive) -> e.Event:
     match event:
         case e.ToolRequested(tool=tool) if sensitive(tool):
             return replace(event, args=HIDDEN_ARGS)
-        case e.ConfirmationAsked(kind="tool", tool=tool) if sensitive(tool):
-            return replace(event, args=HIDDEN_ARGS, question=_question(tool))
+        case e.ConfirmationAsked(kind="tool" | "rerun", tool=tool) if sensitive(tool):
+            return replace(event, args=HIDDEN_ARGS, question=_question(tool), resolved={})
+        case e.ToolDecided(tool=tool) if sensitive(tool) and event.resolved:
+            return replace(event, resolved={})
         case e.ToolResult(tool=tool) if sensitive(tool):
             return replace(event, output=HIDDEN_TEXT if event.output else "")
         case e.LlmChunk(request_id=rid) if _ROUND.search(rid):
@@ -68,6 +71,6 @@ def redact_task(view: TaskView, sensitive: IsSensitive) -> TaskView:
 
 
 def _redact_pending(c: PendingConfirmation, sensitive: IsSensitive) -> PendingConfirmation:
-    if c.kind != "tool" or not sensitive(c.tool):
+    if c.kind not in ("tool", "rerun") or not sensitive(c.tool):
         return c
-    return msgspec.structs.replace(c, args=HIDDEN_ARGS, question=_question(c.tool))
+    return msgspec.structs.replace(c, args=HIDDEN_ARGS, question=_question(c.tool), resolved={})

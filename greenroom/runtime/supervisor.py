@@ -17,7 +17,7 @@ from typing import Any
 import pykka
 import structlog
 
-from greenroom.actors.base import ActorHandle, ActorUnavailableError
+from greenroom.actors.base import ActorHandle, ActorUnavailableError, Message
 from greenroom.bus.bus import Bus
 from greenroom.bus.events import ActorCrashed, ActorRestarted
 
@@ -86,8 +86,12 @@ class Supervisor:
         with self._cond:
             return {n: ("running" if self._refs.get(n) is not None else "restarting") for n in self._order}
 
-    def crashed(self, name: str, exc: BaseException, ref: pykka.ActorRef[Any]) -> None:
-        """Called by a crashing actor (on its own thread)."""
+    def crashed(self, name: str, exc: BaseException, ref: pykka.ActorRef[Any], message: Message | None = None) -> None:
+        """Called by a crashing actor (on its own thread), with the message it crashed on.
+
+        The crash is journaled against the message's task and key, so the Executor can
+        send that request again or, when it keeps crashing, fail just that task.
+        """
         now = time.monotonic()
         with self._cond:
             if self._stopping or self._refs.get(name) is not ref:
@@ -104,8 +108,11 @@ class Supervisor:
                 error=f"{type(exc).__name__}: {exc}",
                 restart_in_s=round(delay, 3),
                 crashes=crashes,
+                request=message.key if message is not None else "",
             ),
             source="supervisor",
+            task_id=message.task_id if message is not None else None,
+            correlation_id=message.task_id if message is not None else None,
         )
         ref.stop(block=False)
         timer = threading.Timer(delay, self._restart, (name, crashes))

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import msgspec
 
 from greenroom.bus.bus import Record
-from greenroom.bus.codec import decode_envelope
+from greenroom.bus.codec import read_envelopes
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import (
     ScheduleAdded,
@@ -65,12 +65,9 @@ class ScheduleIndex:
     def load(self, journal: Journal) -> None:
         """Fold every schedule-related event already in ``journal``."""
         start = 1
-        while True:
-            rows = journal.read(start, types=SCHEDULE_EVENT_TYPES, limit=5000)
-            if not rows:
-                return
-            self._apply_all(decode_envelope(raw) for _, raw in rows)
-            start = rows[-1][0] + 1
+        while envs := read_envelopes(journal, start, types=SCHEDULE_EVENT_TYPES, limit=5000):
+            self._apply_all(envs)  # a corrupt row's placeholder is no schedule event: skipped
+            start = envs[-1].seq + 1
 
     def apply(self, records: list[Record]) -> None:
         """Bus listener: fold newly committed records."""

@@ -135,7 +135,15 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("system.time", "Current local date and time.", NoArgs, _time, "none"),
     ToolSpec("fs.read", "Read a text file (under the allowed roots).", ReadArgs, _read, "read"),
     ToolSpec("fs.list", "List a directory (under the allowed roots).", ListArgs, _list, "read"),
-    ToolSpec("memory.remember", "Store a note in long-term memory.", RememberArgs, _remember, "write"),
+    # Stored once per call id (the idempotency key), so a rerun stores nothing new.
+    ToolSpec("memory.remember", "Store a note in long-term memory.", RememberArgs, _remember, "write", idempotent=True),
     ToolSpec("memory.recall", "Search memory (notes, ingested files, chats).", RecallArgs, _recall, "read"),
-    ToolSpec("memory.forget", "Forget an item by its id, or the best match of a query.", ForgetArgs, _forget, "write"),
+    ToolSpec(
+        "memory.forget",
+        "Forget an item by its id, or the best match of a query.",
+        ForgetArgs,
+        _forget,
+        "write",
+        idempotent=True,
+    ),
 )

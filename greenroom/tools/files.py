@@ -130,6 +130,7 @@ FILE_TOOLS: tuple[ToolSpec, ...] = (
         _write,
         "write",
         dry_run=True,
+        idempotent=True,  # the whole content, replaced atomically: twice is once
     ),
     ToolSpec(
         "fs.patch",

@@ -13,6 +13,7 @@ A plugin is a folder holding ``plugin.toml``::
     function = "now"                 # def now(args: dict, ctx: ToolContext) -> str
     description = "Current weather for a city."
     side_effects = "read"            # none | read | write | external
+    idempotent = true                # optional: twice is once (default: only for none/read)
     network = true
     args_schema = { type = "object", properties = { city = { type = "string" } }, required = ["city"] }
 
@@ -59,6 +60,7 @@ class PluginToolManifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     network: bool = False
     shell: bool = False
     timeout_s: float = 30.0
+    idempotent: bool | None = None
     args_schema: dict[str, Any] = msgspec.field(default_factory=lambda: {"type": "object"})
 
 
@@ -285,6 +287,7 @@ class PluginManager:
                     network=tool.network,
                     shell=tool.shell,
                     json_schema=tool.args_schema,
+                    idempotent=tool.idempotent,
                 )
             )
         return specs

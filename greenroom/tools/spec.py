@@ -82,6 +82,14 @@ class ToolSpec:
     """Accepts ``dry_run: true`` and then only shows what it would do."""
     json_schema: dict[str, Any] | None = None
     """The arguments' JSON Schema, for tools without an ``args_type`` (plugins)."""
+    idempotent: bool | None = None
+    """Running it twice with the same arguments does what running it once does. None: only
+    tools without side effects are. A call of a non-idempotent tool that was running when the
+    daemon stopped is not run again without asking the person."""
+
+    @property
+    def is_idempotent(self) -> bool:
+        return self.idempotent if self.idempotent is not None else self.side_effects in ("none", "read")
 
     def facts(self) -> ToolFacts:
         """What the policy needs to know about this tool."""

@@ -231,7 +231,7 @@ class TestSupervision:
             decode_envelope(raw).event for _, raw in d.runtime.journal.read(types=["actor.crashed", "actor.restarted"])
         ]
         assert kinds[0] == e.ActorCrashed(
-            actor="critic", error="ZeroDivisionError: injected fault", restart_in_s=0.05, crashes=1
+            actor="critic", error="ZeroDivisionError: injected fault", restart_in_s=0.05, crashes=1, request="verdict:1"
         )
         assert kinds[1] == e.ActorRestarted(actor="critic", attempt=1)
         assert d.runtime.supervisor.status()["critic"] == "running"

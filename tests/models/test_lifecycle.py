@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from greenroom.actors.messages import GenerateNow
 from greenroom.bus import decode_envelope
 from greenroom.bus import events as e
 from greenroom.models import GenerationRequest, Message, MlxBackend, ModelError, Usage
@@ -82,10 +83,10 @@ def test_daemon_journals_load_and_idle_unload(short_tmp: Path, tiny_model: Path,
         rows = d.runtime.journal.read(types=["model.loaded", "model.unloaded"])
         return [decode_envelope(raw).event for _, raw in rows]
 
-    llm.ask("generate", request)
+    llm.ask(GenerateNow(request=request))
     assert [type(k) for k in kinds()] == [e.ModelLoaded]
     wait_for(lambda: len(kinds()) == 2, timeout=15)
     assert kinds()[1] == e.ModelUnloaded(model=str(tiny_model), reason="idle")
     assert not d.runtime.status().model_loaded
-    llm.ask("generate", request)
+    llm.ask(GenerateNow(request=request))
     assert [type(k) for k in kinds()] == [e.ModelLoaded, e.ModelUnloaded, e.ModelLoaded]

@@ -1,0 +1,247 @@
+"""What ``decide`` asks for: the agent loop's commands, carried out by the Executor.
+
+Each command has a ``key`` naming it within its task; the Executor does not
+repeat a command while one with the same key is in flight, and one is in
+flight until ``decide`` stops asking for it (its outcome has been folded in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+from greenroom.bus.events import ConfirmationAnswered, ConfirmationAsked, PlanStep, ToolRequested, ToolResult
+
+Target = Literal["executor", "planner", "critic", "llm", "policy", "tools", "timer"]
+
+
+# -- events the Executor publishes itself ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartStep:
+    step: int
+    intent: str
+    target: Target = "executor"
+
+    @property
+    def key(self) -> str:
+        return f"start:{self.step}"
+
+
+@dataclass(frozen=True)
+class PublishCalls:
+    """The tool calls a round's model output asked for (those not journaled yet)."""
+
+    step: int
+    round: int
+    calls: tuple[ToolRequested, ...]
+    target: Target = "executor"
+
+    @property
+    def key(self) -> str:
+        return f"calls:{self.step}:{self.round}"
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """A call's outcome without running it: denied, declined, a repeat, or not run again."""
+
+    result: ToolResult
+    target: Target = "executor"
+
+    @property
+    def key(self) -> str:
+        return f"result:{self.result.call_id}"
+
+
+@dataclass(frozen=True)
+class FinishStep:
+    step: int
+    result: str
+    ok: bool = True
+    target: Target = "executor"
+
+    @property
+    def key(self) -> str:
+        return f"finish:{self.step}"
+
+
+@dataclass(frozen=True)
+class ReachCap:
+    step: int
+    rounds: int
+    calls: int
+    target: Target = "executor"
+
+    @property
+    def key(self) -> str:
+        return f"cap:{self.step}:{self.rounds}"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Put a question to the person (durable before anyone can answer it)."""
+
+    question: ConfirmationAsked
+    target: Target = "executor"
+
+    @property
+    def key(self) -> str:
+        return f"ask:{self.question.confirmation_id}"
+
+
+@dataclass(frozen=True)
+class TimeOut:
+    """Nobody answered in time: the answer is no."""
+
+    answer: ConfirmationAnswered
+    target: Target = "executor"
+
+    @property
+    def key(self) -> str:
+        return f"timeout:{self.answer.confirmation_id}"
+
+
+@dataclass(frozen=True)
+class FinishTask:
+    answer: str
+    target: Target = "executor"
+    key: str = "finish"
+
+
+@dataclass(frozen=True)
+class FailTask:
+    code: str
+    error: str
+    target: Target = "executor"
+    key: str = "fail"
+
+
+# -- requests to other actors (their outcome comes back as events) ---------------------
+
+
+@dataclass(frozen=True)
+class RequestPlan:
+    revision: int
+    feedback: str = ""
+    target: Target = "planner"
+
+    @property
+    def key(self) -> str:
+        return f"plan:{self.revision}"
+
+
+@dataclass(frozen=True)
+class RequestVerdict:
+    step: int
+    intent: str
+    result: str
+    evidence: str = ""
+    target: Target = "critic"
+
+    @property
+    def key(self) -> str:
+        return f"verdict:{self.step}"
+
+
+@dataclass(frozen=True)
+class RequestAction:
+    """The model's next move in a step: tool calls, or the step's result."""
+
+    step: int
+    round: int
+    intent: str
+    done: tuple[tuple[str, str], ...] = ()
+    """Earlier steps: (intent, result)."""
+    observations: tuple[str, ...] = ()
+    named_tools: tuple[str, ...] = ()
+    target: Target = "llm"
+
+    @property
+    def key(self) -> str:
+        return f"step:{self.step}:round:{self.round}"
+
+
+@dataclass(frozen=True)
+class RequestAnswer:
+    done: tuple[tuple[str, str], ...]
+    target: Target = "llm"
+    key: str = "answer"
+
+
+@dataclass(frozen=True)
+class RequestDecision:
+    call: ToolRequested
+    flagged: bool = False
+    target: Target = "policy"
+
+    @property
+    def key(self) -> str:
+        return f"decide:{self.call.call_id}"
+
+
+@dataclass(frozen=True)
+class RunTool:
+    call: ToolRequested
+    approved_paths: dict[str, str] = field(default_factory=dict)
+    repeated_of: str = ""
+    target: Target = "tools"
+
+    @property
+    def key(self) -> str:
+        return f"run:{self.call.call_id}"
+
+
+@dataclass(frozen=True)
+class WakeAt:
+    """Nothing to do until ``at`` (a question's deadline): decide again then."""
+
+    at: float
+    target: Target = "timer"
+
+    @property
+    def key(self) -> str:
+        return f"wake:{self.at}"
+
+
+Command = Union[
+    StartStep,
+    PublishCalls,
+    RecordResult,
+    FinishStep,
+    ReachCap,
+    Ask,
+    TimeOut,
+    FinishTask,
+    FailTask,
+    RequestPlan,
+    RequestVerdict,
+    RequestAction,
+    RequestAnswer,
+    RequestDecision,
+    RunTool,
+    WakeAt,
+]
+
+__all__ = [
+    "Ask",
+    "Command",
+    "FailTask",
+    "FinishStep",
+    "FinishTask",
+    "PlanStep",
+    "PublishCalls",
+    "ReachCap",
+    "RecordResult",
+    "RequestAction",
+    "RequestAnswer",
+    "RequestDecision",
+    "RequestPlan",
+    "RequestVerdict",
+    "RunTool",
+    "StartStep",
+    "Target",
+    "TimeOut",
+    "WakeAt",
+]

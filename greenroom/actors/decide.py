@@ -1,0 +1,331 @@
+"""The agent loop as a decider: ``decide(state, context)`` says what happens next, purely.
+
+It walks the loop from the top over the folded state (``task_state``): plan,
+then each step in rounds of tool calls (policy first; "ask" waits for the
+person; at most ``max_calls_per_round`` calls a round and ``max_rounds``
+rounds, then the person is asked whether to extend), the Critic's verdict
+(retry once, replan within ``max_replans``), and the answer. Wherever the state
+lacks something, the walk stops and returns the commands that would supply it;
+an empty list means the task waits (for a person, a model, a tool). The same
+walk after a restart finds what was already decided and continues.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from greenroom.actors.base import CallFailed
+from greenroom.actors.commands import (
+    Ask,
+    Command,
+    FailTask,
+    FinishStep,
+    FinishTask,
+    PublishCalls,
+    ReachCap,
+    RecordResult,
+    RequestAction,
+    RequestAnswer,
+    RequestDecision,
+    RequestPlan,
+    RequestVerdict,
+    RunTool,
+    StartStep,
+    TimeOut,
+    WakeAt,
+)
+from greenroom.actors.prompts import ActionOutput, decode_output
+from greenroom.actors.settings import AgentConfig
+from greenroom.actors.task_state import TaskState
+from greenroom.bus.events import ConfirmationAnswered, ConfirmationAsked, PlanStep, ToolRequested, ToolResult
+from greenroom.policy.describe import call_question
+
+MAX_OBSERVATION = 600
+STOPPED_AT_CAP = "stopped: the step reached its tool-round cap"
+
+
+@dataclass(frozen=True)
+class ToolTraits:
+    """What the loop needs to know about a tool."""
+
+    side_effects: str = "none"
+    idempotent: bool = True
+    """Running it twice with the same arguments has the effect of running it once."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """The inputs of ``decide`` besides the state."""
+
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    tools: Mapping[str, ToolTraits] = field(default_factory=dict)
+    now: float = 0.0
+
+
+def confirmation_id(key: str) -> str:
+    """A short, stable id for the question identified by ``key``."""
+    return "c-" + hashlib.sha1(key.encode()).hexdigest()[:8]
+
+
+def decide(state: TaskState, ctx: Context) -> list[Command]:
+    """The commands that move ``state`` on; empty while it waits (or once it ended)."""
+    if state.incarnation == 0 or state.ended:
+        return []
+    if state.failure is not None:
+        return [FailTask(state.failure.code, state.failure.error)]
+    try:
+        answer = _Walk(state, ctx).run()
+    except _Pending as pending:
+        return pending.commands
+    return [FinishTask(answer)]
+
+
+class _Pending(Exception):
+    def __init__(self, commands: list[Command]) -> None:
+        self.commands = commands
+
+
+def _pend(*commands: Command) -> NoReturn:
+    raise _Pending(list(commands))
+
+
+def _signature(call: ToolRequested) -> str:
+    return call.tool + " " + json.dumps(call.args, sort_keys=True, ensure_ascii=False)
+
+
+def _outcome(result: ToolResult) -> str:
+    return result.output if result.ok else f"error: {result.error}"
+
+
+def observation(call: ToolRequested, out: str) -> str:
+    """How a call and its outcome are shown to the model in the next round."""
+    text = f"- {call.tool}({json.dumps(call.args, ensure_ascii=False)}) -> {out}"
+    return text if len(text) <= MAX_OBSERVATION else text[:MAX_OBSERVATION] + " [...]"
+
+
+def done_text(done: tuple[tuple[str, str], ...]) -> str:
+    return "\n".join(f"{i}. {intent}: {result}" for i, (intent, result) in enumerate(done, 1))
+
+
+class _Walk:
+    """One walk of the loop over the state; raises ``_Pending`` where something is missing."""
+
+    def __init__(self, state: TaskState, ctx: Context) -> None:
+        self.s = state
+        self.ctx = ctx
+        self.agent = ctx.agent
+
+    def run(self) -> str:
+        s, agent = self.s, self.agent
+        steps = list(self._plan(0, ""))
+        done: list[tuple[str, str]] = []
+        step_no = replans = i = 0
+        retried = False
+        while i < len(steps) and step_no < agent.max_steps:
+            step_no += 1
+            result, _ok = self._step(step_no, steps[i], tuple(done))
+            verdict = s.verdicts.get(step_no)
+            if verdict is None:
+                _pend(RequestVerdict(step_no, steps[i].intent, result, self._evidence(step_no)))
+            if verdict.verdict == "retry" and not retried:
+                retried = True
+                continue
+            retried = False
+            done.append((steps[i].intent, result))
+            i += 1
+            if verdict.verdict == "replan" and replans < agent.max_replans:
+                replans += 1
+                feedback = done_text(tuple(done)) + f"\nCritic: {verdict.reason}"
+                steps = steps[:i] + list(self._plan(replans, feedback))
+        text = s.outputs.get("answer")
+        if text is None:
+            _pend(RequestAnswer(tuple(done)))
+        return text.strip() or "(the model gave no answer)"
+
+    def _plan(self, revision: int, feedback: str) -> tuple[PlanStep, ...]:
+        plan = self.s.plans.get(revision)
+        if plan is None:
+            _pend(RequestPlan(revision, feedback))
+        return plan
+
+    def _evidence(self, step: int) -> str:
+        """The step's tool calls and what they returned (what the Critic holds the result against)."""
+        lines = [
+            observation(call, _outcome(self.s.results[call.call_id]))
+            for (n, _r), calls in sorted(self.s.requests.items())
+            if n == step
+            for call in calls
+            if call.call_id in self.s.results
+        ]
+        return "\n".join(lines)
+
+    # -- a step: rounds of tool calls ----------------------------------------------------
+
+    def _step(self, n: int, step: PlanStep, done: tuple[tuple[str, str], ...]) -> tuple[str, bool]:
+        s, agent = self.s, self.agent
+        if n in s.steps_finished:
+            finished = s.steps_finished[n]
+            return finished.result, finished.ok
+        if n not in s.steps_started:
+            _pend(StartStep(n, step.intent))
+        observations: list[str] = []
+        max_rounds, extensions, rnd = agent.max_rounds, 0, 0
+        while True:
+            rnd += 1
+            if rnd > max_rounds:
+                cap = [] if (n, max_rounds) in s.caps else [ReachCap(n, max_rounds, agent.max_calls_per_round)]
+                approved = self._confirm(
+                    f"{s.task_id}:{n}:extend:{extensions}",
+                    kind="extend",
+                    question=f"Step {n} ({step.intent}) used its {max_rounds} rounds of tool calls. "
+                    f"Allow {agent.max_rounds} more?",
+                )
+                if isinstance(approved, list):
+                    _pend(*cap, *approved)
+                if not approved:
+                    _pend(FinishStep(n, STOPPED_AT_CAP, ok=False))
+                extensions += 1
+                max_rounds += agent.max_rounds
+            calls = self._round(n, rnd, step, done, tuple(observations))
+            if isinstance(calls, str):
+                _pend(FinishStep(n, calls))
+            observations.extend(self._run_calls(calls))
+
+    def _round(
+        self, n: int, rnd: int, step: PlanStep, done: tuple[tuple[str, str], ...], observations: tuple[str, ...]
+    ) -> list[ToolRequested] | str:
+        """The round's calls (all journaled), or the step's result when the model finished it."""
+        s = self.s
+        have = sorted(s.requests.get((n, rnd), ()), key=lambda c: int(c.call_id.rsplit(":", 1)[-1]))
+        text = s.outputs.get(f"step:{n}:round:{rnd}")
+        if text is None:
+            if have:
+                return have
+            _pend(RequestAction(n, rnd, step.intent, done, observations, tuple(step.tools)))
+        try:
+            action = decode_output(text, ActionOutput, "tool-call decision")
+        except CallFailed as exc:
+            _pend(FailTask(exc.code, str(exc)))
+        if action.action == "finish" or not action.calls:
+            return action.result.strip() or "done"
+        known = {c.call_id for c in have}
+        wanted = [
+            ToolRequested(call_id=f"{s.task_id}:{n}:{rnd}:{i}", tool=c.tool, args=c.args, step=n, round=rnd)
+            for i, c in enumerate(action.calls[: self.agent.max_calls_per_round])
+        ]
+        missing = tuple(c for c in wanted if c.call_id not in known)
+        if missing:
+            _pend(PublishCalls(n, rnd, missing))
+        return have
+
+    def _run_calls(self, calls: list[ToolRequested]) -> list[str]:
+        """Observations of a round whose calls all have results; else pends what each call needs."""
+        commands: list[Command] = []
+        waiting = False
+        for call in calls:
+            if call.call_id not in self.s.results:
+                waiting = True
+                commands.extend(self._call(call))
+        if waiting:
+            _pend(*commands)
+        return [observation(c, _outcome(self.s.results[c.call_id])) for c in calls]
+
+    def _call(self, call: ToolRequested) -> list[Command]:
+        """What one call without a result needs next (an empty list: it waits)."""
+        s = self.s
+        traits = self.ctx.tools.get(call.tool)
+        earlier = self._earlier_identical(call)
+        writes = traits is not None and traits.side_effects not in ("none", "read")
+        if earlier is not None and writes:
+            prev = s.results[earlier]
+            repeat = ToolResult(
+                call_id=call.call_id, tool=call.tool, ok=prev.ok,
+                output=prev.output, error=prev.error, repeated_of=earlier,
+            )  # fmt: skip
+            return [RecordResult(repeat)]
+        decided = s.decided.get(call.call_id)
+        if decided is None:
+            return [RequestDecision(call, s.flagged)]
+        if decided.decision == "deny":
+            return [_failed(call, f"denied by policy (rule {decided.rule}): {decided.reason}")]
+        if decided.decision == "ask":
+            question = call_question(call.tool, call.args, decided.resolved)
+            approved = self._confirm(call.call_id, "tool", question, call, decided.rule, decided.resolved)
+            if isinstance(approved, list):
+                return approved
+            if not approved:
+                return [_failed(call, "the person declined this call")]
+        if call.call_id in s.in_flight_before_restart and not (traits is not None and traits.idempotent):
+            again = self._confirm(
+                f"{call.call_id}:rerun",
+                "rerun",
+                f"{call.tool} was running when greenroom stopped and may already have acted. Run it again? "
+                + call_question(call.tool, call.args, decided.resolved),
+                call,
+                "in-flight",
+                decided.resolved,
+            )
+            if isinstance(again, list):
+                return again
+            if not again:
+                return [_failed(call, "not run again: it may already have run before greenroom stopped")]
+        return [RunTool(call, dict(decided.resolved), earlier or "")]
+
+    def _earlier_identical(self, call: ToolRequested) -> str | None:
+        """An earlier call of this task with the same tool and arguments that has a result."""
+        signature = _signature(call)
+        for calls in self.s.requests.values():
+            for other in calls:
+                if other.call_id != call.call_id and other.call_id in self.s.results and _signature(other) == signature:
+                    return other.call_id
+        return None
+
+    # -- questions -----------------------------------------------------------------------
+
+    def _confirm(
+        self,
+        key: str,
+        kind: str,
+        question: str,
+        call: ToolRequested | None = None,
+        rule: str = "",
+        resolved: Mapping[str, str] | None = None,
+    ) -> bool | list[Command]:
+        """The person's answer to the question ``key``, or the commands while there is none."""
+        cid = confirmation_id(key)
+        asked = self.s.asked.get(cid)
+        if asked is not None and asked.answer is not None:
+            return asked.answer.approved
+        if asked is None:
+            return [Ask(_question(cid, kind, question, call, rule, resolved))]
+        timeout = self.agent.confirmation_timeout_s
+        if timeout <= 0:
+            return []
+        deadline = asked.asked_at + timeout
+        if self.ctx.now >= deadline:
+            return [TimeOut(ConfirmationAnswered(confirmation_id=cid, approved=False, client="timeout"))]
+        return [WakeAt(deadline)]
+
+
+def _question(
+    cid: str, kind: str, text: str, call: ToolRequested | None, rule: str, resolved: Mapping[str, str] | None
+) -> ConfirmationAsked:
+    extra: dict[str, Any] = {}
+    if call is not None:
+        extra = {"call_id": call.call_id, "tool": call.tool, "args": call.args}
+    return ConfirmationAsked(
+        confirmation_id=cid,
+        question=text,
+        kind=kind,  # type: ignore[arg-type]
+        rule=rule,
+        resolved=dict(resolved or {}),
+        **extra,
+    )
+
+
+def _failed(call: ToolRequested, error: str) -> RecordResult:
+    return RecordResult(ToolResult(call_id=call.call_id, tool=call.tool, ok=False, error=error))
