@@ -273,7 +273,7 @@ def torch_compiled(folder: Path) -> Engine:
 
     from greenroom.models.torch_backend import TorchEngine
 
-    engine = TorchEngine(folder, threads=2, decode_threads=1)
+    engine = TorchEngine(folder, threads=1, decode_threads=1)
     engine.model.forward = torch.compile(engine.model.forward, dynamic=True)
     return engine
 
@@ -293,7 +293,7 @@ def paths(folder: Path, data: Path, args: argparse.Namespace) -> list[Path_]:
                 folder, threads=t, decode_threads=d, **kw)))  # fmt: skip
     out.append(Path_("torch bf16 t2/1", lambda: TorchEngine(folder, dtype="bfloat16", threads=2, decode_threads=1)))
     if args.compile:
-        out.append(Path_("torch fp32 compile t2/1", lambda: torch_compiled(folder)))
+        out.append(Path_("torch fp32 compile t1", lambda: torch_compiled(folder)))
     try:
         import onnxruntime_genai  # noqa: F401
 

@@ -42,7 +42,7 @@ def local_backend(
     name: str,
     *,
     runtime: RuntimeSetting = "auto",
-    quantize: Quantize = "none",
+    quantize: Quantize = "int8",
     threads: int = 0,
     decode_threads: int = 1,
     fast_forward: bool = True,

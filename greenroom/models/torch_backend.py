@@ -48,6 +48,14 @@ def weights_factor(folder: Path) -> float:
     return 2.0 if dtype in ("bfloat16", "float16") else 1.0
 
 
+def default_threads() -> int:
+    """Half the physical cores, at least one: the daemon's other work (embeddings, tools, the
+    person's own programs) keeps the rest, and a thread that waits for a busy core stalls every op."""
+    import psutil
+
+    return max(1, (psutil.cpu_count(logical=False) or 2) // 2)
+
+
 class TorchEngine:
     """A transformers causal LM on the CPU.
 
@@ -55,7 +63,7 @@ class TorchEngine:
         target: a local Hugging Face folder.
         dtype: ``float32`` (default) or ``bfloat16`` (benchmarks).
         quantize: ``int8``: dynamic int8 quantization of the linear layers.
-        threads: intra-op threads for prompt chunks (process-wide in PyTorch); None: one per core.
+        threads: intra-op threads for prompt chunks (process-wide in PyTorch); None: half the cores.
         decode_threads: intra-op threads for decoding passes (a token or a few forced ones).
     """
 
@@ -85,15 +93,18 @@ class TorchEngine:
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
         self._torch = torch
-        self.threads = threads or torch.get_num_threads()
+        self.threads = threads or default_threads()
         self.decode_threads = decode_threads or self.threads
         self.tokenizer: Any = AutoTokenizer.from_pretrained(str(target))
         model: Any = AutoModelForCausalLM.from_pretrained(str(target), dtype=getattr(torch, dtype))
         model.eval()
         if quantize == "int8":
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
             with warnings.catch_warnings():  # torch.ao's dynamic quantization warns that it moves to torchao
                 warnings.simplefilter("ignore")
-                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+                # Per output channel: one scale per row keeps small rows precise (the default is one per matrix).
+                model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
         self.model = model
         self.runtime = "torch" if quantize == "none" else f"torch-{quantize}"
         eos = model.generation_config.eos_token_id

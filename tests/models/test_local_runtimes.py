@@ -210,3 +210,14 @@ class TestParams:
         plain, _ = run(backend, req(max_tokens=24, text="loop"))
         penalized, _ = run(backend, req(max_tokens=24, text="loop", repetition_penalty=5.0))
         assert plain != penalized
+
+
+class TestInt8:
+    def test_int8_torch_decodes_valid_json(self, tiny_model: Path) -> None:
+        """Dynamic int8 quantization loads, reports its runtime and still decodes under a schema."""
+        backend = make("torch", tiny_model, quantize="int8")
+        for i in range(5):
+            text, usage = run(backend, req(VERDICT_SCHEMA, 200, 1.0, text=f"int8 {i}"))
+            msgspec.json.decode(text, type=VerdictOutput)
+            assert usage.stop_reason == "stop"
+        assert backend.runtime == "torch-int8"

@@ -51,6 +51,14 @@ class TestChooseRuntime:
 
 
 class TestBackendFactory:
+    def test_linux_default_is_int8_torch(self, tiny_model: Path, tmp_path: Path) -> None:
+        """With the default config a Hugging Face checkpoint off Apple silicon runs on int8 PyTorch."""
+        if apple_silicon():
+            pytest.skip("Apple silicon runs MLX")
+        backend = backend_factory(LlmConfig(model=str(tiny_model), threads=1), tmp_path)()
+        backend.load()  # type: ignore[attr-defined]
+        assert backend.runtime == "torch-int8"  # type: ignore[attr-defined]
+
     @pytest.mark.parametrize("runtime", ["mlx", "torch"])
     def test_llm_runtime_selects_the_engine(self, runtime: str, tiny_model: Path, tmp_path: Path) -> None:
         """The daemon's factory builds a backend that loads the configured runtime and generates."""
@@ -59,10 +67,10 @@ class TestBackendFactory:
         usage = Usage()
         request = GenerationRequest(messages=[Message("user", "hi")], max_tokens=3)
         list(backend.stream(request, usage, threading.Event()))
-        assert backend.runtime == runtime  # type: ignore[attr-defined]
+        assert backend.runtime.startswith(runtime)  # type: ignore[attr-defined]
         assert usage.generated_tokens == 3
 
     def test_negative_threads_are_refused(self) -> None:
         """A bad thread count is a config error naming the key."""
-        with pytest.raises(ValueError, match="llm.threads"):
+        with pytest.raises(ValueError, match=r"llm\.threads"):
             LlmConfig(threads=-1)
