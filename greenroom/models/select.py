@@ -42,7 +42,7 @@ def local_backend(
     name: str,
     *,
     runtime: RuntimeSetting = "auto",
-    quantize: Quantize = "int8",
+    quantize: Quantize = "none",
     threads: int = 0,
     decode_threads: int = 1,
     fast_forward: bool = True,

@@ -50,9 +50,9 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     runtime: Literal["auto", "mlx", "torch"] = "auto"
     """Where local models run. ``auto``: MLX on Apple silicon; elsewhere PyTorch for Hugging Face
     checkpoints (the embedded default included) and MLX for MLX-quantized or vision models."""
-    quantize: Literal["none", "int8"] = "int8"
-    """PyTorch only: ``int8`` quantizes the linear layers dynamically, per output channel (about twice as fast
-    as fp32 here; output close to the bf16 weights'); ``none`` runs the weights in fp32."""
+    quantize: Literal["none", "int8"] = "none"
+    """PyTorch only: ``none`` runs the weights in fp32 (exact); ``int8`` quantizes the linear layers dynamically,
+    per output channel: 1.3-2x faster here, but the output changes (docs/design.md)."""
     threads: int = 0
     """PyTorch only: intra-op threads for prompt processing (process-wide: embeddings too); 0: one per core."""
     decode_threads: int = 1

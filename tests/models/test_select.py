@@ -51,13 +51,13 @@ class TestChooseRuntime:
 
 
 class TestBackendFactory:
-    def test_linux_default_is_int8_torch(self, tiny_model: Path, tmp_path: Path) -> None:
-        """With the default config a Hugging Face checkpoint off Apple silicon runs on int8 PyTorch."""
+    def test_linux_default_is_fp32_torch(self, tiny_model: Path, tmp_path: Path) -> None:
+        """With the default config a Hugging Face checkpoint off Apple silicon runs on PyTorch, unquantized."""
         if apple_silicon():
             pytest.skip("Apple silicon runs MLX")
         backend = backend_factory(LlmConfig(model=str(tiny_model), threads=1), tmp_path)()
         backend.load()  # type: ignore[attr-defined]
-        assert backend.runtime == "torch-int8"  # type: ignore[attr-defined]
+        assert backend.runtime == "torch"  # type: ignore[attr-defined]
 
     @pytest.mark.parametrize("runtime", ["mlx", "torch"])
     def test_llm_runtime_selects_the_engine(self, runtime: str, tiny_model: Path, tmp_path: Path) -> None:
