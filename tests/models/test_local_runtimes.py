@@ -221,3 +221,31 @@ class TestInt8:
             msgspec.json.decode(text, type=VerdictOutput)
             assert usage.stop_reason == "stop"
         assert backend.runtime == "torch-int8"
+
+
+class TestTorchLifecycle:
+    def test_idle_unload_and_reload(self, tiny_model: Path) -> None:
+        """The PyTorch backend unloads after its keep-alive and loads again on the next request."""
+        now = [1000.0]
+        backend = make("torch", tiny_model, keep_alive_s=60, clock=lambda: now[0])
+        run(backend, req(max_tokens=2))
+        now[0] += 59
+        assert not backend.unload_if_idle()
+        now[0] += 2
+        assert backend.unload_if_idle()
+        assert not backend.loaded
+        assert not backend._caches, "caches go with the model"
+        run(backend, req(max_tokens=2))
+        assert backend.loaded
+
+    def test_memory_guard_counts_fp32_widening(self, tmp_path: Path, tiny_model: Path) -> None:
+        """A bf16 checkpoint needs twice its file size on PyTorch; the refusal names the numbers."""
+        from greenroom.models.torch_backend import weights_factor
+
+        (tmp_path / "config.json").write_text('{"model_type": "llama", "dtype": "bfloat16"}')
+        assert weights_factor(tmp_path) == 2.0
+        assert weights_factor(tiny_model) == 1.0
+        backend = make("torch", tiny_model, available_memory=lambda: 1024)
+        with pytest.raises(ModelError, match=r"needs about .* MiB .* but only 0 MiB is available"):
+            backend.load()
+        assert not backend.loaded
