@@ -48,7 +48,8 @@ def raw(model_path: str, runs: int, tokens: int) -> tuple[list[float], list[floa
 
 
 def through_daemon(model_path: str, runs: int, tokens: int) -> tuple[list[float], list[float]]:
-    daemon = BenchDaemon("--set", "llm.backend=mlx", "--set", f'llm.model="{model_path}"')
+    # The raw side is mlx-lm, so the daemon runs MLX too: this measures the daemon, not the runtime.
+    daemon = BenchDaemon("--set", "llm.backend=mlx", "--set", "llm.runtime=mlx", "--set", f'llm.model="{model_path}"')
     daemon.start()
     tps, ttft = [], []
     try:

@@ -17,7 +17,7 @@ PY
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 
-# torch runs the embedding model and converts the default model once. Install it first
+# torch runs the embedding model, runs local models on Linux and converts the default model once. Install it first
 # and pinned: a bare "torch" requirement would pull the CUDA build (gigabytes) on Linux.
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   pip install "${TORCH_SPEC:-torch==2.13.0}"

@@ -55,6 +55,8 @@ class Usage(msgspec.Struct, kw_only=True):
     tokens_per_s: float = 0.0
     time_to_first_token_s: float = 0.0
     stop_reason: str = ""
+    forced_tokens: int = 0
+    """Of ``generated_tokens``, those a JSON Schema forced (emitted without sampling)."""
 
 
 class Backend(Protocol):

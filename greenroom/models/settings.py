@@ -47,6 +47,18 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     max_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
+    runtime: Literal["auto", "mlx", "torch"] = "auto"
+    """Where local models run. ``auto``: MLX on Apple silicon; elsewhere PyTorch for Hugging Face
+    checkpoints (the embedded default included) and MLX for MLX-quantized or vision models."""
+    quantize: Literal["none", "int8"] = "none"
+    """PyTorch only: ``none`` runs the weights in fp32 (exact); ``int8`` quantizes the linear layers dynamically,
+    per output channel: 1.3-2x faster here, but the output changes (docs/design.md)."""
+    threads: int = 0
+    """PyTorch only: intra-op threads for prompt processing (process-wide: embeddings too); 0: one per core."""
+    decode_threads: int = 1
+    """PyTorch only: intra-op threads while decoding; 1 is fastest on a shared 2-core machine (docs/design.md)."""
+    fast_forward: bool = True
+    """Emit the tokens a JSON Schema forces without sampling them (fed to the model in one pass)."""
 
     def __post_init__(self) -> None:
         if self.backend == "openai" and not self.base_url:
@@ -58,5 +70,9 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         names = [r.name for r in self.remotes]
         if len(set(names)) != len(names):
             raise ValueError("llm.remotes names must be unique")
+        if self.threads < 0:
+            raise ValueError(f"llm.threads must not be negative, got {self.threads}")
+        if self.decode_threads < 0:
+            raise ValueError(f"llm.decode_threads must not be negative, got {self.decode_threads}")
         if self.max_tokens < 1:
             raise ValueError(f"llm.max_tokens must be at least 1, got {self.max_tokens}")

@@ -70,7 +70,6 @@ from greenroom.models import (
     GenerationRequest,
     LlmConfig,
     Message,
-    MlxBackend,
     ModelError,
     ScriptedBackend,
     ensure_default_model,
@@ -79,6 +78,7 @@ from greenroom.models.catalog import load_catalog
 from greenroom.models.hub import pull
 from greenroom.models.openai_backend import FallbackBackend, OpenAIBackend
 from greenroom.models.params import ParamsStore, check_model_id
+from greenroom.models.select import local_backend
 from greenroom.models.vlm_backend import VisionRouter, VlmBackend, has_vision
 from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules, scopes_for
 from greenroom.policy.guards import SecretMasker
@@ -116,7 +116,17 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
             local = Path(model).expanduser()
             return local if local.exists() else model  # else a hub repo id
 
-        text = MlxBackend(resolve, name=model, keep_alive_s=llm.keep_alive_s, allow_oversize=llm.allow_oversize)
+        text = local_backend(
+            resolve,
+            name=model,
+            runtime=llm.runtime,
+            quantize=llm.quantize,
+            threads=llm.threads,
+            decode_threads=llm.decode_threads,
+            fast_forward=llm.fast_forward,
+            keep_alive_s=llm.keep_alive_s,
+            allow_oversize=llm.allow_oversize,
+        )
         vision_model = llm.vision_model or (model if has_vision(resolve_path(model)) else "")
         if not vision_model:
             return text

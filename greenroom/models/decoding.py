@@ -1,0 +1,188 @@
+"""The token loop every local runtime shares: chunked prefill, sampling, constraints, fast-forward.
+
+A runtime (MLX, PyTorch) only has to run its model over some tokens and return
+the last position's logits; this module does everything else on numpy logits,
+so constrained decoding, sampling and cancellation behave the same on each.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import numpy as np
+
+from greenroom.models.backend import GenerationCancelled
+
+if TYPE_CHECKING:  # llguidance loads with the first schema, not with the daemon
+    from greenroom.models.constrained import JsonSchemaConstraint
+
+REPETITION_CONTEXT = 20
+"""Recent tokens the repetition penalty looks at (mlx-lm's default)."""
+
+
+class Sampling(msgspec.Struct, frozen=True, kw_only=True):
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+
+
+class DecodeStats(msgspec.Struct, kw_only=True):
+    """What a decode did; filled as it runs."""
+
+    sampled: int = 0
+    """Tokens chosen by sampling."""
+    forced: int = 0
+    """Tokens the grammar forced (emitted without sampling)."""
+    forward_passes: int = 0
+    stop_reason: str = ""
+
+
+def penalize(logits: np.ndarray, recent: list[int], penalty: float) -> None:
+    """Repetition penalty (in place): recent tokens' positive logits shrink, negative ones grow."""
+    if penalty == 1.0 or not recent:
+        return
+    ids = np.unique(np.asarray(recent, dtype=np.int64))
+    ids = ids[ids < logits.shape[-1]]
+    values = logits[ids]
+    logits[ids] = np.where(values > 0, values / penalty, values * penalty)
+
+
+def sample(logits: np.ndarray, params: Sampling, rng: np.random.Generator) -> int:
+    """One token from ``logits`` (greedy at temperature 0, else top-k, then top-p, then temperature)."""
+    if params.temperature == 0.0:
+        return int(np.argmax(logits))
+    x = logits.astype(np.float64) / params.temperature
+    if 0 < params.top_k < x.shape[-1]:
+        kth = np.partition(x, -params.top_k)[-params.top_k]
+        x[x < kth] = -np.inf
+    x -= np.max(x)
+    p = np.exp(x)
+    p /= p.sum()
+    if params.top_p < 1.0:
+        order = np.argsort(-p)
+        sorted_p = p[order]
+        keep = np.cumsum(sorted_p) - sorted_p < params.top_p  # the smallest set reaching top_p
+        p = np.zeros_like(p)
+        p[order[keep]] = sorted_p[keep]
+        p /= p.sum()
+    return int(rng.choice(p.shape[-1], p=p))
+
+
+class Detokenizer:
+    """Turns a growing list of token ids into text pieces.
+
+    Decodes the whole output each time and yields what is new, holding back a
+    piece that ends inside a multi-byte character (decoded as U+FFFD).
+    """
+
+    def __init__(self, decode: Callable[[list[int]], str]) -> None:
+        self._decode = decode
+        self.tokens: list[int] = []
+        self._text = ""
+
+    def add(self, tokens: list[int]) -> str:
+        self.tokens.extend(tokens)
+        text = self._decode(self.tokens)
+        if text.endswith("\ufffd"):
+            return ""
+        piece = text[len(self._text) :] if text.startswith(self._text) else ""
+        self._text = text
+        return piece
+
+
+Forward = Callable[[list[int]], np.ndarray]
+"""Runs the model over tokens (appending them to its KV cache); returns the last position's logits."""
+
+
+def decode(
+    forward: Forward,
+    pending: list[int],
+    *,
+    fed: list[int],
+    max_tokens: int,
+    sampling: Sampling,
+    eos: set[int],
+    stop: threading.Event,
+    prefill_chunk: int,
+    constraint: JsonSchemaConstraint | None = None,
+    fast_forward: bool = True,
+    stats: DecodeStats | None = None,
+    rng: np.random.Generator | None = None,
+) -> Iterator[list[int]]:
+    """Generate after ``pending`` (the prompt tokens not yet in the cache); yields emitted tokens.
+
+    Each yield is a list: one sampled token followed by the tokens the grammar
+    forced after it (or, first, the forced tokens before any sampling). Forced
+    tokens go through the model together with the sampled one, in one pass.
+
+    Args:
+        forward: the runtime's forward pass.
+        pending: tokens to feed before the first sample.
+        fed: the tokens already in the cache; extended with every token fed.
+        max_tokens: emit at most this many tokens.
+        eos: tokens that end generation (never emitted).
+        stop: checked between tokens and between prefill chunks.
+        prefill_chunk: feed at most this many tokens per forward pass.
+        fast_forward: emit the grammar's forced tokens without sampling them
+            (off: every token is sampled under the mask, one pass each).
+
+    Raises:
+        GenerationCancelled: ``stop`` was set.
+    """
+    stats = stats if stats is not None else DecodeStats()
+    rng = rng if rng is not None else np.random.default_rng()
+    emitted = 0
+    ff = constraint if fast_forward else None
+    if ff is not None and (first := ff.forced(max_tokens)):
+        stats.forced += len(first)
+        emitted += len(first)
+        pending = [*pending, *first]
+        yield first
+    while True:
+        if emitted >= max_tokens:
+            stats.stop_reason = "length"
+            return
+        logits = _feed(forward, pending, fed, stop, prefill_chunk, stats)
+        penalize(logits, fed[-REPETITION_CONTEXT:], sampling.repetition_penalty)
+        if constraint is not None:
+            constraint.mask(logits)
+        token = sample(logits, sampling, rng)
+        if token in eos:
+            stats.stop_reason = "stop"
+            return
+        stats.sampled += 1
+        emitted += 1
+        out = [token]
+        if constraint is not None:
+            constraint.consume(token)
+        if ff is not None:
+            out += ff.forced(max_tokens - emitted)
+            stats.forced += len(out) - 1
+            emitted += len(out) - 1
+        if stop.is_set():
+            raise GenerationCancelled("stopped")
+        yield out
+        if constraint is not None and constraint.stopped:
+            stats.stop_reason = "stop"  # only end-of-sequence may follow: no pass needed to sample it
+            return
+        pending = out
+
+
+def _feed(
+    forward: Forward, tokens: list[int], fed: list[int], stop: threading.Event, chunk: int, stats: DecodeStats
+) -> np.ndarray:
+    """Feed ``tokens`` in chunks, checking ``stop`` before each; the last position's logits."""
+    logits: Any = None
+    for start in range(0, len(tokens), chunk):
+        if stop.is_set():
+            raise GenerationCancelled("stopped during prompt processing")
+        part = tokens[start : start + chunk]
+        logits = forward(part)
+        fed.extend(part)
+        stats.forward_passes += 1
+    assert logits is not None, "at least one token must be fed"
+    return np.array(logits, dtype=np.float32)
