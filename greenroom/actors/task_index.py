@@ -117,6 +117,7 @@ class TaskIndex:
                         args=ev.args,
                         seq=env.seq,
                         resolved=ev.resolved,
+                        call_id=ev.call_id,
                     ),
                 ]
                 self._confirmations[ev.confirmation_id] = view.task_id

@@ -302,6 +302,8 @@ class PendingConfirmation(msgspec.Struct, frozen=True, kw_only=True):
     seq: int = 0
     resolved: dict[str, str] = {}
     """Path arguments as resolved when the call was decided: what "yes" approves."""
+    call_id: str = ""
+    """The tool call the question is about (``tool`` and ``rerun`` questions)."""
 
 
 class TaskView(msgspec.Struct, kw_only=True):
