@@ -196,7 +196,7 @@ class TestPolicyPaths:
 
     def test_deny_records_a_failed_result_naming_the_rule(self) -> None:
         """A denied call never runs: its result says which rule denied it."""
-        story, call = self.round_with("fs.read", {"path": "/etc/x"}, "deny", "outside-roots")
+        story, _call = self.round_with("fs.read", {"path": "/etc/x"}, "deny", "outside-roots")
         (cmd,) = story.next()
         assert isinstance(cmd, c.RecordResult)
         assert not cmd.result.ok
@@ -226,7 +226,7 @@ class TestPolicyPaths:
 
     def test_an_unanswered_question_times_out_from_when_it_was_asked(self) -> None:
         """With a timeout, the deadline is the question's own time plus the timeout, across restarts."""
-        story, call = self.round_with("fs.write", {"path": "/a", "content": "x"}, "ask")
+        story, _call = self.round_with("fs.write", {"path": "/a", "content": "x"}, "ask")
         story.ctx = Context(agent=AgentConfig(confirmation_timeout_s=60), tools=TOOLS, now=0)
         ask = story.one(c.Ask)
         story.add(ask.question, e.TaskParked(reason="stop"), e.TaskStarted(resumed=True))
@@ -313,7 +313,8 @@ class TestVerdicts:
         (cmd,) = story.next()
         assert isinstance(cmd, c.RequestPlan)
         assert cmd.revision == 1
-        assert "1. one: r1" in cmd.feedback and "Critic: wrong file" in cmd.feedback
+        assert "1. one: r1" in cmd.feedback
+        assert "Critic: wrong file" in cmd.feedback
         story.add(planned("fixed", revision=1))
         assert story.next() == [c.StartStep(2, "fixed")]
 
@@ -350,7 +351,7 @@ class TestResumeAfterACrash:
 
     def test_a_non_idempotent_call_in_flight_at_a_crash_becomes_a_question(self) -> None:
         """After a restart an interrupted call that may have acted is not run silently: the person is asked."""
-        story, call = self.invoked("shell.exec", {"command": "make deploy"})
+        story, _call = self.invoked("shell.exec", {"command": "make deploy"})
         story.add(e.TaskStarted(resumed=True))
         ask = story.one(c.Ask)
         assert ask.question.kind == "rerun"
