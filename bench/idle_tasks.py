@@ -66,12 +66,9 @@ def main() -> None:
             others_waiting = sum(c.task(t).status == "waiting" for t in ids if t != chosen)
     finally:
         daemon.stop()
-    print(
-        f"idle daemon, no tasks:             {threads_none:3d} threads, CPU {cpu_none:.3f}% of one core over {IDLE_S:.0f} s"
-    )
-    print(
-        f"idle daemon, {TASKS} tasks waiting:   {threads_many:3d} threads, CPU {cpu_many:.3f}% of one core over {IDLE_S:.0f} s"
-    )
+    span = f"of one core over {IDLE_S:.0f} s"
+    print(f"idle daemon, no tasks:             {threads_none:3d} threads, CPU {cpu_none:.3f}% {span}")
+    print(f"idle daemon, {TASKS} tasks waiting:   {threads_many:3d} threads, CPU {cpu_many:.3f}% {span}")
     print(f"answering one resumed it alone:    {others_waiting == TASKS - 1} ({others_waiting} others still waiting)")
     same = abs(threads_many - threads_none) <= 4
     print(
