@@ -46,8 +46,15 @@ def finish(result: str) -> str:
     return json.dumps({"action": "finish", "result": result})
 
 
-def plan(*intents: str) -> str:
-    return json.dumps({"steps": [{"intent": i, "tools": []} for i in intents]})
+def plan(*intents: str, tools: tuple[str, ...] = ()) -> str:
+    """The JSON of a plan (the first call's steps form): each intent, with the tool at the same index."""
+    names = [*tools, *["none"] * (len(intents) - len(tools))]
+    return json.dumps({"steps": [{"do": i, "tool": t} for i, t in zip(intents, names, strict=True)]})
+
+
+def answer(text: str) -> str:
+    """The JSON of a first call that answers directly."""
+    return json.dumps({"answer": text})
 
 
 def make_config(root: Path, script: Path | None = None, *overrides: str) -> Config:

@@ -80,6 +80,21 @@ class ReachCap:
 
 
 @dataclass(frozen=True)
+class Judge:
+    """A verdict the loop reaches without the Critic (a rule), journaled as ``critic.verdict``."""
+
+    step: int
+    verdict: str
+    reason: str
+    rule: str
+    target: Target = "executor"
+
+    @property
+    def key(self) -> str:
+        return f"judge:{self.step}"
+
+
+@dataclass(frozen=True)
 class Ask:
     """Put a question to the person (durable before anyone can answer it)."""
 
@@ -155,7 +170,10 @@ class RequestAction:
     done: tuple[tuple[str, str], ...] = ()
     """Earlier steps: (intent, result)."""
     observations: tuple[str, ...] = ()
-    named_tools: tuple[str, ...] = ()
+    must_call: tuple[str, ...] = ()
+    """The step's plan named these tools and none has run: the model may only call them."""
+    note: str = ""
+    """Why the step is tried again (the previous attempt's verdict), for the model to read."""
     target: Target = "llm"
 
     @property
@@ -211,6 +229,7 @@ Command = Union[
     RecordResult,
     FinishStep,
     ReachCap,
+    Judge,
     Ask,
     TimeOut,
     FinishTask,
@@ -230,6 +249,7 @@ __all__ = [
     "FailTask",
     "FinishStep",
     "FinishTask",
+    "Judge",
     "PlanStep",
     "PublishCalls",
     "ReachCap",

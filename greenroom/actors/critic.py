@@ -14,6 +14,9 @@ from greenroom.actors.prompts import VERDICT_SCHEMA, VerdictOutput, decode_outpu
 from greenroom.bus.events import CriticVerdict
 from greenroom.models.backend import GenerationRequest
 
+VERDICT_TOKENS = 60
+"""A verdict and a one-line reason."""
+
 
 class CriticActor(GreenroomActor):
     name = "critic"
@@ -34,10 +37,10 @@ class CriticActor(GreenroomActor):
         deps = self.deps
         assert deps.handles is not None
         request = GenerationRequest(
-            messages=verdict_messages(message.goal, message.intent, message.result),
+            messages=verdict_messages(message.goal, message.intent, message.result, message.evidence, deps.tools),
             purpose=f"verdict:{message.step}",
             schema=VERDICT_SCHEMA,
-            max_tokens=deps.llm.max_tokens,
+            max_tokens=min(deps.llm.max_tokens, VERDICT_TOKENS),
             temperature=deps.llm.temperature,
             top_p=deps.llm.top_p,
         )

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from greenroom.actors.base import CallFailed
+from greenroom.actors.claims import unsupported_claim
 from greenroom.actors.commands import (
     Ask,
     Command,
     FailTask,
     FinishStep,
     FinishTask,
+    Judge,
     PublishCalls,
     ReachCap,
     RecordResult,
@@ -38,10 +40,17 @@ from greenroom.actors.commands import (
     TimeOut,
     WakeAt,
 )
-from greenroom.actors.prompts import ActionOutput, decode_output
+from greenroom.actors.schemas import ActionOutput, decode_output
 from greenroom.actors.settings import AgentConfig
 from greenroom.actors.task_state import TaskState
-from greenroom.bus.events import ConfirmationAnswered, ConfirmationAsked, PlanStep, ToolRequested, ToolResult
+from greenroom.bus.events import (
+    ConfirmationAnswered,
+    ConfirmationAsked,
+    CriticVerdict,
+    PlanStep,
+    ToolRequested,
+    ToolResult,
+)
 from greenroom.policy.describe import call_question
 
 MAX_OBSERVATION = 600
@@ -55,6 +64,8 @@ class ToolTraits:
     side_effects: str = "none"
     idempotent: bool = True
     """Running it twice with the same arguments has the effect of running it once."""
+    takes_args: bool = True
+    """False for a tool without arguments: when a step must call it, no model call is needed."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,11 @@ def _pend(*commands: Command) -> NoReturn:
     raise _Pending(list(commands))
 
 
+def _says_why(reason: str) -> bool:
+    """A replan needs a reason worth a new plan (a few words at least)."""
+    return len(reason.split()) >= 3
+
+
 def _signature(call: ToolRequested) -> str:
     return call.tool + " " + json.dumps(call.args, sort_keys=True, ensure_ascii=False)
 
@@ -122,28 +138,63 @@ class _Walk:
     def run(self) -> str:
         s, agent = self.s, self.agent
         steps = list(self._plan(0, ""))
+        if not steps and 0 in s.answers:
+            return self._direct_answer(s.answers[0])
         done: list[tuple[str, str]] = []
         step_no = replans = i = 0
+        note = ""
         retried = False
         while i < len(steps) and step_no < agent.max_steps:
             step_no += 1
-            result, _ok = self._step(step_no, steps[i], tuple(done))
-            verdict = s.verdicts.get(step_no)
-            if verdict is None:
-                _pend(RequestVerdict(step_no, steps[i].intent, result, self._evidence(step_no)))
-            if verdict.verdict == "retry" and not retried:
-                retried = True
-                continue
+            result, _ok = self._step(step_no, steps[i], tuple(done), note)
+            verdict = self._verdict(step_no, steps[i], result)
+            note = ""
+            if verdict is not None and verdict.verdict != "accept":
+                if verdict.verdict == "retry" and not retried:
+                    retried, note = True, verdict.reason
+                    continue
+                if verdict.verdict == "replan" and replans < agent.max_replans and _says_why(verdict.reason):
+                    retried = False
+                    done.append((steps[i].intent, result))
+                    replans += 1
+                    feedback = done_text(tuple(done)) + f"\nWhy a new plan: {verdict.reason}"
+                    steps = steps[: i + 1] + list(self._plan(replans, feedback))
+                    i += 1
+                    continue
+                if verdict.verdict != "replan" or _says_why(verdict.reason):
+                    why = f"step {step_no} ({steps[i].intent}) was not accepted: {verdict.reason}"
+                    _pend(FailTask("not_accepted", why))
             retried = False
             done.append((steps[i].intent, result))
             i += 1
-            if verdict.verdict == "replan" and replans < agent.max_replans:
-                replans += 1
-                feedback = done_text(tuple(done)) + f"\nCritic: {verdict.reason}"
-                steps = steps[:i] + list(self._plan(replans, feedback))
-        text = s.outputs.get("answer")
+        return self._answer(tuple(done))
+
+    def _direct_answer(self, answer: str) -> str:
+        """The first call's answer, unless it claims to have done something (then: plan, with tools)."""
+        claim = unsupported_claim(answer, ())
+        if claim is None:
+            return answer.strip()
+        steps = self._plan(1, f"You answered: {answer}\nBut {claim}. Plan the steps, each with its tool.")
+        if not steps:
+            _pend(FailTask("not_accepted", f"the answer claims an action no tool performed: {claim}"))
+        return self._answer_after_replan(steps)
+
+    def _answer_after_replan(self, steps: tuple[PlanStep, ...]) -> str:
+        done: list[tuple[str, str]] = []
+        for n, step in enumerate(steps[: self.agent.max_steps], 1):
+            result, _ok = self._step(n, step, tuple(done), "")
+            verdict = self._verdict(n, step, result)
+            if verdict is not None and verdict.verdict != "accept":
+                _pend(FailTask("not_accepted", f"step {n} ({step.intent}) was not accepted: {verdict.reason}"))
+            done.append((step.intent, result))
+        return self._answer(tuple(done))
+
+    def _answer(self, done: tuple[tuple[str, str], ...]) -> str:
+        text = self.s.outputs.get("answer")
         if text is None:
-            _pend(RequestAnswer(tuple(done)))
+            if self.agent.pass_through and len(done) == 1:
+                return done[0][1]  # one step: its result answers the task
+            _pend(RequestAnswer(done))
         return text.strip() or "(the model gave no answer)"
 
     def _plan(self, revision: int, feedback: str) -> tuple[PlanStep, ...]:
@@ -152,20 +203,39 @@ class _Walk:
             _pend(RequestPlan(revision, feedback))
         return plan
 
+    def _step_calls(self, step: int) -> list[ToolRequested]:
+        return [call for (n, _r), calls in sorted(self.s.requests.items()) if n == step for call in calls]
+
     def _evidence(self, step: int) -> str:
         """The step's tool calls and what they returned (what the Critic holds the result against)."""
-        lines = [
+        return "\n".join(
             observation(call, _outcome(self.s.results[call.call_id]))
-            for (n, _r), calls in sorted(self.s.requests.items())
-            if n == step
-            for call in calls
+            for call in self._step_calls(step)
             if call.call_id in self.s.results
-        ]
-        return "\n".join(lines)
+        )
+
+    def _verdict(self, n: int, step: PlanStep, result: str) -> CriticVerdict | None:
+        """The step's verdict: a rule's, the Critic's, or None when the step needs no judging."""
+        s, mode = self.s, self.agent.critic
+        if n in s.verdicts:
+            return s.verdicts[n]
+        calls = [c for c in self._step_calls(n) if c.call_id in s.results]
+        effects = [self._effects(c.tool) for c in calls if s.results[c.call_id].ok]
+        claim = unsupported_claim(result, effects)
+        if claim is not None:
+            _pend(Judge(n, "retry", f"the result {claim}; call the tool that does it", "unperformed-action"))
+        judged = mode == "always" or (mode == "auto" and any(e in ("write", "external") for e in effects))
+        if not judged:
+            return None
+        _pend(RequestVerdict(n, step.intent, result, self._evidence(n)))
+
+    def _effects(self, tool: str) -> str:
+        traits = self.ctx.tools.get(tool)
+        return traits.side_effects if traits is not None else "external"
 
     # -- a step: rounds of tool calls ----------------------------------------------------
 
-    def _step(self, n: int, step: PlanStep, done: tuple[tuple[str, str], ...]) -> tuple[str, bool]:
+    def _step(self, n: int, step: PlanStep, done: tuple[tuple[str, str], ...], note: str) -> tuple[str, bool]:
         s, agent = self.s, self.agent
         if n in s.steps_finished:
             finished = s.steps_finished[n]
@@ -190,13 +260,41 @@ class _Walk:
                     _pend(FinishStep(n, STOPPED_AT_CAP, ok=False))
                 extensions += 1
                 max_rounds += agent.max_rounds
-            calls = self._round(n, rnd, step, done, tuple(observations))
+            calls = self._round(n, rnd, step, done, tuple(observations), note)
             if isinstance(calls, str):
                 _pend(FinishStep(n, calls))
             observations.extend(self._run_calls(calls))
+            passed = self._passed_through(n, step)
+            if passed is not None:
+                _pend(FinishStep(n, passed))
+
+    def _named(self, step: PlanStep) -> list[str]:
+        """The known tools the plan named for the step (when the loop holds the step to them)."""
+        return [t for t in step.tools if t in self.ctx.tools] if self.agent.forced_tools else []
+
+    def _passed_through(self, n: int, step: PlanStep) -> str | None:
+        """The named tools' outputs, verbatim, once each of them succeeded in the step."""
+        named = self._named(step)
+        if not (self.agent.pass_through and named):
+            return None
+        outputs: dict[str, str] = {}
+        for call in self._step_calls(n):
+            result = self.s.results.get(call.call_id)
+            if call.tool in named and result is not None and result.ok:
+                text = result.output.strip()
+                if self._effects(call.tool) in ("write", "external"):
+                    text = text.split("\n", 1)[0]  # what was done, not the whole diff
+                outputs[call.tool] = text
+        return "\n".join(outputs.values()) if set(named) <= set(outputs) else None
 
     def _round(
-        self, n: int, rnd: int, step: PlanStep, done: tuple[tuple[str, str], ...], observations: tuple[str, ...]
+        self,
+        n: int,
+        rnd: int,
+        step: PlanStep,
+        done: tuple[tuple[str, str], ...],
+        observations: tuple[str, ...],
+        note: str,
     ) -> list[ToolRequested] | str:
         """The round's calls (all journaled), or the step's result when the model finished it."""
         s = self.s
@@ -205,7 +303,13 @@ class _Walk:
         if text is None:
             if have:
                 return have
-            _pend(RequestAction(n, rnd, step.intent, done, observations, tuple(step.tools)))
+            named = self._named(step)
+            called = {c.tool for c in self._step_calls(n)}
+            must = tuple(named) if named and not called & set(named) else ()
+            if len(must) == 1 and not self.ctx.tools[must[0]].takes_args:
+                only = ToolRequested(call_id=f"{s.task_id}:{n}:{rnd}:0", tool=must[0], args={}, step=n, round=rnd)
+                _pend(PublishCalls(n, rnd, (only,)))  # nothing to choose: no model call needed
+            _pend(RequestAction(n, rnd, step.intent, done, observations, must, note))
         try:
             action = decode_output(text, ActionOutput, "tool-call decision")
         except CallFailed as exc:

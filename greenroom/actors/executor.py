@@ -44,6 +44,7 @@ from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import (
     ActorCrashed,
     ActorRestarted,
+    CriticVerdict,
     Event,
     StepCapReached,
     StepFinished,
@@ -60,6 +61,8 @@ from greenroom.models.backend import GenerationRequest, Message
 log = structlog.get_logger(__name__)
 
 TERMINAL = ("finished", "failed", "cancelled")
+ANSWER_TOKENS = 160
+"""An answer is a few sentences: a cap keeps a rambling model from costing minutes."""
 
 
 class ExecutorActor(GreenroomActor):
@@ -77,6 +80,7 @@ class ExecutorActor(GreenroomActor):
         self._timer_at = 0.0
         self._sub: Subscription | None = None
         self._parked = False
+        self._traits: tuple[tuple[str, ...], dict[str, ToolTraits]] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -164,8 +168,14 @@ class ExecutorActor(GreenroomActor):
     # -- deciding --------------------------------------------------------------------------
 
     def _context(self) -> Context:
-        traits = {t.name: ToolTraits(t.side_effects, t.is_idempotent) for t in self.deps.tools}
-        return Context(agent=self.deps.agent, tools=traits, now=self.deps.clock())
+        names = tuple(self.deps.tools.names())
+        if self._traits is None or self._traits[0] != names:  # tools change with plugins and MCP servers
+            traits = {
+                t.name: ToolTraits(t.side_effects, t.is_idempotent, bool(t.schema().get("properties")))
+                for t in self.deps.tools
+            }
+            self._traits = (names, traits)
+        return Context(agent=self.deps.agent, tools=self._traits[1], now=self.deps.clock())
 
     def _advance(self, task_id: str) -> None:
         state = self._states.get(task_id)
@@ -202,6 +212,9 @@ class ExecutorActor(GreenroomActor):
                 self._publish(task_id, StepFinished(step=n, result=result, ok=ok))
             case c.ReachCap(step=n, rounds=rounds, calls=calls):
                 self._publish(task_id, StepCapReached(step=n, rounds=rounds, calls=calls))
+            case c.Judge(step=n, verdict=verdict, reason=reason, rule=rule):
+                judged = CriticVerdict(step=n, verdict=verdict, reason=reason, rule=rule)  # type: ignore[arg-type]
+                self._publish(task_id, judged)
             case c.Ask(question=question):
                 self._publish(task_id, question, durable=True)
             case c.TimeOut(answer=answer):
@@ -246,15 +259,22 @@ class ExecutorActor(GreenroomActor):
         messages: list[Message]
         schema = None
         if isinstance(cmd, c.RequestAnswer):
-            messages = answer_messages(state.goal, done_text(cmd.done))
+            messages = answer_messages(state.goal, done_text(cmd.done), deps.tools)
+            cap = ANSWER_TOKENS
         else:
-            messages = action_messages(state.goal, cmd.intent, deps.tools, done_text(cmd.done), list(cmd.observations))
-            schema = deps.tools.call_schema(deps.agent.max_calls_per_round)
+            messages = action_messages(
+                state.goal, cmd.intent, deps.tools, done_text(cmd.done), list(cmd.observations),
+                must_call=cmd.must_call, note=cmd.note,
+            )  # fmt: skip
+            schema = deps.tools.call_schema(
+                deps.agent.max_calls_per_round, only=cmd.must_call, allow_finish=not cmd.must_call
+            )
+            cap = cfg.max_tokens
         return GenerationRequest(
             messages=messages,
             purpose=cmd.key,
             schema=schema,
-            max_tokens=cfg.max_tokens,
+            max_tokens=min(cfg.max_tokens, cap),
             temperature=cfg.temperature,
             top_p=cfg.top_p,
         )

@@ -9,9 +9,13 @@ from typing_extensions import assert_never
 from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Interrupted
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import GenerateNow, PlannerMessage, PlanTask
-from greenroom.actors.prompts import PlanOutput, decode_output, plan_messages, plan_schema
+from greenroom.actors.prompts import plan_messages, route_messages
+from greenroom.actors.schemas import RouteOutput, decode_output, route_schema, route_steps, steps_schema
 from greenroom.bus.events import PlanStep, RequestFailed, TaskPlanned
 from greenroom.models.backend import GenerationRequest
+
+PLAN_TOKENS = 200
+"""A direct answer, or a few short steps."""
 
 
 def _distinct(steps: list[PlanStep]) -> list[PlanStep]:
@@ -41,23 +45,35 @@ class PlannerActor(GreenroomActor):
                 assert_never(message)
 
     def plan(self, message: PlanTask) -> None:
-        """Ask the model for a plan; publish ``task.planned`` (or ``request.failed`` saying why)."""
+        """Ask the model; publish ``task.planned`` (steps, or the first call's direct answer) or
+        ``request.failed`` saying why.
+
+        The first call (revision 0, with ``agent.route``) may answer the goal at once when no
+        tool is needed; a replan (or revision 0 without routing) always gives steps.
+        """
         deps = self.deps
         assert deps.handles is not None
+        route = message.revision == 0 and deps.agent.route
+        names = deps.tools.names()
         request = GenerationRequest(
-            messages=plan_messages(message.goal, deps.tools, message.feedback),
+            messages=(
+                route_messages(message.goal, deps.tools)
+                if route
+                else plan_messages(message.goal, deps.tools, message.feedback)
+            ),
             purpose="plan" if message.revision == 0 else f"replan:{message.revision}",
-            schema=plan_schema(deps.tools, deps.agent.max_steps),
-            max_tokens=deps.llm.max_tokens,
+            schema=route_schema(names, deps.agent.max_steps) if route else steps_schema(names, deps.agent.max_steps),
+            max_tokens=min(deps.llm.max_tokens, PLAN_TOKENS),
             temperature=deps.llm.temperature,
             top_p=deps.llm.top_p,
         )
         generate = GenerateNow(task_id=message.task_id, key=message.key, request=request, causation=message.causation)
         try:
             finished = deps.handles.llm.ask(generate)
-            out = decode_output(finished.event.text, PlanOutput, "plan")  # type: ignore[union-attr]
-            steps = _distinct(out.steps)[: deps.agent.max_steps]
-            if not steps:
+            out = decode_output(finished.event.text, RouteOutput, "plan")  # type: ignore[union-attr]
+            steps = _distinct(route_steps(out, set(names)))[: deps.agent.max_steps]
+            answer = out.answer.strip() if route and not steps else ""
+            if not steps and not answer:
                 raise CallFailed("bad_model_output", "the model's plan has no steps")
         except Interrupted:
             return  # the task was cancelled or parked meanwhile
@@ -65,7 +81,7 @@ class PlannerActor(GreenroomActor):
             publish_failure(deps, message.task_id, message.key, exc, message.causation)
             return
         deps.bus.publish(
-            TaskPlanned(revision=message.revision, steps=steps, reason=message.feedback[:500]),
+            TaskPlanned(revision=message.revision, steps=steps, reason=message.feedback[:500], answer=answer),
             source=self.name,
             task_id=message.task_id,
             causation_id=finished.seq,

@@ -1,135 +1,117 @@
-"""Prompts and output schemas of the agent loop.
+"""The agent loop's prompts: one system prefix for every call of a task, short purpose lines after it.
 
-Prompts are short on purpose: the offline default is a 135M model on a CPU,
-where every prompt token costs time. Structured outputs are decoded under the
-schemas below, so they always parse; the Structs validate them once more.
+The offline default is a 135M model on a CPU, where every prompt token costs
+time (about 3 ms to prefill, 80 ms to generate). Every call of a task — the
+route, each round, the verdict, the answer - starts with the same system
+message (who the assistant is and its tools, one compact line each), so the
+backend's prefix cache serves it after the first call; what differs comes after.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
-import msgspec
-
-from greenroom.actors.base import CallFailed
-from greenroom.bus.events import PlanStep, Verdict
+# Re-exported for the callers that build requests (schemas live in ``schemas``).
+from greenroom.actors.schemas import (
+    VERDICT_SCHEMA,
+    ActionOutput,
+    PlanOutput,
+    RouteOutput,
+    VerdictOutput,
+    decode_output,
+    plan_schema,
+    route_schema,
+)
 from greenroom.models.backend import Message
 from greenroom.tools.registry import ToolRegistry
-
-T = TypeVar("T")
-
-
-class PlanOutput(msgspec.Struct, frozen=True):
-    steps: list[PlanStep]
+from greenroom.tools.spec import ToolSpec
 
 
-class ToolCallOutput(msgspec.Struct, frozen=True):
-    tool: str
-    args: dict[str, Any] = {}
+def tool_line(tool: ToolSpec) -> str:
+    """``name(arg, optional?): description`` — the smallest form that still names every argument."""
+    schema: dict[str, Any] = tool.schema()
+    props = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    required = set(schema.get("required", [])) if isinstance(schema, dict) else set()
+    args = ", ".join(name if name in required else f"{name}?" for name in props)
+    return f"{tool.name}({args}): {tool.description}"
 
 
-class ActionOutput(msgspec.Struct, frozen=True, kw_only=True):
-    action: Literal["call_tools", "finish"] = "finish"
-    calls: list[ToolCallOutput] = []
-    result: str = ""
+def system_message(tools: Iterable[ToolSpec]) -> Message:
+    """The system prefix every call of a task shares."""
+    lines = "\n".join(tool_line(t) for t in tools)
+    return Message(
+        "system",
+        "You are greenroom, a helpful assistant on the user's computer. Be brief and correct. "
+        "Use a tool for anything you cannot know yourself (the time, files, memory, the web). "
+        f"Reply in JSON.\nTools:\n{lines}",
+    )
 
 
-class VerdictOutput(msgspec.Struct, frozen=True):
-    verdict: Verdict
-    reason: str = ""
-
-
-def decode_output(text: str, type_: type[T], what: str) -> T:
-    """Decode a model's structured output.
-
-    Raises:
-        CallFailed: it does not parse (say, generation hit max_tokens mid-object).
-    """
-    try:
-        return msgspec.json.decode(text, type=type_)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise CallFailed(
-            "bad_model_output", f"the model's {what} was not valid ({exc}); it said: {text[:200]!r}"
-        ) from None
-
-
-def _string(max_len: int) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_len}
-
-
-def plan_schema(tools: ToolRegistry, max_steps: int) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "steps": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": max_steps,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "intent": _string(120),
-                        "tools": {"type": "array", "maxItems": 4, "items": {"enum": tools.names()}},
-                    },
-                    "required": ["intent", "tools"],
-                    "additionalProperties": False,
-                },
-            }
-        },
-        "required": ["steps"],
-        "additionalProperties": False,
-    }
-
-
-VERDICT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"verdict": {"enum": ["accept", "retry", "replan"]}, "reason": _string(160)},
-    "required": ["verdict", "reason"],
-    "additionalProperties": False,
-}
-
-
-def _tool_lines(tools: ToolRegistry) -> str:
-    return "\n".join(f"- {t.name}: {t.description}" for t in tools)
+def route_messages(goal: str, tools: ToolRegistry) -> list[Message]:
+    """The first call: answer the goal now, or list the steps that need tools."""
+    return [system_message(tools), Message("user", f"{goal}\n(Answer, or give the steps with the tool each needs.)")]
 
 
 def plan_messages(goal: str, tools: ToolRegistry, feedback: str = "") -> list[Message]:
-    system = (
-        "You plan tasks for a local assistant. Split the goal into as few steps as possible "
-        "(usually one). Tools:\n" + _tool_lines(tools) + "\nReply in JSON."
-    )
-    user = f"Goal: {goal}"
+    """A plan (``plan_schema``), after feedback when it is a replan."""
+    user = f"Task: {goal}"
     if feedback:
-        user += f"\nProgress so far:\n{feedback}\nPlan the remaining steps."
-    return [Message("system", system), Message("user", user)]
+        user += f"\nDone so far:\n{feedback}\nPlan the remaining steps."
+    else:
+        user += "\nPlan as few steps as possible."
+    return [system_message(tools), Message("user", user)]
 
 
-def action_messages(goal: str, intent: str, tools: ToolRegistry, done: str, observations: list[str]) -> list[Message]:
-    system = (
-        "You carry out one step of a task. Either call tools or finish the step with its result. "
-        "Tools:\n" + _tool_lines(tools) + "\nReply in JSON."
-    )
-    user = f"Goal: {goal}\nStep: {intent}"
+def action_messages(
+    goal: str,
+    intent: str,
+    tools: ToolRegistry,
+    done: str,
+    observations: list[str],
+    *,
+    must_call: Iterable[str] = (),
+    note: str = "",
+) -> list[Message]:
+    """One round of a step: call tools, or finish the step with its result."""
+    user = f"Task: {goal}\nStep: {intent}"
     if done:
         user += f"\nEarlier steps:\n{done}"
     if observations:
-        user += "\nTool results:\n" + "\n".join(observations) + "\nFinish the step if you can."
-    return [Message("system", system), Message("user", user)]
+        user += "\nTool results:\n" + "\n".join(observations)
+    if note:
+        user += f"\nNote: {note}"
+    named = list(must_call)
+    user += f"\nCall {' or '.join(named)}." if named else "\nCall tools, or finish the step with its result."
+    return [system_message(tools), Message("user", user)]
 
 
-def verdict_messages(goal: str, intent: str, result: str) -> list[Message]:
-    system = (
-        "You check the work of an assistant. Did the step achieve its intent? "
-        "accept if yes, retry if it should try again, replan if the plan was wrong. Reply in JSON."
-    )
-    return [
-        Message("system", system),
-        Message("user", f"Goal: {goal}\nStep: {intent}\nResult: {result}"),
-    ]
+def verdict_messages(goal: str, intent: str, result: str, evidence: str, tools: ToolRegistry) -> list[Message]:
+    """The Critic's check: the step's claimed result beside what its tools really returned."""
+    user = f"Task: {goal}\nStep: {intent}\nResult: {result}\nTools run in this step:\n{evidence or '(none)'}"
+    user += "\nDid the step do what it says? accept, retry, or replan (say why)."
+    return [system_message(tools), Message("user", user)]
 
 
-def answer_messages(goal: str, done: str) -> list[Message]:
-    return [
-        Message("system", "You are a helpful assistant. Answer briefly using the results."),
-        Message("user", f"Results:\n{done}\n\nTask: {goal}"),
-    ]
+def answer_messages(goal: str, done: str, tools: ToolRegistry) -> list[Message]:
+    """The final answer from the steps' results."""
+    return [system_message(tools), Message("user", f"Task: {goal}\nResults:\n{done}\nAnswer the task briefly.")]
+
+
+__all__ = [
+    "VERDICT_SCHEMA",
+    "ActionOutput",
+    "PlanOutput",
+    "RouteOutput",
+    "VerdictOutput",
+    "action_messages",
+    "answer_messages",
+    "decode_output",
+    "plan_messages",
+    "plan_schema",
+    "route_messages",
+    "route_schema",
+    "system_message",
+    "tool_line",
+    "verdict_messages",
+]

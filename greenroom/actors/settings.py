@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 
@@ -17,6 +19,16 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """0 waits for an answer forever (across restarts); otherwise the call is declined after it."""
     actor_max_crashes: int = 3
     """Crashes of an actor while serving one request of a task before the task fails."""
+    route: bool = True
+    """The first model call answers the goal directly when no tool is needed, else plans."""
+    critic: Literal["auto", "always", "never"] = "auto"
+    """``auto``: the Critic judges steps that ran tools with side effects (a step whose result
+    claims an action no tool performed is never accepted, whatever this says)."""
+    forced_tools: bool = True
+    """A step whose plan names tools must call one before it may finish."""
+    pass_through: bool = True
+    """When a step's named tools all ran, their output is the step's result (no paraphrase),
+    and a one-step task's result is its answer (no separate answer call)."""
     tool_workers: int = 4
     """Tool calls that may run at once, across all tasks (a bounded pool)."""
     park_grace_s: float = 5.0

@@ -20,7 +20,11 @@ from greenroom.bus.events import (
     ConfirmationAsked,
     CriticVerdict,
     GuardFlagged,
+    LlmChunk,
     LlmFinished,
+    MemoryStored,
+    ModelLoaded,
+    ModelUnloaded,
     PlanStep,
     RequestFailed,
     StepCapReached,
@@ -61,6 +65,8 @@ class TaskState:
     ended: str = ""
     """``finished``, ``failed``, ``cancelled`` once a terminal event is in; ``parked`` while parked."""
     plans: dict[int, tuple[PlanStep, ...]] = field(default_factory=dict)
+    answers: dict[int, str] = field(default_factory=dict)
+    """Plan revisions that were a direct answer instead of steps."""
     steps_started: frozenset[int] = frozenset()
     steps_finished: dict[int, StepFinished] = field(default_factory=dict)
     verdicts: dict[int, CriticVerdict] = field(default_factory=dict)
@@ -96,8 +102,9 @@ def evolve(state: TaskState, env: Envelope) -> TaskState:
             return dataclasses.replace(s, goal=goal)
         case TaskStarted():
             return dataclasses.replace(s, incarnation=s.incarnation + 1, ended="")
-        case TaskPlanned(revision=r, steps=steps) if r not in s.plans:
-            return dataclasses.replace(s, plans=_with(s.plans, r, tuple(steps)))
+        case TaskPlanned(revision=r, steps=steps, answer=answer) if r not in s.plans:
+            answers = _with(s.answers, r, answer) if answer else s.answers
+            return dataclasses.replace(s, plans=_with(s.plans, r, tuple(steps)), answers=answers)
         case StepStarted(step=n):
             return dataclasses.replace(s, steps_started=s.steps_started | {n})
         case StepFinished(step=n) if n not in s.steps_finished:
@@ -152,7 +159,5 @@ def changes_state(env: Envelope) -> bool:
     """Whether ``env`` can change a task's state (token chunks and the like cannot)."""
     return not isinstance(env.event, _INERT)
 
-
-from greenroom.bus.events import LlmChunk, MemoryStored, ModelLoaded, ModelUnloaded  # noqa: E402
 
 _INERT = (LlmChunk, MemoryStored, ModelLoaded, ModelUnloaded)

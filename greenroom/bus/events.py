@@ -52,6 +52,8 @@ class TaskPlanned(_Event, tag="task.planned", frozen=True):
     revision: int
     steps: list[PlanStep]
     reason: str = ""
+    answer: str = ""
+    """The first call answered the goal directly (``steps`` is then empty): no tool was needed."""
 
 
 class StepStarted(_Event, tag="step.started", frozen=True):
@@ -230,6 +232,9 @@ class CriticVerdict(_Event, tag="critic.verdict", frozen=True):
     step: int
     verdict: Verdict
     reason: str = ""
+    rule: str = ""
+    """Empty when the Critic (the model) judged; else the check that decided without it
+    (``unperformed-action``: the result claims something no tool in the step did)."""
 
 
 class MemoryStored(_Event, tag="memory.stored", frozen=True):

@@ -18,7 +18,8 @@ from pathlib import Path
 from greenroom.models.backend import GenerationCancelled, GenerationRequest, ModelError, Usage
 
 _DEFAULTS = {
-    "plan": '{"steps": [{"intent": "answer the goal directly", "tools": []}]}',
+    "plan": '{"answer": "Done."}',
+    "replan:*": '{"steps": [{"do": "finish the task", "tool": "none"}]}',
     "step:*": '{"action": "finish", "result": "nothing to do"}',
     "verdict:*": '{"verdict": "accept", "reason": "looks complete"}',
     "answer": "Done.",

@@ -43,40 +43,25 @@ class ToolRegistry:
     def __len__(self) -> int:
         return len(self._tools)
 
-    def call_schema(self, max_calls: int) -> dict[str, Any]:
-        """Schema of one round's decision: up to ``max_calls`` tool calls, or finish."""
-        calls = [
-            {
-                "type": "object",
-                "properties": {"tool": {"const": t.name}, "args": t.schema()},
-                "required": ["tool", "args"],
-                "additionalProperties": False,
-            }
-            for t in self
-        ]
-        finish = {
-            "type": "object",
-            "properties": {
-                "action": {"const": "finish"},
-                "result": {"type": "string", "minLength": 1, "maxLength": 400},
-            },
-            "required": ["action", "result"],
-            "additionalProperties": False,
-        }
+    def call_schema(self, max_calls: int, only: Iterable[str] = (), allow_finish: bool = True) -> dict[str, Any]:
+        """Schema of one round's decision: up to ``max_calls`` tool calls, or finish the step.
+
+        Args:
+            only: offer just these tools (all when empty).
+            allow_finish: whether finishing without a call is allowed (a step that must use
+                the tools its plan named may not finish before one ran).
+        """
+        names = set(only)
+        calls = [_object(tool={"const": t.name}, args=t.schema()) for t in self if not names or t.name in names]
+        finish = _object(action={"const": "finish"}, result={"type": "string", "minLength": 1, "maxLength": 400})
         if not calls:
             return finish
-        call_tools = {
-            "type": "object",
-            "properties": {
-                "action": {"const": "call_tools"},
-                "calls": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": max_calls,
-                    "items": {"anyOf": calls},
-                },
-            },
-            "required": ["action", "calls"],
-            "additionalProperties": False,
-        }
-        return {"anyOf": [call_tools, finish]}
+        call_tools = _object(
+            action={"const": "call_tools"},
+            calls={"type": "array", "minItems": 1, "maxItems": max_calls, "items": {"anyOf": calls}},
+        )
+        return {"anyOf": [call_tools, finish]} if allow_finish else call_tools
+
+
+def _object(**properties: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}

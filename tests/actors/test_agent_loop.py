@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from greenroom.actors import CriticActor
 from greenroom.bus import decode_envelope, event_type
 from greenroom.bus import events as e
-from tests.conftest import call, finish, make_config, plan, wait_for, write_script
+from tests.conftest import answer, call, finish, make_config, plan, wait_for, write_script
 
 
 def events_of(daemon: Any, task_id: str) -> list[e.Event]:
@@ -39,38 +40,67 @@ def start(short_tmp: Path, daemon_factory: Any):  # type: ignore[no-untyped-def]
 
 class TestAgentLoop:
     def test_task_runs_from_submitted_to_finished(self, start: Any) -> None:
-        """A one-step task plans, calls a read-only tool, is judged and answers."""
-        d = start(
-            {
-                "plan": plan("check the time"),
-                "step:1:round:1": call(("system.time", {})),
-                "step:1:round:2": finish("it is late"),
-                "answer": "It is late.",
-            }
-        )
+        """A one-step task whose plan names the clock: the tool runs (no model call needed for a tool
+        without arguments) and its output, verbatim, is the answer: one model call in all."""
+        d = start({"plan": plan("check the time", tools=("system.time",))})
         task_id, _ = d.runtime.submit("what time is it?")
         view = wait_status(d, task_id, "finished")
-        assert view.answer == "It is late."
+        result = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolResult))
+        assert view.answer == result.output
+        assert re.search(r"\d\d:\d\d:\d\d", view.answer)
         assert types_of(d, task_id) == [
             "task.submitted",
             "task.started",
             "llm.finished",
             "task.planned",
             "step.started",
-            "llm.finished",
             "tool.requested",
             "tool.decided",
             "tool.invoked",
             "tool.result",
+            "step.finished",
+            "task.finished",
+        ]
+        decided = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolDecided))
+        assert (decided.decision, decided.rule) == ("allow", "read-only")
+
+    def test_a_question_that_needs_no_tool_is_answered_in_one_call(self, start: Any) -> None:
+        """The first call answers directly: one llm.finished, no plan steps, the answer as given."""
+        d = start({"plan": answer("The capital of France is Paris.")})
+        task_id, _ = d.runtime.submit("What is the capital of France?")
+        view = wait_status(d, task_id, "finished")
+        assert view.answer == "The capital of France is Paris."
+        assert types_of(d, task_id) == [
+            "task.submitted",
+            "task.started",
             "llm.finished",
+            "task.planned",
+            "task.finished",
+        ]
+
+    def test_full_loop_with_critic_and_answer_call(self, start: Any) -> None:
+        """With routing, pass-through and auto-critic off, the classic loop: plan, rounds, verdict, answer."""
+        d = start(
+            {
+                "plan": plan("check the time"),
+                "step:1:round:1": call(("system.time", {})),
+                "step:1:round:2": finish("it is late"),
+                "answer": "It is late.",
+            },
+            "agent.route=false",
+            "agent.critic='always'",
+            "agent.pass_through=false",
+        )
+        task_id, _ = d.runtime.submit("what time is it?")
+        view = wait_status(d, task_id, "finished")
+        assert view.answer == "It is late."
+        assert types_of(d, task_id)[-5:] == [
             "step.finished",
             "llm.finished",
             "critic.verdict",
             "llm.finished",
             "task.finished",
         ]
-        decided = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolDecided))
-        assert (decided.decision, decided.rule) == ("allow", "read-only")
 
     def test_causes_link_back_to_the_submission(self, start: Any) -> None:
         """Every event of a task walks back along causation ids to task.submitted."""
@@ -167,16 +197,19 @@ class TestAgentLoop:
         assert len({ev.call_id for ev in requested}) == 4
 
     def test_critic_replan_is_bounded(self, start: Any) -> None:
-        """A 'replan' verdict produces one new plan revision, not an endless loop."""
+        """A 'replan' verdict produces one new plan revision, not an endless loop; a task whose last
+        verdict is still not 'accept' fails, saying why, instead of finishing as a success."""
         d = start(
             {
                 "plan": plan("first try"),
                 "replan:*": plan("second try"),
-                "verdict:*": '{"verdict": "replan", "reason": "wrong approach"}',
-            }
+                "verdict:*": '{"verdict": "replan", "reason": "the wrong approach was taken"}',
+            },
+            "agent.critic='always'",
         )
         task_id, _ = d.runtime.submit("needs a replan")
-        wait_status(d, task_id, "finished")
+        view = wait_status(d, task_id, "failed")
+        assert "step 2 (second try) was not accepted: the wrong approach was taken" in view.error
         plans = [ev for ev in events_of(d, task_id) if isinstance(ev, e.TaskPlanned)]
         assert [p.revision for p in plans] == [0, 1]
         assert [ev.step for ev in events_of(d, task_id) if isinstance(ev, e.StepStarted)] == [1, 2]
@@ -223,7 +256,7 @@ class TestSupervision:
             return original(self, *args, **kwargs)
 
         monkeypatch.setattr(CriticActor, "judge", flaky)
-        d = start({"plan": plan("x"), "answer": "fine"})
+        d = start({"plan": plan("x"), "step:1:round:1": finish("fine")}, "agent.critic='always'")
         task_id, _ = d.runtime.submit("x")
         view = wait_status(d, task_id, "finished")
         assert view.answer == "fine"
@@ -245,7 +278,7 @@ class TestSupervision:
             raise RuntimeError("always broken")
 
         monkeypatch.setattr(CriticActor, "judge", broken)
-        d = start({"plan": plan("x")})
+        d = start({"plan": plan("x")}, "agent.critic='always'")
         task_id, _ = d.runtime.submit("x")
         view = wait_status(d, task_id, "failed", timeout=30)
         assert "critic actor crashed 3 times" in view.error

@@ -14,7 +14,7 @@ from greenroom.bus import events as e
 
 T = "t-1"
 TOOLS = {
-    "system.time": ToolTraits("none", True),
+    "system.time": ToolTraits("none", True, takes_args=False),
     "fs.read": ToolTraits("read", True),
     "fs.write": ToolTraits("write", True),
     "shell.exec": ToolTraits("external", False),
@@ -97,13 +97,31 @@ class TestLifecycle:
 
     def test_the_answer_finishes_the_task(self) -> None:
         """After the last accepted step, the answer is asked for; with it, the task finishes."""
-        story = one_step_done(Story(), answer=None)
+        story = one_step_done(Story(pass_through=False), answer=None)
         assert story.next() == [c.RequestAnswer((("the step", "done"),))]
-        assert one_step_done(Story(), answer="  Paris.  ").next() == [c.FinishTask("Paris.")]
+        assert one_step_done(Story(pass_through=False), answer="  Paris.  ").next() == [c.FinishTask("Paris.")]
+
+    def test_a_one_step_task_answers_with_its_step_result(self) -> None:
+        """One step: its result is the answer, no separate answer call."""
+        assert one_step_done(Story(), answer=None).next() == [c.FinishTask("done")]
+
+    def test_a_direct_answer_finishes_at_once(self) -> None:
+        """The first call answered: the task finishes with that answer."""
+        story = Story().add(e.TaskPlanned(revision=0, steps=[], answer="Paris."))
+        assert story.next() == [c.FinishTask("Paris.")]
+
+    def test_a_direct_answer_that_claims_an_action_is_replanned_with_tools(self) -> None:
+        """'I have written the file' with no tool is not an answer: a plan with tools is asked for."""
+        story = Story().add(e.TaskPlanned(revision=0, steps=[], answer="The text has been written to the file."))
+        (cmd,) = story.next()
+        assert isinstance(cmd, c.RequestPlan)
+        assert cmd.revision == 1
+        assert "no tool that changes anything ran" in cmd.feedback
 
     def test_an_empty_answer_still_finishes_with_a_note(self) -> None:
         """A model that says nothing does not leave the task hanging."""
-        assert one_step_done(Story(), answer="").next() == [c.FinishTask("(the model gave no answer)")]
+        story = one_step_done(Story(pass_through=False), answer="")
+        assert story.next() == [c.FinishTask("(the model gave no answer)")]
 
     @pytest.mark.parametrize(
         "end",
@@ -176,6 +194,46 @@ class TestRounds:
         action = story.one(c.RequestAction)
         assert action.round == 2
         assert action.observations == ("- system.time({}) -> noon",)
+
+
+class TestNamedTools:
+    def named(self, tool: str) -> Story:
+        step = e.TaskPlanned(revision=0, steps=[e.PlanStep(intent="do it", tools=[tool])])
+        return Story().add(step, e.StepStarted(step=1, intent="do it"))
+
+    def test_a_step_must_call_the_tool_its_plan_named(self) -> None:
+        """The first round may only call the named tool: no finishing before it ran."""
+        assert self.named("fs.read").one(c.RequestAction).must_call == ("fs.read",)
+
+    def test_a_named_tool_without_arguments_needs_no_model_call(self) -> None:
+        """The clock takes no arguments: its call is journaled straight away."""
+        (cmd,) = self.named("system.time").next()
+        assert isinstance(cmd, c.PublishCalls)
+        assert [(x.tool, x.args) for x in cmd.calls] == [("system.time", {})]
+
+    def test_the_named_tools_output_is_the_step_result_verbatim(self) -> None:
+        """Once the named tool succeeded, its output is the step's result (not the model's paraphrase)."""
+        story = self.named("system.time")
+        call = requested(1, 1, 0, "system.time", {})
+        story.add(call, decided(call, "allow"), result(call, "Thursday 03 December 2026, 09:41:07 UTC"))
+        assert story.next() == [c.FinishStep(1, "Thursday 03 December 2026, 09:41:07 UTC")]
+
+    def test_a_write_passes_through_what_it_did_not_its_diff(self) -> None:
+        """A write's result is its first line (what was done); the diff stays on the tool result."""
+        story = self.named("fs.write")
+        call = requested(1, 1, 0, "fs.write", {"path": "/a", "content": "x"})
+        story.add(output("step:1:round:1", calls(("fs.write", call.args))), call, decided(call, "allow"))
+        story.add(result(call, "wrote 1 bytes to /a\n--- a/a\n+++ b/a"))
+        assert story.next() == [c.FinishStep(1, "wrote 1 bytes to /a")]
+
+    def test_after_a_failed_named_call_the_model_may_finish(self) -> None:
+        """A named tool that failed does not lock the step: the next round may finish and say why."""
+        story = self.named("fs.read")
+        call = requested(1, 1, 0, "fs.read", {"path": "/missing"})
+        story.add(output("step:1:round:1", calls(("fs.read", call.args))), call, decided(call, "allow"))
+        story.add(result(call, "does not exist", ok=False))
+        action = story.one(c.RequestAction)
+        assert (action.round, action.must_call) == (2, ())
 
 
 class TestPolicyPaths:
@@ -287,7 +345,7 @@ class TestCapAndRepeats:
 
 class TestVerdicts:
     def finished_step(self, **agent: Any) -> Story:
-        story = Story(**agent).add(planned("one", "two"), e.StepStarted(step=1, intent="one"))
+        story = Story(critic="always", **agent).add(planned("one", "two"), e.StepStarted(step=1, intent="one"))
         return story.add(output("step:1:round:1", finish("r1")), e.StepFinished(step=1, result="r1"))
 
     def test_a_finished_step_is_judged(self) -> None:
@@ -300,32 +358,66 @@ class TestVerdicts:
         assert story.next() == [c.StartStep(2, "two")]
 
     def test_retry_runs_the_same_intent_again_once(self) -> None:
-        """retry re-runs the plan step as a new step number; a second retry is taken as accept."""
-        story = self.finished_step().add(e.CriticVerdict(step=1, verdict="retry"))
+        """retry re-runs the plan step as a new step number, with the reason as a note for the model;
+        a second retry fails the task (its last verdict is not accept)."""
+        story = self.finished_step().add(e.CriticVerdict(step=1, verdict="retry", reason="use the other file"))
         assert story.next() == [c.StartStep(2, "one")]
-        story.add(e.StepStarted(step=2, intent="one"), output("step:2:round:1", finish("r2")))
-        story.add(e.StepFinished(step=2, result="r2"), e.CriticVerdict(step=2, verdict="retry"))
-        assert story.next() == [c.StartStep(3, "two")]
+        story.add(e.StepStarted(step=2, intent="one"))
+        assert story.one(c.RequestAction).note == "use the other file"
+        story.add(output("step:2:round:1", finish("r2")))
+        story.add(e.StepFinished(step=2, result="r2"), e.CriticVerdict(step=2, verdict="retry", reason="still wrong"))
+        fail = story.one(c.FailTask)
+        assert (fail.code, fail.error) == ("not_accepted", "step 2 (one) was not accepted: still wrong")
 
     def test_replan_asks_for_a_new_plan_with_the_reason(self) -> None:
         """replan requests revision 1 with what was done and the Critic's reason."""
-        story = self.finished_step().add(e.CriticVerdict(step=1, verdict="replan", reason="wrong file"))
+        story = self.finished_step().add(e.CriticVerdict(step=1, verdict="replan", reason="it read the wrong file"))
         (cmd,) = story.next()
         assert isinstance(cmd, c.RequestPlan)
         assert cmd.revision == 1
         assert "1. one: r1" in cmd.feedback
-        assert "Critic: wrong file" in cmd.feedback
+        assert "Why a new plan: it read the wrong file" in cmd.feedback
         story.add(planned("fixed", revision=1))
         assert story.next() == [c.StartStep(2, "fixed")]
 
     def test_replans_are_bounded(self) -> None:
-        """Beyond max_replans a replan verdict is taken as accept: no endless loop."""
-        story = self.finished_step(max_replans=0).add(e.CriticVerdict(step=1, verdict="replan", reason="again"))
+        """Beyond max_replans a replan verdict ends the task as not accepted: no endless loop."""
+        verdict = e.CriticVerdict(step=1, verdict="replan", reason="it used the wrong tool")
+        story = self.finished_step(max_replans=0).add(verdict)
+        assert story.one(c.FailTask).code == "not_accepted"
+
+    def test_a_replan_without_a_reason_is_no_replan(self) -> None:
+        """A replan verdict that does not say why does not replan: the loop goes on."""
+        story = self.finished_step().add(e.CriticVerdict(step=1, verdict="replan", reason="no"))
         assert story.next() == [c.StartStep(2, "two")]
+
+    def test_auto_judges_only_steps_with_side_effects(self) -> None:
+        """With critic=auto a step that only read is not judged; one that wrote is."""
+        read = requested(1, 1, 0, "fs.read", {"path": "/a"})
+        story = Story().add(planned("read", "write"), e.StepStarted(step=1, intent="read"))
+        story.add(
+            output("step:1:round:1", calls(("fs.read", {"path": "/a"}))), read, decided(read, "allow"), result(read)
+        )
+        story.add(output("step:1:round:2", finish("it says hi")), e.StepFinished(step=1, result="it says hi"))
+        assert story.next() == [c.StartStep(2, "write")]
+        write = requested(2, 1, 0, "fs.write", {"path": "/b", "content": "x"})
+        story.add(e.StepStarted(step=2, intent="write"), output("step:2:round:1", calls(("fs.write", write.args))))
+        story.add(write, decided(write, "allow"), result(write, "wrote 1 bytes to /b"))
+        story.add(output("step:2:round:2", finish("wrote it")), e.StepFinished(step=2, result="wrote it"))
+        assert isinstance(story.one(c.RequestVerdict), c.RequestVerdict)
+
+    def test_a_claimed_action_without_its_tool_is_never_accepted(self) -> None:
+        """'The text has been written' with no tool run: the rule says retry, whatever the Critic mode."""
+        story = Story(critic="never").add(planned("write the list"), e.StepStarted(step=1, intent="write the list"))
+        claim = "The text has been written to the file ~/notes/todo.md."
+        story.add(output("step:1:round:1", finish(claim)), e.StepFinished(step=1, result=claim))
+        judge = story.one(c.Judge)
+        assert (judge.verdict, judge.rule) == ("retry", "unperformed-action")
+        assert "no tool that changes anything ran" in judge.reason
 
     def test_steps_are_bounded(self) -> None:
         """At max_steps the loop stops stepping and answers."""
-        story = self.finished_step(max_steps=1).add(e.CriticVerdict(step=1, verdict="accept"))
+        story = self.finished_step(max_steps=1, pass_through=False).add(e.CriticVerdict(step=1, verdict="accept"))
         assert isinstance(story.one(c.RequestAnswer), c.RequestAnswer)
 
 

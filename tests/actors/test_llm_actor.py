@@ -20,6 +20,9 @@ def test_task_runs_end_to_end_on_mlx(short_tmp: Path, tiny_model: Path, daemon_f
         "llm.max_tokens=1500",
         "agent.max_steps=1",
         "agent.max_rounds=1",
+        "agent.route=false",  # random weights: make sure every kind of call is exercised
+        "agent.critic='always'",
+        "agent.pass_through=false",
     )
     d = daemon_factory(config)
     task_id, _ = d.runtime.submit("what time is it?")

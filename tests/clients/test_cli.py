@@ -76,8 +76,7 @@ def root(short_tmp: Path):  # type: ignore[no-untyped-def]
         {
             "plan": plan("remember the milk"),
             "step:1:round:1": call(("memory.remember", {"text": "buy milk"})),
-            "step:1:round:2": finish("noted"),
-            "answer": "I will remember to buy milk.",
+            "step:1:round:2": finish("I will remember to buy milk."),
         },
     )
     yield short_tmp

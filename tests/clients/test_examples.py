@@ -18,7 +18,7 @@ REMOTE = ("gateway.ws=true", "gateway.ws_port=0", "gateway.tcp=true", "gateway.t
 
 @pytest.fixture
 def daemon(short_tmp: Path, daemon_factory: Any) -> Any:
-    script = write_script(short_tmp / "s.json", {"plan": plan("say hi"), "step:1:round:1": finish("hi"), "answer": "hello from greenroom"})
+    script = write_script(short_tmp / "s.json", {"plan": plan("say hi"), "step:1:round:1": finish("hello from greenroom")})
     return daemon_factory(make_config(short_tmp, script, *REMOTE))
 
 

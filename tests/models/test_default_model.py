@@ -16,7 +16,7 @@ from greenroom.models import (
     ensure_default_model,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # converts a model: minutes on a loaded machine
 
 
 def test_default_model_converts_once_and_answers_offline(tmp_path: Path) -> None:

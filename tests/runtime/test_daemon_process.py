@@ -13,7 +13,7 @@ import pytest
 
 from greenroom.bus import decode_envelope
 from greenroom.bus import events as e
-from tests.conftest import call, cli_flags, finish, wait_for, write_script
+from tests.conftest import call, cli_flags, finish, plan, wait_for, write_script
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +46,7 @@ def three_step_script(root: Path) -> Path:
     return write_script(
         root / "script.json",
         {
-            "plan": '{"steps": [{"intent": "note one", "tools": []}, {"intent": "note two", "tools": []},'
-            ' {"intent": "read the notes", "tools": []}]}',
+            "plan": plan("note one", "note two", "read the notes"),
             "step:1:round:1": call(("memory.remember", {"text": "first note"})),
             "step:1:round:2": finish("noted one"),
             "step:2:round:1": call(("memory.remember", {"text": "second note"})),

@@ -21,7 +21,7 @@ import pytest
 from greenroom.bus import decode_envelope
 from greenroom.bus import events as e
 from greenroom.tools.plugins import PluginManager
-from tests.conftest import call, cli_flags, finish, wait_for, write_script
+from tests.conftest import call, cli_flags, finish, plan, wait_for, write_script
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def test_kill_9_at_random_points_loses_nothing_and_repeats_no_side_effect(short_
     script = write_script(
         short_tmp / "script.json",
         {
-            "plan": '{"steps": [{"intent": "append to the ledger", "tools": []}, {"intent": "write the note", "tools": []}]}',
+            "plan": plan("append to the ledger", "write the note"),
             "step:1:round:1": call(("ledger.append", {"path": str(ledger)})),
             "step:1:round:2": finish("appended"),
             "step:2:round:1": call(("fs.write", {"path": str(short_tmp / "note.txt"), "content": "done"})),

@@ -1,0 +1,124 @@
+"""What the model may answer: output Structs and the JSON Schemas its decoding is held to.
+
+Every structured output is decoded under a schema (so it always parses) and
+capped to what it needs: the offline default generates a few tokens a second,
+so each key and each allowed character is time. Keys are short words the model
+understands; the constrained decoder emits forced tokens (a key, a quote) in
+one pass, so they cost little.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal, TypeVar
+
+import msgspec
+
+from greenroom.actors.base import CallFailed
+from greenroom.bus.events import PlanStep, Verdict
+from greenroom.tools.registry import ToolRegistry
+
+T = TypeVar("T")
+
+NO_TOOL = "none"
+ANSWER_CHARS = 400
+RESULT_CHARS = 400
+INTENT_CHARS = 100
+REASON_CHARS = 120
+
+
+class RouteStep(msgspec.Struct, frozen=True):
+    do: str
+    tool: str = NO_TOOL
+
+
+class RouteOutput(msgspec.Struct, frozen=True, kw_only=True):
+    """The first call: an answer, or the steps that need tools."""
+
+    answer: str = ""
+    steps: list[RouteStep] = []
+
+
+class PlanOutput(msgspec.Struct, frozen=True):
+    steps: list[PlanStep]
+
+
+class ToolCallOutput(msgspec.Struct, frozen=True):
+    tool: str
+    args: dict[str, Any] = {}
+
+
+class ActionOutput(msgspec.Struct, frozen=True, kw_only=True):
+    action: Literal["call_tools", "finish"] = "finish"
+    calls: list[ToolCallOutput] = []
+    result: str = ""
+
+
+class VerdictOutput(msgspec.Struct, frozen=True):
+    verdict: Verdict
+    reason: str = ""
+
+
+def decode_output(text: str, type_: type[T], what: str) -> T:
+    """Decode a model's structured output.
+
+    Raises:
+        CallFailed: it does not parse (say, generation hit max_tokens mid-object).
+    """
+    try:
+        return msgspec.json.decode(text, type=type_)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise CallFailed(
+            "bad_model_output", f"the model's {what} was not valid ({exc}); it said: {text[:200]!r}"
+        ) from None
+
+
+def _string(max_len: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_len}
+
+
+def _object(**properties: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+
+
+def steps_schema(tool_names: Iterable[str], max_steps: int) -> dict[str, Any]:
+    """Steps, each one thing to do and the one tool it needs (or ``none``)."""
+    step = _object(do=_string(INTENT_CHARS), tool={"enum": [*tool_names, NO_TOOL]})
+    return _object(steps={"type": "array", "minItems": 1, "maxItems": max_steps, "items": step})
+
+
+def route_schema(tool_names: Iterable[str], max_steps: int) -> dict[str, Any]:
+    """The first call's choice: answer now, or plan steps with tools."""
+    return {"anyOf": [_object(answer=_string(ANSWER_CHARS)), steps_schema(tool_names, max_steps)]}
+
+
+def route_steps(out: RouteOutput, known: set[str]) -> list[PlanStep]:
+    """Route steps as plan steps (an unknown tool name never gets this far: the schema lists them)."""
+    return [PlanStep(intent=s.do, tools=[s.tool] if s.tool in known else []) for s in out.steps]
+
+
+def plan_schema(tools: ToolRegistry, max_steps: int) -> dict[str, Any]:
+    """A plan as intents with their expected tools (``PlanOutput``)."""
+    tool_list = {"type": "array", "maxItems": 4, "items": {"enum": tools.names()}}
+    step = _object(intent=_string(INTENT_CHARS), tools=tool_list)
+    return _object(steps={"type": "array", "minItems": 1, "maxItems": max_steps, "items": step})
+
+
+VERDICT_SCHEMA: dict[str, Any] = _object(verdict={"enum": ["accept", "retry", "replan"]}, reason=_string(REASON_CHARS))
+
+
+__all__ = [
+    "NO_TOOL",
+    "VERDICT_SCHEMA",
+    "ActionOutput",
+    "PlanOutput",
+    "RouteOutput",
+    "RouteStep",
+    "ToolCallOutput",
+    "VerdictOutput",
+    "decode_output",
+    "plan_schema",
+    "route_schema",
+    "route_steps",
+    "steps_schema",
+]
