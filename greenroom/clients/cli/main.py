@@ -8,6 +8,7 @@ import sys
 from greenroom import __version__
 from greenroom.clients.cli import (
     daemon_cmd,
+    mcp_cmd,
     memory_cmd,
     models_cmd,
     plugins_cmd,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     service_cmd.add_parser(sub)
     token_cmd.add_parser(sub)
     web_cmd.add_parsers(sub)
+    mcp_cmd.add_parser(sub)
     return parser
 
 
