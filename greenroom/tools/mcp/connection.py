@@ -185,6 +185,12 @@ class Connection:
                 await self._changed.wait()
         raise McpCallError(f"MCP server {self.spec.name} did not start within {timeout:g}s")
 
+    async def wait_settled(self, timeout: float) -> None:
+        """Wait until this start attempt is over: up, crashed (backing off), disabled or stopped."""
+        with anyio.move_on_after(timeout):
+            while self.state == "starting":
+                await self._changed.wait()
+
     async def stop(self) -> None:
         """Stop it (closing stdin, then terminating a stdio server) and wait until it is down."""
         self._stop = True

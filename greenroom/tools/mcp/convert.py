@@ -117,6 +117,8 @@ def import_tools(server: str, tools: list[Any], limit: int) -> tuple[list[McpToo
             problem = f"its name clashes with another tool's once made safe ({name})"
         elif len(imported) >= limit:
             problem = f"the server lists more than {limit} tools"
+        elif getattr(getattr(tool, "execution", None), "task_support", None) == "required":
+            problem = "it can only run as an MCP task, which greenroom does not use"
         else:
             problem = _schema_problem(schema)
         if problem is None:

@@ -158,8 +158,7 @@ class McpManager:
 
     async def _start_and_wait(self, name: str) -> None:
         conn = await self._ensure_started(name)
-        with contextlib.suppress(McpCallError):
-            await conn.wait_ready(self.config.start_timeout_s + 5)
+        await conn.wait_settled(self.config.start_timeout_s + 5)
 
     def _tools_listed(self, conn: Connection, tools: list[Any]) -> int:
         infos, skipped = import_tools(conn.spec.name, tools, self.config.max_tools_per_server)
