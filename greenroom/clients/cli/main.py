@@ -60,7 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Everything after the first "--" is a command line (``mcp add NAME -- CMD ARGS...``):
+    # argparse cannot hand it over intact once subcommands are involved.
+    rest: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, rest = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    if rest and not getattr(args, "takes_command_line", False):
+        parser.error(f"unrecognized arguments: -- {' '.join(rest)}")
+    args.command_line = rest
     if args.command is None:
         parser.print_help()
         return 2

@@ -50,8 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add.add_argument("--timeout", type=float, default=0.0, help="per-call timeout in seconds (0: mcp.call_timeout_s)")
     add.add_argument("--disabled", action="store_true", help="add it without starting it")
     add.add_argument("--json", action="store_true", help="print the server as JSON")
-    add.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command line of a stdio server")
-    add.set_defaults(func=add_server)
+    add.set_defaults(func=add_server, takes_command_line=True)  # the command line comes after --
 
     ls = msub.add_parser("list", help="servers and their state", description="Every server and its state.")
     ls.add_argument("--json", action="store_true", help="print JSON")
@@ -99,18 +98,17 @@ def _show(s: p.McpServerView) -> None:
 @guarded
 def add_server(args: argparse.Namespace) -> int:
     """Add a server."""
-    command = list(args.command)
-    if command[:1] == ["--"]:
-        command = command[1:]
+    command = list(getattr(args, "command_line", []))
     if bool(command) == bool(args.url):
         err("give either -- CMD ARGS... (a stdio server) or --url URL (an HTTP server)")
         return EXIT_USAGE
     cwd = ""
     if command:
-        # The daemon runs elsewhere: make a relative program path and the folder absolute here.
+        # The daemon runs elsewhere: make a relative program path and the folder absolute here
+        # (without resolving symlinks: a venv's python must stay the venv's python).
         if os.sep in command[0] and Path(command[0]).exists():
-            command[0] = str(Path(command[0]).resolve())
-        cwd = str(Path(args.cwd or os.getcwd()).expanduser().resolve())
+            command[0] = os.path.abspath(command[0])
+        cwd = os.path.abspath(Path(args.cwd or os.getcwd()).expanduser())
     with connect(args, timeout=MCP_TIMEOUT_S) as client:
         server = client.mcp_add(
             args.name, command=command, url=args.url, headers=dict(args.header), env=dict(args.env),

@@ -249,12 +249,15 @@ class Connection:
         started = anyio.Event()
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._watchdog, started, tg.cancel_scope)
-            async with self._errlog() as errlog, Client(
-                self._transport(errlog),
-                cache=None,
-                message_handler=self._on_message,
-                client_info=mcp_types.Implementation(name="greenroom", version=__version__),
-            ) as client:
+            async with (
+                self._errlog() as errlog,
+                Client(
+                    self._transport(errlog),
+                    cache=None,
+                    message_handler=self._on_message,
+                    client_info=mcp_types.Implementation(name="greenroom", version=__version__),
+                ) as client,
+            ):
                 tools = await self._list_tools(client)
                 if self.spec.command:
                     self.pid = await anyio.to_thread.run_sync(find_pid, self._marker)

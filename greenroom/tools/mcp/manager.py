@@ -167,9 +167,7 @@ class McpManager:
         if added or removed or not conn.announced:
             conn.announced = True
             self.publish(
-                McpToolsChanged(
-                    server=conn.spec.name, added=added, removed=removed, total=len(infos), skipped=skipped
-                )
+                McpToolsChanged(server=conn.spec.name, added=added, removed=removed, total=len(infos), skipped=skipped)
             )
         for item in skipped:
             log.warning("mcp_tool_skipped", server=conn.spec.name, tool=item)

@@ -93,7 +93,9 @@ class TestStdioServers:
         assert started.tools == 2
         assert started.pid == view.pid
 
-    def test_node_server_read_only_runs_and_side_effects_ask(self, short_tmp: Path, daemon_factory: Any, everything: list[str]) -> None:
+    def test_node_server_read_only_runs_and_side_effects_ask(
+        self, short_tmp: Path, daemon_factory: Any, everything: list[str]
+    ) -> None:
         """The npm "everything" server: a read-only tool is allowed by mcp-read-only, one that changes
         something asks (and a "no" stops it), and an image result becomes a file the output points at."""
         d, _ = start(
@@ -192,7 +194,9 @@ class TestStdioServers:
             assert c.test_policy("mcp.grow.fresh", {}).rule == "side-effects-ask"
             assert run_tool(d, "mcp.grow.fresh", {}) == "I am fresh"
 
-    def test_servers_stop_with_the_daemon_and_start_lazily_next_time(self, short_tmp: Path, daemon_factory: Any) -> None:
+    def test_servers_stop_with_the_daemon_and_start_lazily_next_time(
+        self, short_tmp: Path, daemon_factory: Any
+    ) -> None:
         """Stopping the daemon stops its servers; the next daemon offers their cached tools without
         starting them, and the first call starts the server."""
         config = make_config(short_tmp, None)
@@ -208,7 +212,11 @@ class TestStdioServers:
             idle = c.mcp_show("time")
             assert (idle.state, idle.pid) == ("stopped", None)
             assert "mcp.time.convert_time" in {t.name for t in c.tools()}
-            out = run_tool(second, "mcp.time.convert_time", {"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"})
+            out = run_tool(
+                second,
+                "mcp.time.convert_time",
+                {"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"},
+            )
             assert '"time_difference": "+9.0h"' in out
             assert c.mcp_show("time").state == "running"
 
@@ -237,7 +245,9 @@ class TestStdioServers:
 
 
 class TestHttpServer:
-    def test_http_server_with_a_secret_header(self, short_tmp: Path, daemon_factory: Any, http_server: dict[str, Any]) -> None:
+    def test_http_server_with_a_secret_header(
+        self, short_tmp: Path, daemon_factory: Any, http_server: dict[str, Any]
+    ) -> None:
         """A Streamable HTTP server on loopback: reached with its bearer header, tools listed and
         called, list changes followed over subscriptions/listen; the token is stored 0600 and never
         journaled, logged or shown."""

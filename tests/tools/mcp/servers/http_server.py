@@ -52,6 +52,8 @@ if __name__ == "__main__":
     port, token = int(sys.argv[1]), sys.argv[2]
     uvicorn.run(
         RequireToken(server.streamable_http_app(), token),
-        host="127.0.0.1", port=port, log_level="warning",
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
         timeout_graceful_shutdown=1,  # open listen streams would otherwise hold the shutdown forever
     )
