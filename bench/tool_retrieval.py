@@ -51,6 +51,7 @@ def load_pool() -> tuple[list[ToolSpec], list[dict[str, Any]]]:
             lambda ctx, args: "",
             "read" if t.get("read_only") else "external",
             json_schema=t["input_schema"],
+            origin="builtin" if t["source"] == "builtin" else "mcp",
         )
         for t in data["tools"]
     ]

@@ -43,7 +43,7 @@ from greenroom.actors.messages import (
     Watch,
     Watches,
 )
-from greenroom.bus import Bus, Journal
+from greenroom.bus import Bus, Journal, create_private_file
 from greenroom.bus.events import (
     ConfirmationAnswered,
     DaemonStarted,
@@ -95,6 +95,7 @@ from greenroom.runtime.paths import (
     MODELS_DIR,
     PLUGINS_DIR,
     STATE_FILE,
+    TOOL_VECTORS_FILE,
     ensure_private_dir,
 )
 from greenroom.runtime.schedule_ops import ScheduleOps
@@ -111,6 +112,7 @@ from greenroom.tools.mcp import (
     McpStore,
 )
 from greenroom.tools.plugins import PluginManager
+from greenroom.tools.selector import ToolSelector
 
 log = structlog.get_logger(__name__)
 
@@ -227,6 +229,15 @@ class Runtime:
         )
         # Tools come and go with MCP servers: the defaults (read-only allows) follow.
         self.tools.subscribe(self._tools_changed)
+        # The tool context builder: ranks every tool against a step's intent (shares memory's
+        # embedding model and reranker, both lazy; tool vectors are cached on disk).
+        create_private_file(data_dir / TOOL_VECTORS_FILE)
+        self.tool_selector = ToolSelector(
+            self.memory.embedder,
+            reranker=self.memory.reranker,
+            top_n=config.tools.context_tools,
+            cache_path=data_dir / TOOL_VECTORS_FILE,
+        )
         self.deps = ActorDeps(
             bus=self.bus,
             tasks=self.tasks,
@@ -310,6 +321,7 @@ class Runtime:
         self.deps.runner.close()
         self.mcp.close()
         self.mcp.store.close()
+        self.tool_selector.close()
         self.memory.close()
         self.bus.close()
         self.journal.close()

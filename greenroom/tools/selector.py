@@ -61,12 +61,14 @@ _WORD = re.compile(r"\w+")
 # Function words carry no signal for finding a tool, and a query matching only one of them
 # ("its" in a description) would otherwise get the best normalised BM25 score.
 _STOP = frozenset(
-    "a about above after again all am an and any are as at be been before being below between both but by can "
-    "could did do does doing down during each few for from further had has have having he her here hers him "
-    "his how i if in into is it its itself just me more most my myself no nor not now of off on once only or "
-    "other our ours out over own same she should so some such than that the their theirs them then there these "
-    "they this those through to too under until up very was we were what when where which while who whom why "
-    "will with would you your yours please".split()
+    _WORD.findall(
+        "a about above after again all am an and any are as at be been before being below between both but by can "
+        "could did do does doing down during each few for from further had has have having he her here hers him "
+        "his how i if in into is it its itself just me more most my myself no nor not now of off on once only or "
+        "other our ours out over own same she should so some such than that the their theirs them then there these "
+        "they this those through to too under until up very was we were what when where which while who whom why "
+        "will with would you your yours please"
+    )
 )
 
 
