@@ -3,19 +3,21 @@
 1. **Tokens**: a step prompt (system text + tool list + goal and step) under the
    embedded default's chat template (SmolLM2-135M), with the 8 tools the
    selector picks vs every tool — of a typical setup (the built-ins plus the
-   filesystem, git, GitHub, Playwright, Slack, fetch, memory and time servers)
+   filesystem, git, GitHub, Playwright, Slack, fetch, memory and time servers, less
+   the one tool whose schema the constrained decoder rejects, as the daemon skips it)
    and of the whole 500-tool pool — in each tool-text style.
 2. **Time to first token** on the embedded default through greenroom's mlx-lm
    backend (decoding under the round's JSON Schema, as a step does), 8 selected
-   tools vs the typical setup's, same run. Each prompt is new to the backend, so
-   no KV cache is reused beyond the shared system line.
+   tools vs the typical setup's, same run: cold (the first prompt with that tool
+   list) and warm (the next round's prompt, same tools: the backend reuses the KV
+   cache of the shared prefix).
 3. **Accuracy per style**: for labelled queries whose right tool is among the 8
    selected, which tool does the model pick? Scored as the log-likelihood of each
    candidate's name where the decoder writes it (``{"action": "call_tools",
    "calls": [{"tool": "``), with the same weights in torch (mlx prefill on this CPU is
    ~10x slower; the choice is the model's, not the runtime's).
 
-    python -m bench.tool_prompt [--ttft-runs 2] [--accuracy 40]
+    python -m bench.tool_prompt [--no-ttft] [--accuracy 40]
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from greenroom.memory import Embedder
 from greenroom.models import GenerationRequest, Message, MlxBackend, ensure_default_model
 from greenroom.models.backend import Usage
 from greenroom.tools import ToolSpec
+from greenroom.tools.mcp.convert import schema_problem
 from greenroom.tools.prompt import Style, render_tools
 from greenroom.tools.registry import call_schema
 from greenroom.tools.selector import ToolSelector
@@ -69,6 +72,18 @@ def token_table(backend: MlxBackend, picked: list[ToolSpec], setup: list[ToolSpe
 GOAL = "show the last ten commits of the repository"
 
 
+def ttft_table(backend: MlxBackend, selector: ToolSelector, setup: list[ToolSpec], goals: list[str]) -> None:
+    """Cold: the first prompt with this tool list. Warm: the next prompt with the same list
+    (the next round of the step), when the backend reuses the KV cache of the shared prefix."""
+    print("\ntime to first token on SmolLM2-135M (mlx-lm, CPU), a step prompt decoded under its call schema")
+    print(f"{'tools':<12} {'cold':>22} {'warm (next round)':>22}")
+    for label, tools in (("8 selected", selector.select(goals[0], setup).tools), (f"all {len(setup)}", setup)):
+        backend._caches.clear()  # nothing from the other condition (or a previous run) is reused
+        cold, n_cold = ttft(backend, tools, goals[0])
+        warm, n_warm = ttft(backend, tools, goals[1])
+        print(f"{label:<12} {f'{cold:.1f} s ({n_cold:,} tokens)':>22} {f'{warm:.1f} s ({n_warm:,} tokens)':>22}")
+
+
 def ttft(backend: MlxBackend, tools: list[ToolSpec], goal: str) -> tuple[float, int]:
     request = GenerationRequest(
         messages=step_messages(tools, goal), schema=call_schema(tools, 4), max_tokens=1, purpose="step:1:round:1"
@@ -103,44 +118,46 @@ def accuracy(selector: ToolSelector, tools: list[ToolSpec], queries: list[dict[s
             head = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) + CALL_PREFIX
             head_ids = tokenizer(head, return_tensors="pt").input_ids
             tokens.append(head_ids.shape[1])
-            scores = [_loglik(model, tokenizer, head_ids, t.name + '"') for t in picked]
+            scores = _logliks(model, tokenizer, head_ids, [t.name + '"' for t in picked])
             right += picked[max(range(len(picked)), key=scores.__getitem__)].name in q["relevant"]
         print(f"{style:<12} {right / len(cases):>10.3f} {statistics.mean(tokens):>14.0f}")
 
 
-def _loglik(model: Any, tokenizer: Any, head_ids: Any, continuation: str) -> float:
+def _logliks(model: Any, tokenizer: Any, head_ids: Any, continuations: list[str]) -> list[float]:
+    """Each continuation's log-likelihood after the prompt (length-normalised by sqrt(tokens));
+    the prompt is run once and its KV cache cropped back after each continuation."""
     import torch
 
-    tail = tokenizer(continuation, add_special_tokens=False, return_tensors="pt").input_ids
-    ids = torch.cat([head_ids, tail], dim=1)
+    scores = []
     with torch.inference_mode():
-        logits = model(ids).logits[0, head_ids.shape[1] - 1 : -1]
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    return float(logp.gather(1, tail[0].unsqueeze(1)).sum()) / math.sqrt(tail.shape[1])
+        out = model(head_ids, use_cache=True)
+        cache, last = out.past_key_values, out.logits[0, -1:]  # (the model's own cache object)
+        for text in continuations:
+            tail = tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
+            more = model(tail, cache=cache, use_cache=True).logits[0, :-1]
+            cache.crop(-tail.shape[1])  # back to the prompt alone
+            logp = torch.log_softmax(torch.cat([last, more]).float(), dim=-1)
+            scores.append(float(logp.gather(1, tail[0].unsqueeze(1)).sum()) / math.sqrt(tail.shape[1]))
+    return scores
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--ttft-runs", type=int, default=2, help="prompts timed per condition")
+    parser.add_argument("--no-ttft", dest="ttft", action="store_false", help="skip the (slow) time to first token")
     parser.add_argument("--accuracy", type=int, default=40, help="queries for the per-style accuracy (0: skip)")
     args = parser.parse_args()
     pool, queries = load_pool()
     setup = [t for t in pool if t.origin == "builtin" or (t.name.startswith("mcp.") and t.name.split(".")[1] in SETUP)]
+    # As the daemon imports them: a schema the constrained decoder rejects is skipped.
+    setup = [t for t in setup if t.origin == "builtin" or schema_problem(t.schema()) is None]
     selector = ToolSelector(Embedder())
     selector.warm(pool)
     backend = MlxBackend(lambda: ensure_default_model(MODELS), name="smollm2-135m")
     backend.load()
     token_table(backend, selector.select(GOAL, pool).tools, setup, pool)
 
-    print("\ntime to first token on SmolLM2-135M (mlx-lm, CPU), step prompt decoded under its call schema")
-    goals = [q["query"] for q in queries[20 : 20 + args.ttft_runs]]
-    for label, pick in (
-        ("8 selected", lambda g: selector.select(g, setup).tools),
-        (f"all {len(setup)}", lambda g: setup),
-    ):
-        runs = [ttft(backend, pick(g), g) for g in goals]
-        times = ", ".join(f"{s:.1f} s ({n:,} tokens)" for s, n in runs)
-        print(f"{label:<12} median {statistics.median(s for s, _ in runs):.1f} s   [{times}]")
+    if args.ttft:
+        ttft_table(backend, selector, setup, [q["query"] for q in queries[20:22]])
     if args.accuracy:
         accuracy(selector, pool, queries, args.accuracy)
 

@@ -9,11 +9,12 @@ top ``n`` are kept, always including the tools the plan named for the step.
 
 Fusion is by normalised scores (``score``, half and half), not memory's
 default reciprocal ranks: on ``bench/tool_retrieval.py`` (500 tools, 252
-queries) it reaches recall@5 0.918 against RRF's 0.887 with the same two
+queries) it reaches recall@5 0.912 against RRF's 0.872 with the same two
 rankings. Tool documents are short, so a strong keyword hit (a product name)
 is a real signal whose size RRF throws away. Arguments help BM25 but blur the
-embedding (recall@5 of embeddings alone 0.875 with them, 0.885 without), so
-only the keyword side indexes them.
+embedding (recall@5 of embeddings alone 0.873 with them, 0.885 without), so
+only the keyword side indexes them. Function words are dropped from the BM25
+query, so that a match on "its" alone cannot top the normalised keyword scores.
 
 Tool descriptions are embedded once: vectors are cached by a hash of the
 model and the tool's indexed text, in memory and (given a path) in SQLite, so

@@ -59,7 +59,7 @@ def tool_name(server: str, remote: str) -> str:
     return f"mcp.{server}.{safe}"
 
 
-def _schema_problem(schema: Any) -> str | None:
+def schema_problem(schema: Any) -> str | None:
     if not isinstance(schema, dict):
         return "its input schema is not an object"
     if schema.get("type", "object") != "object":
@@ -120,7 +120,7 @@ def import_tools(server: str, tools: list[Any], limit: int) -> tuple[list[McpToo
         elif getattr(getattr(tool, "execution", None), "task_support", None) == "required":
             problem = "it can only run as an MCP task, which greenroom does not use"
         else:
-            problem = _schema_problem(schema)
+            problem = schema_problem(schema)
         if problem is None:
             phrase = find_injection(description + "\n" + json.dumps(schema))
             if phrase is not None:
