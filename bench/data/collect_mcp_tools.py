@@ -64,7 +64,10 @@ async def list_tools(command: str, args: list[str]) -> list[dict[str, object]]:
             tools = (await client.list_tools()).tools
     return [
         t.model_dump(
-            mode="json", by_alias=True, exclude_none=True, include={"name", "description", "input_schema", "annotations"}
+            mode="json",
+            by_alias=True,
+            exclude_none=True,
+            include={"name", "description", "input_schema", "annotations"},
         )
         for t in tools
     ]

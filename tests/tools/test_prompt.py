@@ -22,7 +22,10 @@ def tool(schema: Any, description: str = "Does a thing. And more.") -> ToolSpec:
 class TestSignature:
     def test_builtin_signatures(self) -> None:
         """Required arguments are bare, optional ones carry ?, types are short."""
-        assert signature(BUILTINS["fs.read"]) == "fs.read(path: str, max_bytes?: int) - Read a text file (under the allowed roots)."
+        assert (
+            signature(BUILTINS["fs.read"])
+            == "fs.read(path: str, max_bytes?: int) - Read a text file (under the allowed roots)."
+        )
         assert signature(BUILTINS["system.time"]) == "system.time() - Current local date and time."
 
     def test_types_enums_arrays_and_unions(self) -> None:
