@@ -234,7 +234,7 @@ class Runtime:
         create_private_file(data_dir / TOOL_VECTORS_FILE)
         self.tool_selector = ToolSelector(
             self.memory.embedder,
-            reranker=self.memory.reranker,
+            reranker=self.memory.reranker if config.tools.context_rerank else None,
             top_n=config.tools.context_tools,
             cache_path=data_dir / TOOL_VECTORS_FILE,
         )
