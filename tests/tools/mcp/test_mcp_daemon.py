@@ -14,7 +14,7 @@ import pytest
 from greenroom.bus import events as e
 from greenroom.bus.protocol import TaskView
 from greenroom.models.scripted import ScriptedBackend
-from greenroom.tools.spec import ToolContext, ToolError
+from greenroom.tools.spec import ArgumentsError, ToolContext, ToolError
 from tests.conftest import call, finish, make_config, plan, wait_for, write_script
 from tests.tools.mcp.conftest import TIME_SERVER, events, wait_event
 
@@ -164,6 +164,36 @@ class TestStdioServers:
         assert "closed the connection during the call" in long_call.error
         assert echo.ok
         assert echo.output == "Echo: after the crash"
+
+    def test_python_server_killed_is_restarted_and_arguments_are_checked(
+        self, short_tmp: Path, daemon_factory: Any
+    ) -> None:
+        """The PyPI server killed between calls is restarted by the supervisor and answers again;
+        arguments that do not match a tool's schema are refused before any call."""
+        d, _ = start(short_tmp, daemon_factory, {})
+        with d.client() as c:
+            first = c.mcp_add("time", command=TIME_SERVER)
+            assert first.pid is not None
+            os.kill(first.pid, signal.SIGKILL)
+            crashed = wait_event(d, e.McpServerCrashed, server="time")
+            wait_event(d, e.McpServerStarted, server="time", attempt=1)
+            assert crashed.restart_in_s == 0.05
+            out = run_tool(d, "mcp.time.get_current_time", {"timezone": "UTC"})
+            assert '"timezone": "UTC"' in out
+            assert c.mcp_show("time").pid not in (None, first.pid)
+        with pytest.raises(ArgumentsError, match="timezone"):
+            d.runtime.tools.get("mcp.time.get_current_time").parse_args({"timezone": 5})
+
+    def test_a_call_past_its_timeout_fails_and_the_server_goes_on(
+        self, short_tmp: Path, daemon_factory: Any, everything: list[str]
+    ) -> None:
+        """A server's per-call timeout ends a slow call with a clear error; the next call works."""
+        d, _ = start(short_tmp, daemon_factory, {})
+        with d.client() as c:
+            c.mcp_add("every", command=everything, timeout_s=1)
+        with pytest.raises(ToolError, match="timed out after 1s"):
+            run_tool(d, "mcp.every.trigger-long-running-operation", {"duration": 30, "steps": 30})
+        assert run_tool(d, "mcp.every.echo", {"message": "still here"}) == "Echo: still here"
 
     def test_repeated_crashes_disable_the_server_with_the_reason(self, short_tmp: Path, daemon_factory: Any) -> None:
         """A server that dies at once is restarted with a doubling backoff, then disabled, and says why."""
