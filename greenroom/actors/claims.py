@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_CHANGE = r"wrote|written|write[sd]?|saved|created|deleted|removed|updated|appended|stored|remembered|sent|moved|copied|renamed"
+_CHANGE = (
+    r"wrote|written|write[sd]?|saved|created|deleted|removed|updated|appended|stored|remembered|sent|moved|"
+    r"copied|renamed"
+)
 _LOOK = r"read|opened|fetched|downloaded|listed|searched|looked up|checked"
 _SUBJECT = r"(?:\b(?:has been|have been|was|were|is now|are now|i|i've|i have|successfully)\s+|^\s*|[.!?]\s+)"
 _CHANGE_RE = re.compile(rf"{_SUBJECT}(?:{_CHANGE})\b", re.IGNORECASE)

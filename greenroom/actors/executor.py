@@ -266,8 +266,9 @@ class ExecutorActor(GreenroomActor):
                 state.goal, cmd.intent, deps.tools, done_text(cmd.done), list(cmd.observations),
                 must_call=cmd.must_call, note=cmd.note,
             )  # fmt: skip
+            named = [deps.tools.get(t) for t in cmd.must_call if t in deps.tools]
             schema = deps.tools.call_schema(
-                deps.agent.max_calls_per_round, only=cmd.must_call, allow_finish=not cmd.must_call
+                deps.agent.max_calls_per_round, named or None, allow_finish=not named
             )
             cap = cfg.max_tokens
         return GenerationRequest(

@@ -365,6 +365,82 @@ class ActorRestarted(_Event, tag="actor.restarted", frozen=True):
     attempt: int
 
 
+# --- tools: MCP servers, tool selection -------------------------------------------------
+
+
+class McpServerStarted(_Event, tag="mcp.server.started", frozen=True):
+    """An MCP server is connected (``attempt`` > 0: restarted by the supervisor).
+
+    ``command`` and ``url`` are shown with secret values masked; header and
+    environment values never appear in events.
+    """
+
+    server: str
+    transport: Literal["stdio", "http"]
+    command: list[str] = []
+    url: str = ""
+    pid: int | None = None
+    tools: int = 0
+    protocol: str = ""
+    attempt: int = 0
+    reason: str = ""
+
+
+class McpServerStopped(_Event, tag="mcp.server.stopped", frozen=True):
+    server: str
+    reason: str = ""
+
+
+class McpServerCrashed(_Event, tag="mcp.server.crashed", frozen=True):
+    """The connection died or could not be made; a restart follows after ``restart_in_s``."""
+
+    server: str
+    error: str
+    crashes: int = 1
+    restart_in_s: float = 0.0
+
+
+class McpServerDisabled(_Event, tag="mcp.server.disabled", frozen=True):
+    """The server is disabled (``reason`` says why: a person, or repeated crashes)."""
+
+    server: str
+    reason: str
+
+
+class McpToolsChanged(_Event, tag="mcp.tools.changed", frozen=True):
+    """The server's tool list changed (first listing, ``tools/list_changed``, removal)."""
+
+    server: str
+    added: list[str] = []
+    removed: list[str] = []
+    total: int = 0
+    skipped: list[str] = []
+    """Tools not imported, each as ``name: why`` (a bad schema, an injection-like description)."""
+
+
+class SelectedTool(msgspec.Struct, frozen=True, kw_only=True):
+    """One tool the selector put into a step's prompt, and why."""
+
+    name: str
+    score: float
+    named: bool = False
+    """The plan named it for the step (always included)."""
+    dense: float | None = None
+    bm25: float | None = None
+    rerank: float | None = None
+
+
+class ToolsSelected(_Event, tag="tools.selected", frozen=True):
+    """The tools a step's prompt carries, ranked against its intent."""
+
+    step: int
+    intent: str
+    tools: list[SelectedTool]
+    candidates: int = 0
+    """How many tools were ranked."""
+    reranked: bool = False
+
+
 class Error(_Event, tag="error", frozen=True):
     message: str
     code: str = "error"
@@ -422,6 +498,12 @@ Event = Union[
     DaemonStopping,
     ActorCrashed,
     ActorRestarted,
+    McpServerStarted,
+    McpServerStopped,
+    McpServerCrashed,
+    McpServerDisabled,
+    McpToolsChanged,
+    ToolsSelected,
     Error,
     AccessRefused,
 ]

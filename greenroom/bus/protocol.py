@@ -251,6 +251,44 @@ class Preview(_Request, tag="preview", frozen=True):
     """What a pending tool call would do: its dry run (a unified diff for ``fs.write``/``fs.patch``)."""
 
     confirmation_id: str
+class McpAdd(_Request, tag="mcp_add", frozen=True):
+    """Add an MCP server: a ``command`` line (stdio) or a ``url`` (Streamable HTTP).
+
+    Header and env values are secrets: stored 0600 by the daemon, never shown again.
+    """
+
+    name: str
+    command: list[str] = []
+    url: str = ""
+    headers: dict[str, str] = {}
+    env: dict[str, str] = {}
+    cwd: str = ""
+    network: bool = False
+    """A stdio server that reaches the network itself (denied in offline mode, like HTTP servers)."""
+    timeout_s: float = 0.0
+    """Per-call timeout; 0: the daemon's ``mcp.call_timeout_s``."""
+    enabled: bool = True
+
+
+class McpList(_Request, tag="mcp_list", frozen=True):
+    pass
+
+
+class McpShow(_Request, tag="mcp_show", frozen=True):
+    name: str
+
+
+class McpRemove(_Request, tag="mcp_remove", frozen=True):
+    name: str
+
+
+class McpEnable(_Request, tag="mcp_enable", frozen=True):
+    name: str
+    on: bool
+
+
+class McpRestart(_Request, tag="mcp_restart", frozen=True):
+    name: str
 
 
 Request = Union[
@@ -290,6 +328,12 @@ Request = Union[
     TokenRevoke,
     ListModels,
     Preview,
+    McpAdd,
+    McpList,
+    McpShow,
+    McpRemove,
+    McpEnable,
+    McpRestart,
 ]
 
 
@@ -557,6 +601,47 @@ class PreviewReply(_Reply, tag="preview", frozen=True):
     """False when the tool has no dry run (``text`` then says so)."""
     text: str
     ok: bool = True
+class McpToolView(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    """``mcp.<server>.<tool>``."""
+    remote: str
+    """The server's own name for it."""
+    description: str = ""
+    side_effects: str = "external"
+    read_only: bool = False
+
+
+class McpServerView(msgspec.Struct, frozen=True, kw_only=True):
+    """An MCP server as clients see it: secret values are never included, only their names."""
+
+    name: str
+    transport: str
+    command: list[str] = []
+    url: str = ""
+    cwd: str = ""
+    network: bool = False
+    enabled: bool = True
+    state: str = "stopped"
+    """``stopped`` (starts on first use), ``starting``, ``running``, ``backoff`` (restarting
+    after a crash) or ``disabled``."""
+    error: str = ""
+    """Why it is disabled, or the last crash."""
+    pid: int | None = None
+    protocol: str = ""
+    crashes: int = 0
+    uptime_s: float | None = None
+    timeout_s: float = 0.0
+    header_names: list[str] = []
+    env_names: list[str] = []
+    tools: list[McpToolView] = []
+
+
+class McpServersReply(_Reply, tag="mcp_servers", frozen=True):
+    servers: list[McpServerView]
+
+
+class McpServerReply(_Reply, tag="mcp_server", frozen=True):
+    server: McpServerView
 
 
 class ErrorReply(_Reply, tag="error", frozen=True):
@@ -599,5 +684,7 @@ Reply = Union[
     TokensReply,
     ModelsReply,
     PreviewReply,
+    McpServersReply,
+    McpServerReply,
     ErrorReply,
 ]

@@ -341,6 +341,43 @@ class Client:
     def schedule_run(self, schedule_id: str) -> p.Submitted:
         """Run a schedule's goal now, outside its slots."""
         return self.request(p.RunSchedule(schedule_id=schedule_id), p.Submitted)
+    # -- MCP servers ---------------------------------------------------------------------
+
+    def mcp_add(
+        self,
+        name: str,
+        *,
+        command: list[str] | None = None,
+        url: str = "",
+        headers: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str = "",
+        network: bool = False,
+        timeout_s: float = 0.0,
+        enabled: bool = True,
+    ) -> p.McpServerView:
+        """Add an MCP server (a stdio ``command`` or a Streamable HTTP ``url``); the daemon starts
+        it to list its tools. Header and env values are stored by the daemon and never shown again."""
+        request = p.McpAdd(
+            name=name, command=list(command or []), url=url, headers=dict(headers or {}), env=dict(env or {}),
+            cwd=cwd, network=network, timeout_s=timeout_s, enabled=enabled,
+        )  # fmt: skip
+        return self.request(request, p.McpServerReply).server
+
+    def mcp_list(self) -> list[p.McpServerView]:
+        return self.request(p.McpList(), p.McpServersReply).servers
+
+    def mcp_show(self, name: str) -> p.McpServerView:
+        return self.request(p.McpShow(name=name), p.McpServerReply).server
+
+    def mcp_remove(self, name: str) -> p.Ok:
+        return self.request(p.McpRemove(name=name), p.Ok)
+
+    def mcp_enable(self, name: str, on: bool = True) -> p.McpServerView:
+        return self.request(p.McpEnable(name=name, on=on), p.McpServerReply).server
+
+    def mcp_restart(self, name: str) -> p.McpServerView:
+        return self.request(p.McpRestart(name=name), p.McpServerReply).server
 
     # -- timeline --------------------------------------------------------------------------
 

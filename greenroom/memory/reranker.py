@@ -63,6 +63,11 @@ class Reranker:
         self._suffix: list[int] = []
         self._failed: tuple[float, RerankerUnavailable] | None = None
 
+    @property
+    def loaded(self) -> bool:
+        """The model is in memory (scoring will not wait for a load)."""
+        return self._model is not None
+
     RETRY_AFTER_S = 300.0
     """After a failed load, searches go on unreranked this long before the next try
     (a hub lookup that fails takes seconds; the model may be downloaded meanwhile)."""

@@ -40,6 +40,8 @@ class ToolFacts(msgspec.Struct, frozen=True, kw_only=True):
     side_effects: Literal["none", "read", "write", "external"] = "none"
     network: bool = False
     shell: bool = False
+    origin: Literal["builtin", "plugin", "mcp"] = "builtin"
+    """MCP tools' side effects are what their server claims (``readOnlyHint``)."""
 
 
 class PolicyDecision(msgspec.Struct, frozen=True):
@@ -53,8 +55,18 @@ class PolicyDecision(msgspec.Struct, frozen=True):
 
 
 def default_rules(tools: dict[str, ToolFacts], fs_roots: list[str]) -> list[Rule]:
-    """The safe defaults: reads inside the roots allow, writes and shell ask, network allows."""
-    reads = sorted(n for n, f in tools.items() if f.side_effects in ("none", "read") and not f.shell)
+    """The safe defaults: reads inside the roots allow, writes and shell ask, network allows.
+
+    MCP tools that their server marks read-only (``readOnlyHint``) are allowed by a rule
+    of their own, ``mcp-read-only``, so that a person sees the allow rests on the
+    server's word (and can tighten it with a config rule, which is evaluated first).
+    """
+    reads = sorted(
+        n for n, f in tools.items() if f.side_effects in ("none", "read") and not f.shell and f.origin != "mcp"
+    )
+    mcp_reads = sorted(
+        n for n, f in tools.items() if f.side_effects in ("none", "read") and not f.shell and f.origin == "mcp"
+    )
     return [
         Rule(
             id="url-credentials",
@@ -71,6 +83,12 @@ def default_rules(tools: dict[str, ToolFacts], fs_roots: list[str]) -> list[Rule
             when=Condition(path_not_under=fs_roots),
         ),
         Rule(id="read-only", tools=reads or ["-"], decision="allow", reason="the tool only reads"),
+        Rule(
+            id="mcp-read-only",
+            tools=mcp_reads or ["-"],
+            decision="allow",
+            reason="its MCP server marks the tool read-only (readOnlyHint)",
+        ),
         Rule(id="side-effects-ask", tools=["*"], decision="ask", reason="the tool changes something"),
     ]
 
@@ -115,6 +133,10 @@ class PolicyEngine:
         self._db.table("policy_state").create({"key": str, "value": str}, pk="key", if_not_exists=True)
         self.configured = list(rules)
         self.defaults = list(defaults)
+
+    def set_defaults(self, defaults: Iterable[Rule]) -> None:
+        """Replace the built-in rules (the tool set changed: an MCP server came or went)."""
+        self.defaults = list(defaults)  # one reference swap: readers see the old list or the new one
 
     # -- state -----------------------------------------------------------------------------
 

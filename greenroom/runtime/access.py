@@ -47,6 +47,8 @@ REQUIRED: dict[type, Level] = {
     ),
     **dict.fromkeys((p.Submit, p.Cancel, p.Confirm, p.Preview, p.MemoryAdd, p.Generate), "operator"),
     **dict.fromkeys((p.TokenCreate, p.TokenList, p.TokenRevoke), "local"),
+    # An MCP server is a command line the daemon runs (and its secrets): only the machine's own user.
+    **dict.fromkeys((p.McpAdd, p.McpRemove, p.McpEnable, p.McpRestart), "local"),
 }  # fmt: skip
 TICKET_TTL_S = 30.0
 MAX_TICKETS = 4096

@@ -21,6 +21,7 @@ from greenroom.models.settings import LlmConfig
 from greenroom.policy.rules import Rule
 from greenroom.runtime.paths import APP, platform_data_dir, platform_runtime_dir
 from greenroom.schedules.settings import ScheduleConfig
+from greenroom.tools.mcp.settings import McpConfig
 from greenroom.tools.settings import ToolsConfig
 
 if sys.version_info >= (3, 11):
@@ -84,6 +85,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     tools: ToolsConfig = ToolsConfig()
     memory: MemoryConfig = MemoryConfig()
     schedules: ScheduleConfig = ScheduleConfig()
+    mcp: McpConfig = McpConfig()
 
     @property
     def data_dir(self) -> Path:

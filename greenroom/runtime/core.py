@@ -43,7 +43,7 @@ from greenroom.actors.messages import (
     Watch,
     Watches,
 )
-from greenroom.bus import Bus, Journal
+from greenroom.bus import Bus, Journal, create_private_file
 from greenroom.bus.events import (
     ConfirmationAnswered,
     DaemonStarted,
@@ -58,6 +58,8 @@ from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
 from greenroom.bus.protocol import (
     TERMINAL_STATUSES,
     ChatMessage,
+    McpAdd,
+    McpServerView,
     PendingConfirmation,
     StatusReply,
     TaskView,
@@ -86,18 +88,31 @@ from greenroom.runtime.config import Config
 from greenroom.runtime.errors import RequestError
 from greenroom.runtime.paths import (
     JOURNAL_FILE,
+    LOG_DIR,
+    MCP_MEDIA_DIR,
     MEMORY_FILE,
     MEMORY_INDEX_DIR,
     MODELS_DIR,
     PLUGINS_DIR,
     STATE_FILE,
+    TOOL_VECTORS_FILE,
     ensure_private_dir,
 )
 from greenroom.runtime.schedule_ops import ScheduleOps
 from greenroom.runtime.supervisor import Supervisor
 from greenroom.schedules import ScheduleIndex
 from greenroom.tools import ToolRegistry, default_tools
+from greenroom.tools.mcp import (
+    McpConfigError,
+    McpConflictError,
+    McpManager,
+    McpNotFoundError,
+    McpSecrets,
+    McpServerSpec,
+    McpStore,
+)
 from greenroom.tools.plugins import PluginManager
+from greenroom.tools.selector import ToolSelector
 
 log = structlog.get_logger(__name__)
 
@@ -197,11 +212,31 @@ class Runtime:
         for plugin_id, error in self.plugin_errors.items():
             log.warning("plugin_not_loaded", plugin=plugin_id, error=error)
         self.tools = ToolRegistry([*builtins, *plugin_tools])
+        # MCP servers' cached tools join the registry now; the servers start on first use.
+        self.mcp = McpManager(
+            McpStore(data_dir / STATE_FILE),
+            self.tools,
+            config.mcp,
+            publish=lambda event: self.bus.publish(event, source="mcp"),
+            media_dir=data_dir / MCP_MEDIA_DIR,
+            log_dir=data_dir / LOG_DIR,
+        )
         self.model_params = ParamsStore(data_dir / STATE_FILE)
         self.policy_engine = PolicyEngine(
             data_dir / STATE_FILE,
             rules=config.policy.rules,
             defaults=default_rules({t.name: t.facts() for t in self.tools}, config.tools.fs_roots),
+        )
+        # Tools come and go with MCP servers: the defaults (read-only allows) follow.
+        self.tools.subscribe(self._tools_changed)
+        # The tool context builder: ranks every tool against a step's intent (shares memory's
+        # embedding model and reranker, both lazy; tool vectors are cached on disk).
+        create_private_file(data_dir / TOOL_VECTORS_FILE)
+        self.tool_selector = ToolSelector(
+            self.memory.embedder,
+            reranker=self.memory.reranker if config.tools.context_rerank else None,
+            top_n=config.tools.context_tools,
+            cache_path=data_dir / TOOL_VECTORS_FILE,
         )
         self.deps = ActorDeps(
             bus=self.bus,
@@ -231,6 +266,9 @@ class Runtime:
             Error(message=f"journal row {seq} could not be decoded and is skipped: {why}", code="corrupt_event"),
             source="journal",
         )
+    def _tools_changed(self) -> None:
+        facts = {t.name: t.facts() for t in self.tools}
+        self.policy_engine.set_defaults(default_rules(facts, self.config.tools.fs_roots))
 
     def actor_factory(self, cls: type[GreenroomActor]):  # type: ignore[no-untyped-def]
         return lambda: cls.start(self.supervisor.crashed, self.deps)
@@ -249,6 +287,7 @@ class Runtime:
             )
         for cls in ACTOR_CLASSES:
             sup.start(cls.name, self.actor_factory(cls))
+        self.mcp.start()
         self._started = True
         resumed = self.deps.handles.scheduler.ask(ResumeOpen(), timeout=60)
         log.info("tasks_resumed", count=resumed)
@@ -280,6 +319,9 @@ class Runtime:
             self.park(reason)
             self.supervisor.stop_all()
         self.deps.runner.close()
+        self.mcp.close()
+        self.mcp.store.close()
+        self.tool_selector.close()
         self.memory.close()
         self.bus.close()
         self.journal.close()
@@ -484,6 +526,46 @@ class Runtime:
 
     def memory_unwatch(self, path: str) -> int:
         return self._memory(Unwatch(path=path), timeout=30, code="not_found")
+
+    # -- MCP servers ----------------------------------------------------------------------
+
+    def _mcp(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except McpNotFoundError as exc:
+            raise RequestError("not_found", str(exc)) from exc
+        except McpConflictError as exc:
+            raise RequestError("conflict", str(exc)) from exc
+        except McpConfigError as exc:
+            raise RequestError("bad_request", str(exc)) from exc
+
+    def mcp_add(self, request: McpAdd) -> McpServerView:
+        """Add a server and start it (when enabled) to list its tools."""
+        spec = McpServerSpec(
+            name=request.name,
+            command=list(request.command),
+            url=request.url,
+            cwd=request.cwd,
+            network=request.network,
+            timeout_s=request.timeout_s,
+        )
+        secrets = McpSecrets(headers=dict(request.headers), env=dict(request.env))
+        return self._mcp(self.mcp.add, spec, secrets, enabled=request.enabled)  # type: ignore[no-any-return]
+
+    def mcp_servers(self) -> list[McpServerView]:
+        return self._mcp(self.mcp.views)  # type: ignore[no-any-return]
+
+    def mcp_server(self, name: str) -> McpServerView:
+        return self._mcp(self.mcp.view, name)  # type: ignore[no-any-return]
+
+    def mcp_remove(self, name: str) -> None:
+        self._mcp(self.mcp.remove, name)
+
+    def mcp_enable(self, name: str, on: bool) -> McpServerView:
+        return self._mcp(self.mcp.set_enabled, name, on)  # type: ignore[no-any-return]
+
+    def mcp_restart(self, name: str) -> McpServerView:
+        return self._mcp(self.mcp.restart, name)  # type: ignore[no-any-return]
 
     def status(self, clients: int = 0) -> StatusReply:
         info = self.deps.model_status

@@ -354,6 +354,19 @@ class Gateway:
                 return models_view(rt)
             case p.Preview(confirmation_id=cid):
                 return preview(rt, cid)
+            case p.McpAdd():
+                return p.McpServerReply(server=rt.mcp_add(request))
+            case p.McpList():
+                return p.McpServersReply(servers=rt.mcp_servers())
+            case p.McpShow(name=name):
+                return p.McpServerReply(server=rt.mcp_server(name))
+            case p.McpRemove(name=name):
+                rt.mcp_remove(name)
+                return p.Ok(detail=name)
+            case p.McpEnable(name=name, on=on):
+                return p.McpServerReply(server=rt.mcp_enable(name, on))
+            case p.McpRestart(name=name):
+                return p.McpServerReply(server=rt.mcp_restart(name))
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
 

@@ -24,6 +24,8 @@ LOCK_FILE = "daemon.lock"
 LOG_DIR = "logs"
 MODELS_DIR = "models"
 PLUGINS_DIR = "plugins"
+MCP_MEDIA_DIR = "mcp-media"
+TOOL_VECTORS_FILE = "tool-vectors.sqlite"
 
 
 def ensure_private_dir(path: Path, *, ours: bool = False) -> Path:

@@ -110,6 +110,8 @@ def read_manifest(folder: Path) -> Manifest:
         raise PluginError(f"{folder} has no {MANIFEST}") from None
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise PluginError(f"invalid {path}: {exc}") from None
+    if manifest.id == "mcp":
+        raise PluginError(f"{path}: the id 'mcp' is reserved (MCP servers' tools are named mcp.<server>.<tool>)")
     for tool in manifest.tools:
         if not tool.name.startswith(f"{manifest.id}."):
             raise PluginError(f"{path}: tool {tool.name!r} must be named '{manifest.id}.<name>'")
@@ -288,6 +290,7 @@ class PluginManager:
                     shell=tool.shell,
                     json_schema=tool.args_schema,
                     idempotent=tool.idempotent,
+                    origin="plugin",
                 )
             )
         return specs

@@ -20,3 +20,13 @@ class ToolsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """Largest download ``web.fetch`` reads."""
     web_search_url: str = "https://html.duckduckgo.com/html/?q={query}"
     """The HTML search page ``web.search`` scrapes (DuckDuckGo's no-JavaScript page by default)."""
+    context_tools: int = 8
+    """How many tools a step's prompt carries: the tool selector ranks every tool against the
+    step's intent and keeps this many (always including the tools the plan named)."""
+    context_rerank: bool = True
+    """Rescore the selector's best candidates with memory's reranker when it is loaded already
+    (never waiting for a load). A 0.6B reranker costs seconds per step on a CPU: false skips it."""
+
+    def __post_init__(self) -> None:
+        if self.context_tools < 1:
+            raise ValueError(f"tools.context_tools must be at least 1, got {self.context_tools}")

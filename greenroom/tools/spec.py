@@ -13,6 +13,7 @@ from greenroom.policy.engine import ToolFacts
 from greenroom.tools.settings import ToolsConfig
 
 SideEffects = Literal["none", "read", "write", "external"]
+ToolOrigin = Literal["builtin", "plugin", "mcp"]
 
 
 class ToolError(Exception):
@@ -81,11 +82,13 @@ class ToolSpec:
     dry_run: bool = False
     """Accepts ``dry_run: true`` and then only shows what it would do."""
     json_schema: dict[str, Any] | None = None
-    """The arguments' JSON Schema, for tools without an ``args_type`` (plugins)."""
+    """The arguments' JSON Schema, for tools without an ``args_type`` (plugins, MCP)."""
     idempotent: bool | None = None
     """Running it twice with the same arguments does what running it once does. None: only
     tools without side effects are. A call of a non-idempotent tool that was running when the
     daemon stopped is not run again without asking the person."""
+    origin: ToolOrigin = "builtin"
+    """Where the tool comes from; MCP tools' read-only claims get their own default rule."""
 
     @property
     def is_idempotent(self) -> bool:
@@ -93,7 +96,7 @@ class ToolSpec:
 
     def facts(self) -> ToolFacts:
         """What the policy needs to know about this tool."""
-        return ToolFacts(side_effects=self.side_effects, network=self.network, shell=self.shell)
+        return ToolFacts(side_effects=self.side_effects, network=self.network, shell=self.shell, origin=self.origin)
 
     def parse_args(self, args: dict[str, Any]) -> Any:
         """Validate ``args`` into the tool's argument type.

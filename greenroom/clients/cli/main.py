@@ -8,6 +8,7 @@ import sys
 from greenroom import __version__
 from greenroom.clients.cli import (
     daemon_cmd,
+    mcp_cmd,
     memory_cmd,
     models_cmd,
     plugins_cmd,
@@ -53,12 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
     service_cmd.add_parser(sub)
     token_cmd.add_parser(sub)
     web_cmd.add_parsers(sub)
+    mcp_cmd.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Everything after the first "--" is a command line (``mcp add NAME -- CMD ARGS...``):
+    # argparse cannot hand it over intact once subcommands are involved.
+    rest: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, rest = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    if rest and not getattr(args, "takes_command_line", False):
+        parser.error(f"unrecognized arguments: -- {' '.join(rest)}")
+    args.command_line = rest
     if args.command is None:
         parser.print_help()
         return 2

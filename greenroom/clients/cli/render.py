@@ -103,6 +103,20 @@ def detail(env: Envelope) -> str:
             return f"{a}: {_short(err, 80)} (restart in {delay:g}s)"
         case e.ActorRestarted(actor=a, attempt=n):
             return f"{a} (attempt {n})"
+        case e.McpServerStarted(server=name, transport=kind, tools=n, pid=pid, reason=why):
+            return f"{name} ({kind}{f', pid {pid}' if pid else ''}): {n} tools, {why}"
+        case e.McpServerStopped(server=name, reason=why):
+            return f"{name}: {why}"
+        case e.McpServerCrashed(server=name, error=error, crashes=n, restart_in_s=delay):
+            return f"{name}: {_short(error)} (crash {n}, restart in {delay:g}s)"
+        case e.McpServerDisabled(server=name, reason=why):
+            return f"{name}: {_short(why)}"
+        case e.McpToolsChanged(server=name, added=added, removed=removed, total=n, skipped=skipped):
+            parts = [f"+{len(added)}" if added else "", f"-{len(removed)}" if removed else ""]
+            extra = f", {len(skipped)} skipped" if skipped else ""
+            return f"{name}: {n} tools ({' '.join(p for p in parts if p) or 'unchanged'}{extra})"
+        case e.ToolsSelected(step=n, tools=tools, candidates=total):
+            return f"step {n}: {', '.join(t.name for t in tools)} (of {total})"
         case e.Error(message=msg):
             return msg
         case e.AccessRefused(transport=t, address=addr, reason=reason, client=who):
