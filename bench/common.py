@@ -37,6 +37,8 @@ class BenchDaemon:
             "--set",
             "llm.backend=scripted",
             "--set",
+            "agent.match_tools=false",
+            "--set",
             "daemon.log_level=warning",
             *extra,
             "daemon",

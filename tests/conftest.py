@@ -63,6 +63,7 @@ def make_config(root: Path, script: Path | None = None, *overrides: str) -> Conf
         f'daemon.runtime_dir="{root / "run"}"',
         f'tools.fs_roots=["{root}"]',
         "llm.backend=scripted",
+        "agent.match_tools=false",  # scripts say the plan; tests of matching turn it on
     ]
     if script is not None:
         sets.append(f'llm.script="{script}"')
@@ -80,6 +81,7 @@ def cli_flags(root: Path, script: Path | None = None) -> list[str]:
         "--runtime-dir", str(root / "run"),
         "--set", "llm.backend=scripted",
         "--set", f'tools.fs_roots=["{root}"]',
+        "--set", "agent.match_tools=false",
     ]  # fmt: skip
     if script is not None:
         flags += ["--set", f'llm.script="{script}"']

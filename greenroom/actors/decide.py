@@ -224,6 +224,8 @@ class _Walk:
         claim = unsupported_claim(result, effects)
         if claim is not None:
             _pend(Judge(n, "retry", f"the result {claim}; call the tool that does it", "unperformed-action"))
+        if mode == "auto" and result == self._passed_through(n, step):
+            return None  # the result is the tools' own output: nothing a model could check better
         judged = mode == "always" or (mode == "auto" and any(e in ("write", "external") for e in effects))
         if not judged:
             return None

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from greenroom.models.params import ParamsStore
     from greenroom.policy.engine import PolicyEngine
     from greenroom.schedules import ScheduleConfig, ScheduleIndex
+    from greenroom.tools.routing import ToolRouter
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class ActorDeps:
     life_seq: int = 0
     """The seq of this daemon's ``daemon.started``: tasks started after it run in this process."""
     tool_runner: ToolRunner | None = None
+    router: ToolRouter | None = None
+    """Tells which tools a goal needs without a model call (``agent.match_tools``)."""
 
     @property
     def runner(self) -> ToolRunner:

@@ -22,6 +22,7 @@ import structlog
 from typing_extensions import assert_never
 
 from greenroom.actors import commands as c
+from greenroom.actors.arguments import pin_call_schema
 from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor
 from greenroom.actors.decide import Context, ToolTraits, decide, done_text
 from greenroom.actors.deps import ActorDeps
@@ -61,6 +62,9 @@ from greenroom.models.backend import GenerationRequest, Message
 log = structlog.get_logger(__name__)
 
 TERMINAL = ("finished", "failed", "cancelled")
+ACTION_REPETITION_PENALTY = 1.15
+"""Small models loop inside a long string argument ("this is a note... this is a note..."):
+a mild penalty ends that (measured on the default: contents go from loops to the items asked for)."""
 ANSWER_TOKENS = 160
 """An answer is a few sentences: a cap keeps a rambling model from costing minutes."""
 
@@ -267,9 +271,9 @@ class ExecutorActor(GreenroomActor):
                 must_call=cmd.must_call, note=cmd.note,
             )  # fmt: skip
             named = [deps.tools.get(t) for t in cmd.must_call if t in deps.tools]
-            schema = deps.tools.call_schema(
-                deps.agent.max_calls_per_round, named or None, allow_finish=not named
-            )
+            schema = deps.tools.call_schema(deps.agent.max_calls_per_round, named or None, allow_finish=not named)
+            if named:  # what the step's words already say is not asked again
+                schema = pin_call_schema(schema, cmd.intent, max_calls=len(named))
             cap = cfg.max_tokens
         return GenerationRequest(
             messages=messages,
@@ -278,6 +282,7 @@ class ExecutorActor(GreenroomActor):
             max_tokens=min(cfg.max_tokens, cap),
             temperature=cfg.temperature,
             top_p=cfg.top_p,
+            repetition_penalty=ACTION_REPETITION_PENALTY if schema is not None else 1.0,
         )
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from typing_extensions import assert_never
 
 from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Interrupted
@@ -13,6 +14,8 @@ from greenroom.actors.prompts import plan_messages, route_messages
 from greenroom.actors.schemas import RouteOutput, decode_output, route_schema, route_steps, steps_schema
 from greenroom.bus.events import PlanStep, RequestFailed, TaskPlanned
 from greenroom.models.backend import GenerationRequest
+
+log = structlog.get_logger(__name__)
 
 PLAN_TOKENS = 200
 """A direct answer, or a few short steps."""
@@ -53,6 +56,8 @@ class PlannerActor(GreenroomActor):
         """
         deps = self.deps
         assert deps.handles is not None
+        if message.revision == 0 and self._plan_by_matching(message):
+            return
         route = message.revision == 0 and deps.agent.route
         names = deps.tools.names()
         request = GenerationRequest(
@@ -87,6 +92,29 @@ class PlannerActor(GreenroomActor):
             causation_id=finished.seq,
             correlation_id=message.task_id,
         )
+
+    def _plan_by_matching(self, message: PlanTask) -> bool:
+        """Plan without the model when the goal's clauses match tools; False to ask the model."""
+        deps = self.deps
+        if not deps.agent.match_tools or deps.router is None:
+            return False
+        try:
+            matches = deps.router.route(message.goal, deps.tools)
+        except Exception as exc:  # the embedding model cannot load: the model plans instead
+            log.warning("tool_matching_failed", error=repr(exc))
+            return False
+        if not matches:
+            return False
+        steps = [PlanStep(intent=m.clause, tools=[m.tool] if m.tool else []) for m in matches]
+        why = "; ".join(f"{m.tool or 'no tool'} for {m.clause!r} ({m.score:.2f})" for m in matches)
+        deps.bus.publish(
+            TaskPlanned(revision=0, steps=steps[: deps.agent.max_steps], reason=f"matched: {why}"),
+            source=self.name,
+            task_id=message.task_id,
+            causation_id=message.causation,
+            correlation_id=message.task_id,
+        )
+        return True
 
 
 def publish_failure(deps: ActorDeps, task_id: str | None, key: str, exc: CallFailed, causation: int | None) -> None:

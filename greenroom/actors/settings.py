@@ -19,6 +19,12 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """0 waits for an answer forever (across restarts); otherwise the call is declined after it."""
     actor_max_crashes: int = 3
     """Crashes of an actor while serving one request of a task before the task fails."""
+    match_tools: bool = True
+    """Tell which tools a goal needs by matching it against the tools' example requests with the
+    embedding model (no model call); a goal that needs tools gets one step per clause, each with its
+    tool. Small models cannot make this choice; it is off for models that can (``route`` then)."""
+    tool_match: float = 0.42
+    """The cosine similarity a tool's description or example must reach for a goal to need it."""
     route: bool = True
     """The first model call answers the goal directly when no tool is needed, else plans."""
     critic: Literal["auto", "always", "never"] = "auto"

@@ -251,6 +251,8 @@ class Preview(_Request, tag="preview", frozen=True):
     """What a pending tool call would do: its dry run (a unified diff for ``fs.write``/``fs.patch``)."""
 
     confirmation_id: str
+
+
 class McpAdd(_Request, tag="mcp_add", frozen=True):
     """Add an MCP server: a ``command`` line (stdio) or a ``url`` (Streamable HTTP).
 
@@ -601,6 +603,8 @@ class PreviewReply(_Reply, tag="preview", frozen=True):
     """False when the tool has no dry run (``text`` then says so)."""
     text: str
     ok: bool = True
+
+
 class McpToolView(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     """``mcp.<server>.<tool>``."""

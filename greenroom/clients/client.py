@@ -341,6 +341,7 @@ class Client:
     def schedule_run(self, schedule_id: str) -> p.Submitted:
         """Run a schedule's goal now, outside its slots."""
         return self.request(p.RunSchedule(schedule_id=schedule_id), p.Submitted)
+
     # -- MCP servers ---------------------------------------------------------------------
 
     def mcp_add(

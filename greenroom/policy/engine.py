@@ -119,7 +119,9 @@ class PolicyEngine:
         defaults: the built-in rules (``default_rules``), evaluated last.
     """
 
-    def __init__(self, db_path: Path, rules: Iterable[Rule] = (), defaults: Iterable[Rule] = ()) -> None:
+    def __init__(
+        self, db_path: Path, rules: Iterable[Rule] = (), defaults: Iterable[Rule] = (), base_dir: Path | None = None
+    ) -> None:
         create_private_file(db_path)
         # Actors call in from their own threads; the lock below serialises access.
         self._db = sqlite_utils.Database(sqlite3.connect(db_path, check_same_thread=False))
@@ -133,6 +135,8 @@ class PolicyEngine:
         self._db.table("policy_state").create({"key": str, "value": str}, pk="key", if_not_exists=True)
         self.configured = list(rules)
         self.defaults = list(defaults)
+        self.base_dir = base_dir
+        """Relative paths are relative to this (the first allowed root)."""
 
     def set_defaults(self, defaults: Iterable[Rule]) -> None:
         """Replace the built-in rules (the tool set changed: an MCP server came or went)."""
@@ -186,8 +190,8 @@ class PolicyEngine:
             if problem is not None:
                 return PolicyDecision("deny", "bad-path", f"the argument `{name}` {problem}", risk)
         try:
-            resolved = {n: str(resolve_path(v)) for n in PATH_ARGS if isinstance(v := args.get(n), str)}
-            decision = self._evaluate(tool, facts, args, flagged, risk)
+            resolved = {n: str(resolve_path(v, self.base_dir)) for n in PATH_ARGS if isinstance(v := args.get(n), str)}
+            decision = self._evaluate(tool, facts, {**args, **resolved}, flagged, risk)
         except PathArgumentError as exc:
             return PolicyDecision("deny", "bad-path", str(exc), risk)
         return msgspec.structs.replace(decision, resolved=resolved) if resolved else decision
@@ -217,7 +221,7 @@ class PolicyEngine:
         Raises:
             ValueError: the scope does not fit the call (say, ``domain`` for a call without a URL).
         """
-        when = scoped_condition(args, scope)
+        when = scoped_condition(args, scope, self.base_dir)
         with self._lock:
             row_id = (
                 self._db.table("policy_remembered")
@@ -269,7 +273,7 @@ def scopes_for(args: dict[str, Any]) -> list[Scope]:
     return fits
 
 
-def scoped_condition(args: dict[str, Any], scope: Scope) -> Condition:
+def scoped_condition(args: dict[str, Any], scope: Scope, base: Path | None = None) -> Condition:
     """The condition for remembering a decision at ``scope`` for a call with ``args``."""
     if scope == "tool":
         return Condition()
@@ -277,7 +281,7 @@ def scoped_condition(args: dict[str, Any], scope: Scope) -> Condition:
         value = args.get("path") or args.get("root")
         if not isinstance(value, str):
             raise ValueError("scope 'path' needs a call with a path argument")
-        target = resolve_path(value)  # PathArgumentError is a ValueError
+        target = resolve_path(value, base)  # PathArgumentError is a ValueError
         folder = target if target.is_dir() else target.parent
         return Condition(path_under=[str(folder)])
     if scope == "domain":

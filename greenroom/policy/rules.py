@@ -92,8 +92,11 @@ def path_problem(value: object) -> str | None:
     return None
 
 
-def resolve_path(value: str) -> Path:
+def resolve_path(value: str, base: Path | None = None) -> Path:
     """``value`` with ``~`` expanded and symlinks and ``..`` resolved (the file need not exist).
+
+    A relative path is taken relative to ``base`` (the first allowed root: the person's home by
+    default), never to wherever the daemon happened to start.
 
     Raises:
         PathArgumentError: ``value`` cannot be a path, or cannot be resolved (a symlink loop,
@@ -103,7 +106,10 @@ def resolve_path(value: str) -> Path:
     if problem is not None:
         raise PathArgumentError(f"the path {value[:80]!r} {problem}")
     try:
-        return Path(value).expanduser().resolve()
+        path = Path(value).expanduser()
+        if base is not None and not path.is_absolute():
+            path = base.expanduser() / path
+        return path.resolve()
     except (OSError, RuntimeError, ValueError) as exc:
         raise PathArgumentError(f"the path {value[:80]!r} cannot be resolved: {exc}") from None
 

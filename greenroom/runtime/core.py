@@ -112,6 +112,7 @@ from greenroom.tools.mcp import (
     McpStore,
 )
 from greenroom.tools.plugins import PluginManager
+from greenroom.tools.routing import ToolRouter
 from greenroom.tools.selector import ToolSelector
 
 log = structlog.get_logger(__name__)
@@ -226,6 +227,7 @@ class Runtime:
             data_dir / STATE_FILE,
             rules=config.policy.rules,
             defaults=default_rules({t.name: t.facts() for t in self.tools}, config.tools.fs_roots),
+            base_dir=Path(config.tools.fs_roots[0]).expanduser() if config.tools.fs_roots else None,
         )
         # Tools come and go with MCP servers: the defaults (read-only allows) follow.
         self.tools.subscribe(self._tools_changed)
@@ -254,6 +256,7 @@ class Runtime:
             schedule_config=config.schedules,
         )
         self.deps.tool_runner = ToolRunner(self.deps, workers=config.agent.tool_workers)
+        self.deps.router = ToolRouter(self.memory.embedder, config.agent.tool_match)
         self._confirm_lock = threading.Lock()
         self._started = False
         self._parked = False
@@ -266,6 +269,7 @@ class Runtime:
             Error(message=f"journal row {seq} could not be decoded and is skipped: {why}", code="corrupt_event"),
             source="journal",
         )
+
     def _tools_changed(self) -> None:
         facts = {t.name: t.facts() for t in self.tools}
         self.policy_engine.set_defaults(default_rules(facts, self.config.tools.fs_roots))

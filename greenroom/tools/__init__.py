@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from greenroom.tools.builtin import BUILTIN_TOOLS, resolve_under_roots
+from greenroom.tools.examples import with_examples
 from greenroom.tools.files import FILE_TOOLS
 from greenroom.tools.processes import PYTHON_TOOL, SHELL_TOOL
 from greenroom.tools.registry import ToolRegistry
@@ -24,7 +25,7 @@ def default_tools(config: ToolsConfig) -> list[ToolSpec]:
     tools = [*BUILTIN_TOOLS, *FILE_TOOLS, PYTHON_TOOL, *WEB_TOOLS]
     if config.shell_enabled:
         tools.append(SHELL_TOOL)
-    return tools
+    return with_examples(tools)
 
 
 __all__ = [

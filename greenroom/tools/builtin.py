@@ -51,10 +51,15 @@ class RecallArgs(msgspec.Struct, forbid_unknown_fields=True):
 def resolve_under_roots(path: str, roots: tuple[str, ...]) -> Path:
     """``path`` resolved (symlinks and ``..`` followed), if it lies under one of ``roots``.
 
+    A relative path is relative to the first root (the policy resolves it the same way).
+
     Raises:
         ToolError: it lies outside every root.
     """
-    target = Path(path).expanduser().resolve()
+    target = Path(path).expanduser()
+    if not target.is_absolute() and roots:
+        target = Path(roots[0]).expanduser() / target
+    target = target.resolve()
     for root in roots:
         base = Path(root).expanduser().resolve()
         if target == base or target.is_relative_to(base):

@@ -90,6 +90,10 @@ class ToolSpec:
     origin: ToolOrigin = "builtin"
     """Where the tool comes from; MCP tools' read-only claims get their own default rule."""
 
+    examples: tuple[str, ...] = ()
+    """Requests this tool serves, in a person's words ("what time is it"): matched against a
+    goal to tell which tools it needs (``routing.ToolRouter``)."""
+
     @property
     def is_idempotent(self) -> bool:
         return self.idempotent if self.idempotent is not None else self.side_effects in ("none", "read")

@@ -1,0 +1,72 @@
+"""Small questions for a small model: what a step's own words already say is not asked again.
+
+When a step must call a tool and its words name exactly one file, folder or URL
+("Read notes/today.md"), or quote exactly one text ("write 'hello' to ..."),
+that argument is pinned in the call's schema (a ``const``): the model then only
+writes what is left (a file's new content, a search query), and cannot
+misspell the path. Free strings get a length the
+output budget can hold, so a model that starts repeating itself still closes
+its JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from greenroom.tools.routing import PATH_RE, URL_RE
+
+MAX_FREE_STRING = 300
+"""Characters a free string argument may take in a round's output (well inside its token budget)."""
+_QUOTED = re.compile(r"(?:^|\s)[\"'\u2018\u201c]([^\"'\u2019\u201d]{1,300})[\"'\u2019\u201d](?=\s|[.,;:!?]|$)")
+_FOLDER = re.compile(r"\b(?:my|the)\s+([\w-]+)\s+(?:folder|directory|dir)\b", re.IGNORECASE)
+
+
+def mentioned(intent: str) -> dict[str, list[str]]:
+    """The paths and URLs ``intent`` names, by argument kind (``path``, ``url``)."""
+    urls = URL_RE.findall(intent)
+    rest = URL_RE.sub(" ", intent)
+    paths = [p.rstrip(".,;:!?'\")") for p in PATH_RE.findall(rest)]
+    paths += [m for m in _FOLDER.findall(rest) if m.lower() not in ("this", "that", "a")]
+    return {
+        "path": list(dict.fromkeys(paths)),
+        "url": [u.rstrip(".,;:!?'\")") for u in urls],
+        "text": _QUOTED.findall(rest),
+    }
+
+
+def pin_arguments(schema: dict[str, Any], intent: str) -> dict[str, Any]:
+    """A tool's argument schema with the path or URL ``intent`` names fixed, and free strings capped."""
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return schema
+    out = copy.deepcopy(schema)
+    found = mentioned(intent)
+    for name, prop in out["properties"].items():
+        if not isinstance(prop, dict) or prop.get("type") != "string":
+            continue
+        kind = {"url": "url", "path": "path", "root": "path", "content": "text", "text": "text"}.get(name, "")
+        if kind and len(found[kind]) == 1:
+            out["properties"][name] = {"const": found[kind][0]}
+        elif prop.get("maxLength", MAX_FREE_STRING + 1) > MAX_FREE_STRING:
+            prop["maxLength"] = MAX_FREE_STRING
+    return out
+
+
+def pin_call_schema(schema: dict[str, Any], intent: str, max_calls: int | None = None) -> dict[str, Any]:
+    """A round's schema (``ToolRegistry.call_schema``) with each call's arguments pinned for ``intent``
+    (and at most ``max_calls`` calls: a step that must call one tool calls it once)."""
+    out = copy.deepcopy(schema)
+    options = out.get("anyOf", [out])
+    for option in options:
+        calls = option.get("properties", {}).get("calls")
+        if not isinstance(calls, dict):
+            continue
+        if max_calls is not None:
+            calls["maxItems"] = max(1, min(calls.get("maxItems", max_calls), max_calls))
+        for call in calls.get("items", {}).get("anyOf", []):
+            args = call.get("properties", {}).get("args")
+            if isinstance(args, dict):
+                call["properties"]["args"] = pin_arguments(args, intent)
+    return out
