@@ -68,7 +68,7 @@ class MlxBackend(LocalBackend):
 
     def __init__(
         self,
-        resolve: Callable[[], str | Path],
+        resolve: Callable[..., str | Path],
         name: str,
         *,
         fast_forward: bool = True,

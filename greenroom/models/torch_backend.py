@@ -154,7 +154,7 @@ class TorchBackend(LocalBackend):
 
     def __init__(
         self,
-        resolve: Callable[[], str | Path],
+        resolve: Callable[..., str | Path],
         name: str,
         *,
         quantize: Quantize = "none",
