@@ -48,10 +48,18 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         "ACTOR_CLASSES": "roster",
         **dict.fromkeys(
-            ("ActorCrashedError", "ActorError", "ActorHandle", "ActorUnavailableError", "CallFailed",
-             "CrashReporter", "GreenroomActor", "Interrupted"),
+            (
+                "ActorCrashedError",
+                "ActorError",
+                "ActorHandle",
+                "ActorUnavailableError",
+                "CallFailed",
+                "CrashReporter",
+                "GreenroomActor",
+                "Interrupted",
+            ),
             "base",
-        ),  # fmt: skip
+        ),
         "Cancellations": "cancellations",
         "CriticActor": "critic",
         **dict.fromkeys(("Context", "ToolTraits", "confirmation_id", "decide"), "decide"),

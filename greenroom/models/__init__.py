@@ -32,10 +32,18 @@ __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         **dict.fromkeys(
-            ("Backend", "GenerationCancelled", "GenerationRequest", "LoadProgress", "Message", "ModelError",
-             "ProgressFn", "Usage"),
+            (
+                "Backend",
+                "GenerationCancelled",
+                "GenerationRequest",
+                "LoadProgress",
+                "Message",
+                "ModelError",
+                "ProgressFn",
+                "Usage",
+            ),
             "backend",
-        ),  # fmt: skip
+        ),
         **dict.fromkeys(("DEFAULT_MODEL", "embedded_gguf", "ensure_default_model"), "default_model"),
         "LocalBackend": "local_backend",
         "MlxBackend": "mlx_backend",

@@ -16,12 +16,13 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from greenroom.models.backend import ModelError
 from greenroom.models.local_backend import LocalBackend
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Quantize = Literal["none", "int8"]
 DECODE_PASS = 8
