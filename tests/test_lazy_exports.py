@@ -8,7 +8,7 @@ import types
 import pytest
 
 PACKAGES = ["greenroom.actors", "greenroom.bus", "greenroom.memory", "greenroom.models", "greenroom.policy",
-            "greenroom.schedules", "greenroom.tools"]  # fmt: skip
+            "greenroom.schedules", "greenroom.tools", "greenroom.tools.mcp"]  # fmt: skip
 MODULE_EXPORTS = {("greenroom.bus", "protocol")}
 """Names that are meant to be modules."""
 
