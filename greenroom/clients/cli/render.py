@@ -33,6 +33,8 @@ def detail(env: Envelope) -> str:
             return "resumed after restart" if resumed else ""
         case e.TaskPlanned(steps=steps, revision=rev):
             head = f"{len(steps)} step{'s' if len(steps) != 1 else ''}" + (f" (revision {rev})" if rev else "")
+            if not steps:
+                return head + " (answered directly)"
             return head + ": " + " | ".join(_short(s.intent, 60) for s in steps)
         case e.StepStarted(step=n, intent=intent):
             return f"{n}: {_short(intent)}"
