@@ -95,7 +95,7 @@ class InProcessDaemon:
         from greenroom.runtime.daemon import serve
 
         self.config = config
-        self._cm = anyio.from_thread.start_blocking_portal()
+        self._cm: Any = anyio.from_thread.start_blocking_portal()
         self.portal = self._cm.__enter__()
         self._stop = self.portal.call(anyio.Event)
         ready: list[Any] = []
@@ -121,11 +121,13 @@ class InProcessDaemon:
         return Client(self.config.runtime_dir, name=name).connect()
 
     def stop(self) -> None:
-        if self._future.done():
+        if self._cm is None:
             return
-        self.portal.call(self._stop.set)
-        self._future.result(timeout=30)
-        self._cm.__exit__(None, None, None)
+        if not self._future.done():
+            self.portal.call(self._stop.set)
+            self._future.result(timeout=30)
+        cm, self._cm = self._cm, None
+        cm.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ keep-alive; with no model loaded nothing wakes up.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -23,11 +24,12 @@ from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import CheckIdle, Generate, GenerateNow, LlmMessage, LoadModel, Tick, UnloadModel
 from greenroom.actors.planner import publish_failure
 from greenroom.bus.envelope import Envelope
-from greenroom.bus.events import LlmChunk, LlmFinished, ModelLoaded, ModelUnloaded
+from greenroom.bus.events import LlmChunk, LlmFinished, ModelLoaded, ModelPreparing, ModelUnloaded
 from greenroom.models.backend import (
     Backend,
     GenerationCancelled,
     GenerationRequest,
+    LoadProgress,
     ModelError,
     Usage,
 )
@@ -229,8 +231,19 @@ class LlmActor(GreenroomActor):
         keep_alive = store.get(backend.name).keep_alive_s if store is not None else None
         if keep_alive and hasattr(backend, "keep_alive_s"):
             backend.keep_alive_s = keep_alive  # a per-model override of llm.keep_alive_s
+
+        def progress(p: LoadProgress) -> None:  # the one-time conversion, on the task's timeline
+            self.deps.bus.publish(
+                ModelPreparing(model=backend.name, stage=p.stage, fraction=p.fraction, elapsed_s=p.elapsed_s,
+                               eta_s=None if p.eta_s is None else round(p.eta_s, 1)),
+                source=self.name, task_id=task_id,
+            )  # fmt: skip
+
         try:
-            backend.load()  # type: ignore[attr-defined]
+            if "progress" in inspect.signature(backend.load).parameters:  # type: ignore[attr-defined]
+                backend.load(progress=progress)  # type: ignore[attr-defined]
+            else:
+                backend.load()  # type: ignore[attr-defined]
         except ModelError as exc:
             raise CallFailed("model", str(exc)) from exc
         finally:

@@ -13,6 +13,7 @@ from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import (
     ConfirmationAnswered,
     ConfirmationAsked,
+    CriticVerdict,
     StepFinished,
     StepStarted,
     TaskCancelled,
@@ -38,6 +39,7 @@ _TASK_CLASSES = (
     TaskCancelled,
     ConfirmationAsked,
     ConfirmationAnswered,
+    CriticVerdict,
 )
 
 
@@ -55,6 +57,7 @@ class TaskIndex:
     def __init__(self) -> None:
         self._tasks: dict[str, TaskView] = {}
         self._confirmations: dict[str, str] = {}  # confirmation id -> task id
+        self._retrying: set[str] = set()  # tasks re-running a step the critic sent back once
         self._lock = threading.Lock()
 
     def load(self, journal: Journal) -> None:
@@ -98,12 +101,23 @@ class TaskIndex:
         match ev:
             case TaskStarted():
                 view.status = "waiting" if view.confirmations else "running"
-            case TaskPlanned(steps=steps):
+            case TaskPlanned(steps=steps, revision=revision):
+                # A replan replaces the steps not done yet: done so far plus the new plan.
                 view.steps_total = view.steps_done + len(steps)
+                view.replans = max(view.replans, revision)
             case StepStarted():
                 pass
             case StepFinished():
                 view.steps_done += 1
+            case CriticVerdict(verdict=verdict):
+                # The agent loop honours one retry per step: the result is dropped and the same
+                # plan step runs again, so it does not count as a step done (a second retry does not).
+                honoured = verdict == "retry" and view.task_id not in self._retrying
+                if honoured:
+                    view.steps_done = max(0, view.steps_done - 1)
+                    self._retrying.add(view.task_id)
+                else:
+                    self._retrying.discard(view.task_id)
             case TaskParked():
                 view.status = "parked"
             case ConfirmationAsked():
@@ -136,6 +150,7 @@ class TaskIndex:
             case _:
                 pass
         if view.status in TERMINAL_STATUSES:
+            self._retrying.discard(view.task_id)
             for c in view.confirmations:
                 self._confirmations.pop(c.confirmation_id, None)
             view.confirmations = []

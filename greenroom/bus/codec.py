@@ -42,8 +42,16 @@ class Codec(Generic[T]):
     """A pair of decoders for one message type, msgpack and JSON."""
 
     def __init__(self, type_: type[T] | Any) -> None:
+        self._type = type_
         self._mp = msgspec.msgpack.Decoder(type_)
-        self._json = msgspec.json.Decoder(type_)
+        self._json_decoder: msgspec.json.Decoder[Any] | None = None
+
+    @property
+    def _json(self) -> msgspec.json.Decoder[Any]:
+        # Built on the first JSON frame: for a large union it takes ~10 ms, a CLI start's worth.
+        if self._json_decoder is None:
+            self._json_decoder = msgspec.json.Decoder(self._type)
+        return self._json_decoder
 
     def decode(self, frame: bytes) -> tuple[T, Format]:
         """Decode ``frame`` and report which format it was in.

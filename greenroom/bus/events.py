@@ -207,6 +207,18 @@ class ModelLoaded(_Event, tag="model.loaded", frozen=True):
     """``first use`` (lazy) or ``explicit`` (someone asked)."""
 
 
+class ModelPreparing(_Event, tag="model.preparing", frozen=True):
+    """A slow, one-time preparation before a model can load (the default model's conversion)."""
+
+    model: str
+    stage: str
+    fraction: float = 0.0
+    """0 to 1."""
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    """Estimated seconds left (None until there is a pace to estimate from)."""
+
+
 class ModelUnloaded(_Event, tag="model.unloaded", frozen=True):
     model: str
     reason: str = ""
@@ -478,6 +490,7 @@ Event = Union[
     LlmChunk,
     LlmFinished,
     ModelLoaded,
+    ModelPreparing,
     ModelUnloaded,
     ModelDownloadProgress,
     ModelDownloadFinished,

@@ -87,3 +87,5 @@ class MemoryStats(msgspec.Struct, frozen=True, kw_only=True):
     bm25_bytes: int = 0
     embedding_model: str = ""
     reranker_model: str = ""
+    reranker_status: str = ""
+    """``loaded``, ``off``, why it is unavailable, or whether its first use can load it offline."""

@@ -73,6 +73,11 @@ class ListTools(_Request, tag="tools", frozen=True):
     pass
 
 
+class Shutdown(_Request, tag="shutdown", frozen=True):
+    """Stop the daemon as SIGTERM would: running tasks park, the journal is flushed, the lock
+    released. The ``stopping`` reply comes first; the process exits soon after."""
+
+
 class ShowPolicy(_Request, tag="policy", frozen=True):
     pass
 
@@ -303,6 +308,7 @@ Request = Union[
     Replay,
     Status,
     ListTools,
+    Shutdown,
     ShowPolicy,
     CheckPolicy,
     SetOffline,
@@ -368,6 +374,8 @@ class TaskView(msgspec.Struct, kw_only=True):
     answer: str = ""
     error: str = ""
     confirmations: list[PendingConfirmation] = []
+    replans: int = 0
+    """How often the critic had the rest of the plan replaced (``steps_total`` counts the new steps)."""
 
 
 class ScheduleRun(msgspec.Struct, kw_only=True):
@@ -470,6 +478,16 @@ class StatusReply(_Reply, tag="status", frozen=True):
     clients: int = 0
     corrupt_events: int = 0
     """Journal rows found undecodable (each skipped by readers and reported by an ``error`` event)."""
+    notes: list[str] = []
+    """What works in a reduced way and why (say, searches not reranked: the reranker cannot load)."""
+
+
+class Stopping(_Reply, tag="stopping", frozen=True):
+    pid: int
+    """Wait for this process to exit: then tasks are parked, the journal flushed, the lock released."""
+    running: int = 0
+    """Tasks running or waiting for an answer when the stop was asked for (they park and resume
+    at the next start)."""
 
 
 class ToolInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -672,6 +690,7 @@ Reply = Union[
     TaskReply,
     Events,
     StatusReply,
+    Stopping,
     ToolsReply,
     PolicyReply,
     DecisionReply,

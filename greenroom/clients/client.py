@@ -53,7 +53,7 @@ def _encode_request(request: p.Request, hello: p.HelloReply | None) -> bytes:
 def _not_running(runtime_dir: Path, exc: Exception) -> DaemonNotRunningError:
     return DaemonNotRunningError(
         f"no greenroom daemon is running (nothing answers at {runtime_dir / CONTROL_SOCKET}: {exc}); "
-        "start one with `greenroom daemon`"
+        "start one with `greenroom start`"
     )
 
 
@@ -236,6 +236,10 @@ class Client:
 
     def status(self) -> p.StatusReply:
         return self.request(p.Status(), p.StatusReply)
+
+    def shutdown(self) -> p.Stopping:
+        """Ask the daemon to stop (tasks park); it replies, then exits. ``wait_for_exit`` waits for that."""
+        return self.request(p.Shutdown(), p.Stopping)
 
     def generate(
         self,

@@ -13,13 +13,13 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import structlog
 
 from greenroom.memory.errors import EmbeddingModelError
 from greenroom.memory.settings import DEFAULT_EMBEDDING_MODEL
 
 if TYPE_CHECKING:
+    import numpy as np
     from numpy.typing import NDArray
 
 log = structlog.get_logger(__name__)
@@ -79,6 +79,8 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Vectors for ``texts``, one row each, L2-normalised."""
+        import numpy as np
+
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
@@ -93,6 +95,7 @@ class Embedder:
         A single forward pass without ``encode``'s batching machinery: on the
         query path every millisecond counts (about 0.6 ms of ~7 here).
         """
+        import numpy as np
         import torch
 
         model = self._load()

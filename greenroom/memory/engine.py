@@ -23,23 +23,26 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import structlog
 
-from greenroom.bus.events import Event, MemoryForgotten, MemoryUpserted
+from greenroom.bus.events import Error, Event, MemoryForgotten, MemoryUpserted
 from greenroom.bus.memory_records import ForgetReport, Hit, HitScores, MemoryStats, SearchResult
 from greenroom.memory.chunking import Kind, chunk_text, content_hash
-from greenroom.memory.dense import DenseIndex
 from greenroom.memory.embeddings import Embedder
 from greenroom.memory.errors import BadMemoryInput
 from greenroom.memory.fusion import final_score, fuse, recency, scaled
-from greenroom.memory.keyword import KeywordIndex
 from greenroom.memory.reranker import Reranker, RerankerUnavailable
 from greenroom.memory.settings import MemoryConfig
 from greenroom.memory.store import SOURCES, Filters, ItemStore, NewChunk, NewItem
 from greenroom.policy.guards import redact
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from greenroom.memory.dense import DenseIndex
+    from greenroom.memory.keyword import KeywordIndex
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +111,10 @@ class MemoryEngine:
         with self._open_lock, self.mutate:
             if self._keyword is not None:
                 return
+            # hnswlib, tantivy and numpy load here, on first use, not at the daemon's start.
+            from greenroom.memory.dense import DenseIndex
+            from greenroom.memory.keyword import KeywordIndex
+
             self.index_dir.mkdir(parents=True, exist_ok=True)
             self.index_dir.chmod(0o700)
             dim = self.embedder.dim
@@ -146,6 +153,8 @@ class MemoryEngine:
 
     def _index_vectors(self, dense: DenseIndex, rows: Sequence[dict[str, Any]]) -> int:
         """Add rows' vectors to ``dense`` from the cache, embedding what is missing; return how many embedded."""
+        import numpy as np
+
         vectors, embedded = self._vectors({r["content_hash"]: r["text"] for r in rows})
         dense.add([r["id"] for r in rows], np.stack([vectors[r["content_hash"]] for r in rows]))
         return embedded
@@ -215,6 +224,8 @@ class MemoryEngine:
 
     @staticmethod
     def item_vector(chunks: Sequence[NewChunk], vectors: dict[str, np.ndarray]) -> np.ndarray:
+        import numpy as np
+
         mean = np.mean([vectors[c.content_hash] for c in chunks], axis=0)
         return (mean / (np.linalg.norm(mean) + 1e-12)).astype(np.float32)
 
@@ -228,6 +239,8 @@ class MemoryEngine:
         commit_bm25: bool = True,
     ) -> str:
         """Write an item and its chunks to SQLite, then to both indexes (call under :attr:`mutate`)."""
+        import numpy as np
+
         item_vector = self.item_vector(chunks, vectors)
         if replace:
             old, ids = self.store.replace(replace, item, chunks, item_vector)
@@ -357,8 +370,9 @@ class MemoryEngine:
                 rerank_scores = dict(zip((doc for doc, _ in top), scores, strict=True))
                 relevance = dict(rerank_scores)
             except RerankerUnavailable as exc:
-                if self._reranker_error is None:
+                if self._reranker_error is None:  # reported once: a log line and one event, not per search
                     log.warning("reranker_unavailable", error=str(exc))
+                    self.publish(Error(message=str(exc), code="reranker_unavailable"))
                 self._reranker_error = note = str(exc)
             timings["rerank"] = (time.perf_counter() - t4) * 1e3
 
@@ -460,16 +474,22 @@ class MemoryEngine:
     def set_quality(self, item_id: str, quality: float) -> bool:
         return self.store.set_quality(item_id, quality)
 
+    @property
+    def reranker_error(self) -> str | None:
+        """Why searches are not reranked, once a search found the reranker unavailable (else None)."""
+        return self._reranker_error
+
     def stats(self) -> MemoryStats:
         s = self.store.stats()
         dense, keyword = self.dense, self.keyword
-        db = self.store.db.conn.execute("PRAGMA database_list").fetchone()[2]
+        db = self.store.db.execute("PRAGMA database_list").fetchone()[2]
         return MemoryStats(
             items=s["items"], by_source=s["by_source"], chunks=s["chunks"], tokens=s["tokens"],
             cached_vectors=s["cached_vectors"], dense_vectors=len(dense), dense_deleted=len(dense.deleted),
             bm25_docs=keyword.num_docs, db_bytes=_size(Path(db)), dense_bytes=_size(dense.path),
             bm25_bytes=_size(keyword.path), embedding_model=self.embedder.model_name,
             reranker_model=self.reranker.model_name if self.config.rerank else "",
+            reranker_status=self.reranker.state if self.config.rerank else "off",
         )  # fmt: skip
 
     def close(self) -> None:

@@ -25,8 +25,8 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import structlog
 
 from greenroom.bus.events import MemoryIngestProgress
@@ -37,6 +37,9 @@ from greenroom.memory.errors import BadMemoryInput, SkipFile
 from greenroom.memory.readers import read_document
 from greenroom.memory.store import NewChunk, NewItem
 from greenroom.policy.guards import redact
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +87,8 @@ class Ingestion:
         on_progress: Callable[[MemoryIngestProgress], None] | None = None,
         run_id: str | None = None,
     ) -> None:
+        import numpy as np
+
         if not paths:
             raise BadMemoryInput("nothing to ingest: no paths given")
         self.engine = engine
@@ -113,6 +118,8 @@ class Ingestion:
             self.on_progress(event)
 
     def run(self) -> IngestReport:
+        import numpy as np
+
         started = time.perf_counter()
         engine = self.engine
         engine.open()
@@ -200,6 +207,8 @@ class Ingestion:
             self._flush()
 
     def _near_duplicate(self, vector: np.ndarray, uri: str) -> str | None:
+        import numpy as np
+
         if not self._item_ids or self.engine.config.near_duplicate >= 1:
             return None
         sims = self._vectors[: len(self._item_ids)] @ vector
@@ -212,6 +221,8 @@ class Ingestion:
         return f"near-duplicate of {other['uri'] or other['id']} (cosine {sims[best]:.3f})"
 
     def _remember_vector(self, item_id: str, vector: np.ndarray) -> None:
+        import numpy as np
+
         n = len(self._item_ids)
         if n == len(self._vectors):
             self._vectors = np.concatenate([self._vectors, np.zeros_like(self._vectors)])

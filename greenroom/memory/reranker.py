@@ -15,7 +15,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import structlog
 
 from greenroom.memory.errors import MemoryEngineError
@@ -88,7 +87,11 @@ class Reranker:
             try:
                 model, tokenizer = mlx_lm.load(self.model_name)[:2]
             except Exception as exc:  # hub, disk and format errors all mean "cannot load"
-                error = RerankerUnavailable(f"cannot load reranker {self.model_name!r}: {exc}")
+                from greenroom.models.hub import one_line
+
+                error = RerankerUnavailable(
+                    f"cannot load reranker {self.model_name!r}: {one_line(exc)}; searches go on unreranked"
+                )
                 self._failed = (time.monotonic() + self.RETRY_AFTER_S, error)
                 raise error from exc
             ids = [tokenizer.convert_tokens_to_ids(t) for t in ("yes", "no")]
@@ -100,6 +103,32 @@ class Reranker:
             self._suffix = tokenizer.encode(SUFFIX, add_special_tokens=False)
             self._model, self._tokenizer = model, tokenizer
             log.info("reranker_loaded", model=self.model_name)
+
+    @property
+    def state(self) -> str:
+        """``loaded``, why it is unavailable, or whether a first use can load it offline."""
+        if self._model is not None:
+            return "loaded"
+        if self._failed is not None:
+            return f"unavailable: {self._failed[1]}"
+        return (
+            "not loaded yet (loads on the first search)"
+            if self._loadable_offline()
+            else ("not loaded yet; not downloaded, so the first search needs the hub (greenroom models pull)")
+        )
+
+    def _loadable_offline(self) -> bool:
+        """The model is a local folder or already in the hub cache (no network needed to load it)."""
+        from pathlib import Path
+
+        if Path(self.model_name).expanduser().is_dir():
+            return True
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            return isinstance(try_to_load_from_cache(self.model_name, "config.json"), str)
+        except Exception:  # a malformed name: not loadable from anywhere
+            return False
 
     def _pairs(self, query: str, documents: Sequence[str]) -> list[list[int]]:
         """Token ids of each (query, document) prompt; the query part is encoded once."""
@@ -114,6 +143,8 @@ class Reranker:
 
     def score(self, query: str, documents: Sequence[str]) -> list[float]:
         """The probability that each document answers ``query`` (0-1)."""
+        import numpy as np
+
         if not documents:
             return []
         self.load()

@@ -8,12 +8,12 @@ edit one that has shipped.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-
-import sqlite_utils
+from typing import Any
 
 SCHEMA_VERSION = 2
 
@@ -60,8 +60,20 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+def query(db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+    """The rows of ``sql`` as dicts keyed by column name."""
+    cur = db.execute(sql, params)
+    names = [d[0] for d in cur.description or ()]
+    for row in cur:
+        yield dict(zip(names, row, strict=True))
+
+
+def table_names(db: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+
 @contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
     """One write transaction (the connection is in autocommit mode otherwise)."""
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -72,7 +84,7 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     db.execute("COMMIT")
 
 
-def _v1(db: sqlite_utils.Database) -> None:
+def _v1(db: sqlite3.Connection) -> None:
     # Version 1 was the spine's note store; its ``notes`` table is created here
     # only so that the next step has one shape to migrate from.
     db.execute(
@@ -81,14 +93,14 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v2(db: sqlite_utils.Database) -> None:
+def _v2(db: sqlite3.Connection) -> None:
     """Items, chunks and the index bookkeeping; notes become items (indexed on next open)."""
     for statement in _V2.split(";"):
         if statement.strip():
             db.execute(statement)
     from greenroom.memory.chunking import content_hash
 
-    for note in db.query("SELECT * FROM notes"):
+    for note in list(query(db, "SELECT * FROM notes")):
         created = note["created"] or time.time()
         text = note["text"] or ""
         if not text.strip():
@@ -107,17 +119,17 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE notes")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 
 
-def migrate(db: sqlite_utils.Database) -> int:
+def migrate(db: sqlite3.Connection) -> int:
     """Bring ``db`` to :data:`SCHEMA_VERSION`; return the version it was at.
 
     Raises:
         RuntimeError: the file was written by a newer greenroom.
     """
     version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version == 0 and "notes" in db.table_names():
+    if version == 0 and "notes" in table_names(db):
         version = 1  # the spine's store never set user_version
     if version > SCHEMA_VERSION:
         raise RuntimeError(

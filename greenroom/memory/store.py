@@ -19,13 +19,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import numpy as np
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, Literal
 
 from greenroom.memory.errors import BadMemoryInput
-from greenroom.memory.schema import migrate, transaction
+from greenroom.memory.schema import migrate, query, transaction
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Source = Literal["path", "url", "chat", "tool", "note"]
 SOURCES: tuple[str, ...] = ("path", "url", "chat", "tool", "note")
@@ -103,6 +103,8 @@ class NewItem:
 
 
 def _vector_blob(vector: np.ndarray) -> bytes:
+    import numpy as np
+
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
@@ -120,8 +122,7 @@ class ItemStore:
         from greenroom.bus.journal import create_private_file
 
         create_private_file(db_path)
-        conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self.db = sqlite_utils.Database(conn)
+        self.db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA secure_delete=ON")
@@ -154,7 +155,7 @@ class ItemStore:
 
     def _one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
         with self.lock:
-            rows = list(self.db.query(sql, params))
+            rows = list(query(self.db, sql, params))
         return rows[0] if rows else None
 
     def item(self, item_id: str) -> dict[str, Any] | None:
@@ -173,7 +174,8 @@ class ItemStore:
         """File items whose path lies under ``root`` (a folder, with its trailing separator)."""
         with self.lock:
             return list(
-                self.db.query(
+                query(
+                    self.db,
                     "SELECT id, uri, file_size, file_mtime_ns, content_hash FROM items"
                     " WHERE source = 'path' AND substr(uri, 1, ?) = ?",
                     [len(root), root],
@@ -187,6 +189,8 @@ class ItemStore:
 
     def item_vectors(self, exclude: str | None = None) -> tuple[list[str], np.ndarray]:
         """Every item's mean embedding (for near-duplicate checks)."""
+        import numpy as np
+
         with self.lock:
             rows = self.db.execute(
                 "SELECT id, vector FROM items WHERE vector IS NOT NULL AND (? IS NULL OR uri IS NOT ?)",
@@ -260,11 +264,11 @@ class ItemStore:
             marks = ", ".join("?" * len(part))
             hashes = [r[0] for r in self.db.execute(f"SELECT content_hash FROM chunks WHERE id IN ({marks})", part)]
             self.db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", part)
-            self.db.conn.executemany(
+            self.db.executemany(
                 "INSERT OR REPLACE INTO tombstones (chunk_id, pending) VALUES (?, 1)", [[i] for i in part]
             )
             # A cached vector is derived from the text: it goes when no chunk uses that text any more.
-            self.db.conn.executemany(
+            self.db.executemany(
                 "DELETE FROM vectors WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE content_hash = ?)",
                 [[h, h] for h in set(hashes)],
             )
@@ -297,7 +301,7 @@ class ItemStore:
     def record_access(self, item_ids: Iterable[str]) -> None:
         now = time.time()
         with self.lock:
-            self.db.conn.executemany(
+            self.db.executemany(
                 "UPDATE items SET accessed = ?, access_count = access_count + 1 WHERE id = ?",
                 [[now, i] for i in set(item_ids)],
             )
@@ -310,7 +314,8 @@ class ItemStore:
             return {}
         marks = ", ".join("?" * len(chunk_ids))
         with self.lock:
-            rows = self.db.query(
+            rows = query(
+                self.db,
                 "SELECT c.id AS chunk_id, c.item_id, c.text, c.start, c.end, c.heading, c.ord,"
                 " i.source, i.uri, i.title, i.tags, i.created, i.updated, i.quality, i.access_count, i.metadata"
                 f" FROM chunks c JOIN items i ON i.id = c.item_id WHERE c.id IN ({marks})",
@@ -319,6 +324,8 @@ class ItemStore:
             return {r["chunk_id"]: r for r in rows}
 
     def chunk_ids(self, filters: Filters | None = None) -> np.ndarray:
+        import numpy as np
+
         where, params = (filters or Filters()).where()
         with self.lock:
             rows = self.db.execute(
@@ -337,7 +344,8 @@ class ItemStore:
         while True:
             with self.lock:
                 rows = list(
-                    self.db.query(
+                    query(
+                        self.db,
                         "SELECT c.id, c.text, c.content_hash, i.source, i.tags, i.updated FROM chunks c"
                         f" JOIN items i ON i.id = c.item_id WHERE c.id > ? {cond} ORDER BY c.id LIMIT ?",
                         [last, batch],
@@ -362,6 +370,8 @@ class ItemStore:
             return int(self.db.execute("SELECT count(*) FROM chunks WHERE bm25 = 1").fetchone()[0])
 
     def cached_vectors(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
         out: dict[str, np.ndarray] = {}
         for start in range(0, len(hashes), 500):
             part = list(hashes[start : start + 500])
@@ -373,7 +383,7 @@ class ItemStore:
 
     def cache_vectors(self, vectors: dict[str, np.ndarray]) -> None:
         with self.lock:
-            self.db.conn.executemany(
+            self.db.executemany(
                 "INSERT OR IGNORE INTO vectors (hash, vector) VALUES (?, ?)",
                 [[h, _vector_blob(v)] for h, v in vectors.items()],
             )
@@ -392,7 +402,7 @@ class ItemStore:
 
     def settle_tombstones(self, chunk_ids: Iterable[int]) -> None:
         with self.lock:
-            self.db.conn.executemany("UPDATE tombstones SET pending = 0 WHERE chunk_id = ?", [[i] for i in chunk_ids])
+            self.db.executemany("UPDATE tombstones SET pending = 0 WHERE chunk_id = ?", [[i] for i in chunk_ids])
 
     def drop_settled_tombstones(self) -> None:
         """After a full HNSW rebuild nothing old is left in it to remember."""

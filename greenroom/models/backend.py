@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import msgspec
@@ -57,6 +57,20 @@ class Usage(msgspec.Struct, kw_only=True):
     stop_reason: str = ""
     forced_tokens: int = 0
     """Of ``generated_tokens``, those a JSON Schema forced (emitted without sampling)."""
+
+
+class LoadProgress(msgspec.Struct, frozen=True, kw_only=True):
+    """How far a slow model preparation (the default model's one-time conversion) has got."""
+
+    stage: str
+    fraction: float
+    """0 to 1."""
+    elapsed_s: float
+    eta_s: float | None = None
+    """Seconds left, estimated from the pace so far (None until there is a pace)."""
+
+
+ProgressFn = Callable[[LoadProgress], None]
 
 
 class Backend(Protocol):

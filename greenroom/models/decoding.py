@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-import numpy as np
 
 from greenroom.models.backend import GenerationCancelled
 
-if TYPE_CHECKING:  # llguidance loads with the first schema, not with the daemon
+if TYPE_CHECKING:
+    import numpy as np
+
+    # llguidance loads with the first schema, not with the daemon
     from greenroom.models.constrained import JsonSchemaConstraint
 
 REPETITION_CONTEXT = 20
@@ -43,6 +45,8 @@ class DecodeStats(msgspec.Struct, kw_only=True):
 
 def penalize(logits: np.ndarray, recent: list[int], penalty: float) -> None:
     """Repetition penalty (in place): recent tokens' positive logits shrink, negative ones grow."""
+    import numpy as np
+
     if penalty == 1.0 or not recent:
         return
     ids = np.unique(np.asarray(recent, dtype=np.int64))
@@ -53,6 +57,8 @@ def penalize(logits: np.ndarray, recent: list[int], penalty: float) -> None:
 
 def sample(logits: np.ndarray, params: Sampling, rng: np.random.Generator) -> int:
     """One token from ``logits`` (greedy at temperature 0, else top-k, then top-p, then temperature)."""
+    import numpy as np
+
     if params.temperature == 0.0:
         return int(np.argmax(logits))
     x = logits.astype(np.float64) / params.temperature
@@ -94,7 +100,7 @@ class Detokenizer:
         return piece
 
 
-Forward = Callable[[list[int]], np.ndarray]
+Forward = Callable[[list[int]], "np.ndarray"]
 """Runs the model over tokens (appending them to its KV cache); returns the last position's logits."""
 
 
@@ -133,6 +139,8 @@ def decode(
     Raises:
         GenerationCancelled: ``stop`` was set.
     """
+    import numpy as np
+
     stats = stats if stats is not None else DecodeStats()
     rng = rng if rng is not None else np.random.default_rng()
     emitted = 0
@@ -176,6 +184,8 @@ def _feed(
     forward: Forward, tokens: list[int], fed: list[int], stop: threading.Event, chunk: int, stats: DecodeStats
 ) -> np.ndarray:
     """Feed ``tokens`` in chunks, checking ``stop`` before each; the last position's logits."""
+    import numpy as np
+
     logits: Any = None
     for start in range(0, len(tokens), chunk):
         if stop.is_set():

@@ -17,6 +17,44 @@ from greenroom.models.backend import ModelError
 
 Progress = Callable[[ModelDownloadProgress], object]
 
+_NETWORK_ERRORS = ("ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException", "NetworkError", "ProxyError")
+
+
+def hub_host() -> str:
+    """The host the hub is reached at (``huggingface.co`` unless ``HF_ENDPOINT`` says otherwise)."""
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    return urlsplit(constants.ENDPOINT).hostname or constants.ENDPOINT
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """ "cannot reach HOST (reason)" when ``exc`` (or what caused it) is a network failure, else None.
+
+    The hub client wraps its HTTP library's errors (whose module name varies between
+    versions), so they are recognised by class name along the cause chain.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        names = {cls.__name__ for cls in type(seen).__mro__}
+        if names & set(_NETWORK_ERRORS) or isinstance(seen, (ConnectionError, TimeoutError)):
+            request = getattr(seen, "_request", None) or getattr(seen, "__dict__", {}).get("request")
+            url = getattr(request, "url", None)
+            host = getattr(url, "host", None) or hub_host()
+            reason = str(seen).strip().splitlines()[0] if str(seen).strip() else type(seen).__name__
+            return f"cannot reach {host} ({reason})"
+        if type(seen).__name__ == "gaierror":
+            return f"cannot reach {hub_host()} (no network: {getattr(seen, 'strerror', None) or seen})"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: the network failure it stands for, or its first line."""
+    text = str(exc).strip()
+    return unreachable(exc) or (text.splitlines()[0] if text else type(exc).__name__)
+
 
 def _cached_files(repo: str, cache_dir: Path | None) -> tuple[list[tuple[str, int]], str | None]:
     from huggingface_hub import snapshot_download
@@ -25,7 +63,7 @@ def _cached_files(repo: str, cache_dir: Path | None) -> tuple[list[tuple[str, in
     try:
         folder = Path(snapshot_download(repo, cache_dir=cache_dir, local_files_only=True))
     except LocalEntryNotFoundError as exc:
-        raise ModelError(f"{repo} is not in the local cache and the hub cannot be reached") from exc
+        raise ModelError(f"{repo} is not in the local cache (offline: {hub_host()} was not asked)") from exc
     files = [(str(p.relative_to(folder)), p.stat().st_size) for p in sorted(folder.rglob("*")) if p.is_file()]
     return files, None
 
@@ -51,8 +89,16 @@ def pull(
             revision = info.sha
         except RepositoryNotFoundError as exc:
             raise ModelError(f"no model {repo!r} on the hub") from exc
-        except (HfHubHTTPError, OSError, ValueError):
-            files, revision = _cached_files(repo, cache_dir)
+        except Exception as exc:  # the hub client's HTTP errors are not OSErrors
+            if not isinstance(exc, (HfHubHTTPError, OSError, ValueError)) and unreachable(exc) is None:
+                raise
+            try:
+                files, revision = _cached_files(repo, cache_dir)
+            except ModelError:
+                raise ModelError(
+                    f"{one_line(exc)}, and {repo} is not in the local cache; connect, or pull it where the hub is"
+                    " reachable"
+                ) from None
     total = sum(size for _, size in files)
     done = 0
     path: Path | None = None
@@ -61,8 +107,10 @@ def pull(
             local = hf_hub_download(
                 repo, name, revision=revision, cache_dir=cache_dir, local_files_only=offline or revision is None
             )
-        except (HfHubHTTPError, OSError, ValueError) as exc:
-            raise ModelError(f"downloading {repo}/{name} failed: {exc} (run pull again to resume)") from exc
+        except Exception as exc:  # network errors of the hub client included
+            if not isinstance(exc, (HfHubHTTPError, OSError, ValueError)) and unreachable(exc) is None:
+                raise
+            raise ModelError(f"downloading {repo}/{name} failed: {one_line(exc)} (run pull again to resume)") from exc
         done += size
         path = Path(local).parent if "/" not in name else Path(local).parents[name.count("/")]
         if on_progress:

@@ -10,6 +10,7 @@ shared, so the runtimes behave alike and are chosen by speed alone.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from greenroom.models.backend import GenerationCancelled, GenerationRequest, ModelError, Usage
+from greenroom.models.backend import GenerationCancelled, GenerationRequest, ModelError, ProgressFn, Usage
 from greenroom.models.decoding import DecodeStats, Detokenizer, Sampling, decode
 
 log = structlog.get_logger(__name__)
@@ -86,7 +87,8 @@ class LocalBackend:
     Args:
         resolve: returns the local model folder (or hub repo id) to load; called
             on first use, so a slow preparation (the default model's one-time
-            conversion) happens lazily, off the daemon's start-up path.
+            conversion) happens lazily, off the daemon's start-up path. If it takes
+            a ``progress`` keyword, ``load``'s progress callback is passed on.
         name: shown in usage and events.
         load_engine: loads the resolved target on the chosen runtime.
         memory_factor: bytes in memory per byte of weights on disk (a runtime
@@ -100,7 +102,7 @@ class LocalBackend:
 
     def __init__(
         self,
-        resolve: Callable[[], str | Path],
+        resolve: Callable[..., str | Path],
         name: str,
         *,
         load_engine: EngineLoader,
@@ -113,6 +115,7 @@ class LocalBackend:
     ) -> None:
         self.name = name
         self._resolve = resolve
+        self._resolve_reports = "progress" in inspect.signature(resolve).parameters
         self._load_engine = load_engine
         self._memory_factor = memory_factor
         self.fast_forward = fast_forward
@@ -138,12 +141,17 @@ class LocalBackend:
         """The loaded engine's runtime, or ``""`` before the first load."""
         return self._engine.runtime if self._engine is not None else ""
 
-    def load(self) -> None:
-        """Load the model now (idempotent)."""
+    def load(self, progress: ProgressFn | None = None) -> None:
+        """Load the model now (idempotent).
+
+        Args:
+            progress: receives reports while the model is prepared first (the default
+                model's one-time conversion), when ``resolve`` takes a ``progress`` argument.
+        """
         with self._lock:
             if self._engine is not None:
                 return
-            target = self._resolve()
+            target = self._resolve(progress=progress) if self._resolve_reports else self._resolve()
             self._check_fits(target)
             started = time.perf_counter()
             try:

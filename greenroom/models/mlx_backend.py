@@ -6,11 +6,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from greenroom.models.local_backend import LocalBackend
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class MlxEngine:
@@ -45,6 +46,7 @@ class MlxEngine:
 
     def forward(self, cache: Any, tokens: list[int]) -> np.ndarray:
         import mlx.core as mx
+        import numpy as np
 
         logits = self.model(mx.array(tokens)[None], cache=cache)[0, -1].astype(mx.float32)
         return np.array(logits)
@@ -68,7 +70,7 @@ class MlxBackend(LocalBackend):
 
     def __init__(
         self,
-        resolve: Callable[[], str | Path],
+        resolve: Callable[..., str | Path],
         name: str,
         *,
         fast_forward: bool = True,

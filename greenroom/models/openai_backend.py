@@ -16,13 +16,14 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import jsonschema
 import structlog
 
 from greenroom.models.backend import GenerationCancelled, GenerationRequest, ModelError, Usage
+
+if TYPE_CHECKING:
+    import httpx
 
 log = structlog.get_logger(__name__)
 
@@ -40,8 +41,19 @@ class OpenAIBackend:
     def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout_s: float = 60.0) -> None:
         self.name = f"{model}@{base_url}"
         self.model = model
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s)
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._timeout_s = timeout_s
+        self._http: httpx.Client | None = None
+
+    @property
+    def _client(self) -> httpx.Client:
+        """The HTTP client, made on first use (httpx is imported only by a daemon that needs it)."""
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.Client(base_url=self._base_url, headers=self._headers, timeout=self._timeout_s)
+        return self._http
 
     def _body(self, request: GenerationRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -71,6 +83,8 @@ class OpenAIBackend:
             ModelError: the server is unreachable, answers with an error, or breaks the schema.
             GenerationCancelled: ``stop`` was set.
         """
+        import httpx
+
         started = time.perf_counter()
         first: float | None = None
         text: list[str] = []
@@ -116,13 +130,16 @@ class OpenAIBackend:
             yield "".join(text)
 
     def _check(self, request: GenerationRequest, text: str) -> None:
+        import jsonschema
+
         try:
             jsonschema.validate(json.loads(text), request.schema or {})
         except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
             raise ModelError(f"{self.name} did not follow the {request.purpose} schema: {exc}") from exc
 
     def close(self) -> None:
-        self._client.close()
+        if self._http is not None:
+            self._http.close()
 
 
 class FallbackBackend:

@@ -7,6 +7,7 @@ survives restarts. The LLM actor reads them for every request.
 
 from __future__ import annotations
 
+import difflib
 import json
 import sqlite3
 import threading
@@ -112,6 +113,12 @@ class ParamsStore:
             ValueError: a parameter is unknown or out of range (nothing is written).
         """
         check_model_id(model)
+        known = list(ModelParams.__struct_fields__)
+        for key in changes:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(known)
+                raise ValueError(f"unknown parameter {key!r} for {model}; {hint}")
         current = msgspec.to_builtins(self.get(model))
         merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
         try:

@@ -38,7 +38,7 @@ def choose_runtime(
 
 
 def local_backend(
-    resolve: Callable[[], str | Path],
+    resolve: Callable[..., str | Path],
     name: str,
     *,
     runtime: RuntimeSetting = "auto",

@@ -16,12 +16,13 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from greenroom.models.backend import ModelError
 from greenroom.models.local_backend import LocalBackend
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Quantize = Literal["none", "int8"]
 DECODE_PASS = 8
@@ -154,7 +155,7 @@ class TorchBackend(LocalBackend):
 
     def __init__(
         self,
-        resolve: Callable[[], str | Path],
+        resolve: Callable[..., str | Path],
         name: str,
         *,
         quantize: Quantize = "none",

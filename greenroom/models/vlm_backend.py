@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from greenroom.models.backend import GenerationCancelled, GenerationRequest, ModelError, Usage
+from greenroom.models.backend import GenerationCancelled, GenerationRequest, ModelError, ProgressFn, Usage
 
 log = structlog.get_logger(__name__)
 
@@ -52,14 +52,18 @@ class VlmBackend:
     def loaded(self) -> bool:
         return self._model is not None
 
-    def load(self) -> None:
+    def load(self, progress: ProgressFn | None = None) -> None:
+        """Load the vision model now (idempotent; ``progress`` is unused: nothing to prepare)."""
         with self._lock:
             if self._model is not None:
                 return
             try:
                 from mlx_vlm import load
             except ImportError as exc:
-                raise ModelError("vision needs mlx-vlm: pip install 'greenroom[vision]'") from exc
+                raise ModelError(
+                    "vision needs mlx-vlm, an optional extra: run `bash scripts/install.sh --vision`"
+                    " (or pip install 'greenroom[vision]') and restart the daemon"
+                ) from exc
             started = time.perf_counter()
             try:
                 self._model, self._processor = load(str(self._resolve()))
@@ -140,8 +144,8 @@ class VisionRouter:
     def last_load_s(self) -> float:
         return float(getattr(self.text, "last_load_s", 0.0))
 
-    def load(self) -> None:
-        self.text.load()
+    def load(self, progress: ProgressFn | None = None) -> None:
+        self.text.load(progress)
 
     def unload(self) -> bool:
         vision = self.vision.unload()

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
-import sqlite_utils
 
 from greenroom.bus.journal import create_private_file
 from greenroom.policy.rules import (
@@ -124,15 +123,15 @@ class PolicyEngine:
     ) -> None:
         create_private_file(db_path)
         # Actors call in from their own threads; the lock below serialises access.
-        self._db = sqlite_utils.Database(sqlite3.connect(db_path, check_same_thread=False))
+        # Autocommit (isolation_level=None): every statement here is its own transaction.
+        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
-        self._db.table("policy_remembered").create(
-            {"id": int, "tool": str, "decision": str, "scope": str, "when_json": str, "created": float},
-            pk="id",
-            if_not_exists=True,
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS policy_remembered (id INTEGER PRIMARY KEY, tool TEXT, decision TEXT,"
+            " scope TEXT, when_json TEXT, created FLOAT)"
         )
-        self._db.table("policy_state").create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        self._db.execute("CREATE TABLE IF NOT EXISTS policy_state (key TEXT PRIMARY KEY, value TEXT)")
         self.configured = list(rules)
         self.defaults = list(defaults)
         self.base_dir = base_dir
@@ -147,27 +146,31 @@ class PolicyEngine:
     @property
     def offline(self) -> bool:
         with self._lock:
-            rows = list(self._db.table("policy_state").rows_where("key = ?", ["offline"]))
-        return bool(rows) and rows[0]["value"] == "1"
+            row = self._db.execute("SELECT value FROM policy_state WHERE key = 'offline'").fetchone()
+        return row is not None and row[0] == "1"
 
     def set_offline(self, on: bool) -> None:
         """Switch offline mode (persisted): network tools are denied while it is on."""
         with self._lock:
-            self._db.table("policy_state").upsert({"key": "offline", "value": "1" if on else "0"}, pk="key")
+            self._db.execute(
+                "INSERT OR REPLACE INTO policy_state (key, value) VALUES ('offline', ?)", ["1" if on else "0"]
+            )
 
     def remembered(self) -> list[Rule]:
         """The person's remembered decisions as rules, newest first."""
         with self._lock:
-            rows = list(self._db.table("policy_remembered").rows_where(order_by="id desc"))
+            rows = self._db.execute(
+                "SELECT id, tool, decision, scope, when_json FROM policy_remembered ORDER BY id DESC"
+            ).fetchall()
         return [
             Rule(
-                id=f"remembered:{r['id']}",
-                tools=[r["tool"]],
-                decision=r["decision"],
-                reason=f"a person decided this before (scope {r['scope']})",
-                when=msgspec.json.decode(r["when_json"], type=Condition),
+                id=f"remembered:{row_id}",
+                tools=[tool],
+                decision=decision,
+                reason=f"a person decided this before (scope {scope})",
+                when=msgspec.json.decode(when_json, type=Condition),
             )
-            for r in rows
+            for row_id, tool, decision, scope, when_json in rows
         ]
 
     def layers(self) -> list[tuple[str, list[Rule]]]:
@@ -223,19 +226,10 @@ class PolicyEngine:
         """
         when = scoped_condition(args, scope, self.base_dir)
         with self._lock:
-            row_id = (
-                self._db.table("policy_remembered")
-                .insert(
-                    {
-                        "tool": tool,
-                        "decision": "allow" if approved else "deny",
-                        "scope": scope,
-                        "when_json": msgspec.json.encode(when).decode(),
-                        "created": time.time(),
-                    }
-                )
-                .last_pk
-            )
+            row_id = self._db.execute(
+                "INSERT INTO policy_remembered (tool, decision, scope, when_json, created) VALUES (?, ?, ?, ?, ?)",
+                [tool, "allow" if approved else "deny", scope, msgspec.json.encode(when).decode(), time.time()],
+            ).lastrowid
         return Rule(id=f"remembered:{row_id}", tools=[tool], decision="allow" if approved else "deny", when=when)
 
     def forget(self, rule_id: str) -> bool:
@@ -244,10 +238,8 @@ class PolicyEngine:
         if not rule_id.startswith(prefix) or not rule_id[len(prefix) :].isdigit():
             return False
         with self._lock:
-            table = self._db.table("policy_remembered")
-            before = table.count
-            table.delete_where("id = ?", [int(rule_id[len(prefix) :])])
-            return table.count < before
+            cur = self._db.execute("DELETE FROM policy_remembered WHERE id = ?", [int(rule_id[len(prefix) :])])
+            return cur.rowcount > 0
 
     def close(self) -> None:
         self._db.close()

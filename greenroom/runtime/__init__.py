@@ -11,7 +11,7 @@ from typing import Any
 
 _EXPORTS = {
     "Config": "config",
-    "ConfigError": "config",
+    "ConfigError": "errors",
     "default_config_path": "config",
     "load_config": "config",
     "Runtime": "core",

@@ -19,6 +19,8 @@ from greenroom.actors.settings import AgentConfig
 from greenroom.memory.settings import MemoryConfig
 from greenroom.models.settings import LlmConfig
 from greenroom.policy.rules import Rule
+from greenroom.runtime.config_errors import check_override_key, explain_validation, read_toml, unknown_keys
+from greenroom.runtime.errors import ConfigError
 from greenroom.runtime.paths import APP, platform_data_dir, platform_runtime_dir
 from greenroom.schedules.settings import ScheduleConfig
 from greenroom.tools.mcp.settings import McpConfig
@@ -28,10 +30,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
-
-
-class ConfigError(Exception):
-    """The configuration file or an override is invalid."""
 
 
 class DaemonConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -101,10 +99,19 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
-def _apply_override(tree: dict[str, Any], item: str) -> None:
+def _apply_override(tree: dict[str, Any], item: str) -> str:
+    """Apply one ``--set section.key=value`` to ``tree``; return the dotted key.
+
+    Raises:
+        ConfigError: one line naming the mistake and the fix.
+    """
     key, sep, raw = item.partition("=")
-    if not sep or "." not in key:
-        raise ConfigError(f"override {item!r} is not of the form section.key=value")
+    key = key.strip()
+    if not sep or "." not in key or not all(key.split(".")):
+        raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. --set agent.max_rounds=2")
+    problem = check_override_key(Config, key)
+    if problem is not None:
+        raise ConfigError(f"--set {item}: {problem}")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
@@ -114,29 +121,32 @@ def _apply_override(tree: dict[str, Any], item: str) -> None:
     for part in parents:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"override {item!r}: {part!r} is not a section")
+            raise ConfigError(f"--set {item}: {part!r} is a value in the config file, not a section")
     node[leaf] = value
+    return key
 
 
 def load_config(path: Path | None = None, overrides: list[str] = ()) -> Config:  # type: ignore[assignment]
     """Read ``path`` (default location if None; missing is fine) and apply ``overrides``.
 
     Raises:
-        ConfigError: the file is not valid TOML, or a value has the wrong type or name.
+        ConfigError: one line naming the mistake (file, line and column for TOML syntax; the
+            ``--set`` item for an override; a suggestion for a misspelt key; the valid values).
     """
     explicit = path is not None
     path = path or default_config_path()
     tree: dict[str, Any] = {}
     if path.exists():
-        try:
-            tree = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read config {path}: {exc}") from exc
+        tree = read_toml(path, tomllib.loads)
+        problems = unknown_keys(tree, Config)
+        if problems:
+            raise ConfigError(f"{path}: {problems[0]}")
     elif explicit:
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"config file {path} does not exist; create it or leave out --config")
+    origin_of: dict[str, str] = {}
     for item in overrides:
-        _apply_override(tree, item)
+        origin_of[_apply_override(tree, item)] = item
     try:
         return msgspec.convert(tree, Config)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"invalid config ({path}): {exc}") from None
+        raise ConfigError(explain_validation(Config, exc, origin_of, str(path))) from None

@@ -15,7 +15,6 @@ import structlog
 
 from greenroom import __version__
 from greenroom.actors import (
-    ACTOR_CLASSES,
     ActorDeps,
     ActorError,
     CallFailed,
@@ -43,6 +42,7 @@ from greenroom.actors.messages import (
     Watch,
     Watches,
 )
+from greenroom.actors.roster import ACTOR_CLASSES
 from greenroom.bus import Bus, Journal, create_private_file
 from greenroom.bus.events import (
     ConfirmationAnswered,
@@ -73,6 +73,7 @@ from greenroom.models import (
     LlmConfig,
     Message,
     ModelError,
+    ProgressFn,
     ScriptedBackend,
     ensure_default_model,
 )
@@ -126,9 +127,9 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
     """A zero-argument factory of the configured backend (models load lazily)."""
 
     def mlx(model: str) -> Backend:
-        def resolve() -> str | Path:
+        def resolve(progress: ProgressFn | None = None) -> str | Path:
             if model == DEFAULT_MODEL:
-                return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR, ours=True))
+                return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR, ours=True), progress)
             local = Path(model).expanduser()
             return local if local.exists() else model  # else a hub repo id
 
@@ -454,6 +455,7 @@ class Runtime:
         except Interrupted as exc:
             raise RequestError("conflict", "the generation was stopped (the daemon is stopping)") from exc
         assert isinstance(env.event, LlmFinished)
+        self.bus.wait_durable(env.seq, 30)  # the reply names it: a replay must find it
         return env.event.text, env.seq
 
     def load_model(self, model: str | None) -> str:
@@ -585,4 +587,5 @@ class Runtime:
             rss_bytes=psutil.Process().memory_info().rss,
             clients=clients,
             corrupt_events=len(self.journal.corrupt),
+            notes=[f"memory: {self.memory.reranker_error}"] if self.memory.reranker_error else [],
         )

@@ -1,9 +1,11 @@
 """The daemon's lifecycle: lock, runtime, gateway, signals, orderly stop.
 
-On SIGTERM or SIGINT the gateway stops taking requests, running tasks are
-parked where they are (``task.parked``), the actors stop, and the journal is
-flushed; the next start resumes the parked tasks. A ``kill -9`` skips all of
-that and loses nothing committed: the next start resumes from the journal.
+On SIGTERM, SIGINT or a client's ``shutdown`` request, running tasks are
+parked where they are (``task.parked``) while the gateway still serves, then
+the gateway stops taking requests, the actors stop, the journal is flushed
+and closed, and the lock is released; the next start resumes the parked tasks.
+A ``kill -9`` skips all of that and loses nothing committed: the next start
+resumes from the journal.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import time
 from collections.abc import Callable
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 import structlog
 
 from greenroom.runtime.config import Config
@@ -35,7 +39,7 @@ async def serve(
     handle_signals: bool = True,
     clock: Callable[[], float] = time.time,
 ) -> None:
-    """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set).
+    """Run the daemon until SIGTERM/SIGINT, a ``shutdown`` request, or ``stop`` is set.
 
     Args:
         config: the configuration.
@@ -55,6 +59,15 @@ async def serve(
         reason = "stopped"
         try:
             gateway = Gateway(runtime, config)
+            stop_event = stop if stop is not None else anyio.Event()
+            token = anyio.lowlevel.current_token()
+            asked_by: list[str] = []
+
+            def on_shutdown(client: str) -> None:  # from a gateway worker thread
+                asked_by.append(client)
+                anyio.from_thread.run_sync(stop_event.set, token=token)
+
+            gateway.on_shutdown = on_shutdown
             async with anyio.create_task_group() as tg:
                 await tg.start(gateway.serve)
                 runtime.start()
@@ -68,7 +81,9 @@ async def serve(
                 notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=serving on {gateway.control_url}")
                 if on_ready is not None:
                     on_ready(runtime, gateway)
-                reason = await _wait_for_stop(stop, handle_signals)
+                reason = await _wait_for_stop(stop_event, handle_signals)
+                if asked_by:
+                    reason = f"shutdown asked by {asked_by[0] or 'a client'}"
                 log.info("daemon_stopping", reason=reason)
                 notify(f"STOPPING=1\nSTATUS=stopping: {reason}")
                 # Park while the gateway still serves, so clients see task.parked.

@@ -7,6 +7,10 @@ class DaemonError(Exception):
     """Base class for runtime errors."""
 
 
+class ConfigError(DaemonError):
+    """The configuration file or an override is invalid (the message is one line saying how to fix it)."""
+
+
 class DaemonAlreadyRunningError(DaemonError):
     """Another daemon holds this data dir's lock."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -86,6 +87,8 @@ class Gateway:
             failures_per_minute=config.gateway.hello_failures_per_minute,
         )
         self.transports = Transports(self.access, runtime, config)
+        self.on_shutdown: Callable[[str], None] | None = None
+        """Set by the daemon: starts an orderly stop (the ``shutdown`` request; the argument is who asked)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -266,6 +269,14 @@ class Gateway:
                 with self._lock:
                     clients = self._clients
                 return rt.status(clients)
+            case p.Shutdown():
+                if self.on_shutdown is None:
+                    raise RequestError("conflict", "this daemon cannot be stopped by a request")
+                log.info("shutdown_requested", client=who)
+                counts = rt.tasks.counts()
+                running = counts.get("running", 0) + counts.get("waiting", 0)
+                self.on_shutdown(who)
+                return p.Stopping(pid=os.getpid(), running=running)
             case p.ListTools():
                 return p.ToolsReply(
                     tools=[

@@ -1,48 +1,47 @@
-"""Tool specs, the registry and the built-in tools."""
+"""Tool specs, the registry and the built-in tools (names load lazily, see ``greenroom._lazy``)."""
 
 from __future__ import annotations
 
-from greenroom.tools.builtin import BUILTIN_TOOLS, resolve_under_roots
-from greenroom.tools.examples import with_examples
-from greenroom.tools.files import FILE_TOOLS
-from greenroom.tools.processes import PYTHON_TOOL, SHELL_TOOL
-from greenroom.tools.registry import ToolRegistry
-from greenroom.tools.settings import ToolsConfig
-from greenroom.tools.spec import (
-    ArgumentsError,
-    MemoryAccess,
-    SideEffects,
-    ToolContext,
-    ToolError,
-    ToolSpec,
-    UnknownToolError,
+from typing import TYPE_CHECKING
+
+from greenroom._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from greenroom.tools.builtin import BUILTIN_TOOLS, resolve_under_roots
+    from greenroom.tools.defaults import default_tools
+    from greenroom.tools.files import FILE_TOOLS
+    from greenroom.tools.processes import PYTHON_TOOL, SHELL_TOOL
+    from greenroom.tools.registry import ToolRegistry
+    from greenroom.tools.settings import ToolsConfig
+    from greenroom.tools.spec import (
+        ArgumentsError,
+        MemoryAccess,
+        SideEffects,
+        ToolContext,
+        ToolError,
+        ToolSpec,
+        UnknownToolError,
+    )
+    from greenroom.tools.web import WEB_TOOLS
+
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "BUILTIN_TOOLS": "builtin",
+        "resolve_under_roots": "builtin",
+        "default_tools": "defaults",
+        "FILE_TOOLS": "files",
+        "PYTHON_TOOL": "processes",
+        "SHELL_TOOL": "processes",
+        "ToolRegistry": "registry",
+        "ToolsConfig": "settings",
+        "ArgumentsError": "spec",
+        "MemoryAccess": "spec",
+        "SideEffects": "spec",
+        "ToolContext": "spec",
+        "ToolError": "spec",
+        "ToolSpec": "spec",
+        "UnknownToolError": "spec",
+        "WEB_TOOLS": "web",
+    },
 )
-from greenroom.tools.web import WEB_TOOLS
-
-
-def default_tools(config: ToolsConfig) -> list[ToolSpec]:
-    """The built-in tools this config enables (``shell.exec`` only when ``shell_enabled``)."""
-    tools = [*BUILTIN_TOOLS, *FILE_TOOLS, PYTHON_TOOL, *WEB_TOOLS]
-    if config.shell_enabled:
-        tools.append(SHELL_TOOL)
-    return with_examples(tools)
-
-
-__all__ = [
-    "BUILTIN_TOOLS",
-    "FILE_TOOLS",
-    "PYTHON_TOOL",
-    "SHELL_TOOL",
-    "WEB_TOOLS",
-    "ArgumentsError",
-    "MemoryAccess",
-    "SideEffects",
-    "ToolContext",
-    "ToolError",
-    "ToolRegistry",
-    "ToolSpec",
-    "ToolsConfig",
-    "UnknownToolError",
-    "default_tools",
-    "resolve_under_roots",
-]

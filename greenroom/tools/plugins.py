@@ -38,12 +38,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
-import sqlite_utils
 
 from greenroom.bus.journal import create_private_file
 from greenroom.tools.spec import ToolContext, ToolSpec
 
 MANIFEST = "plugin.toml"
+
+_COLUMNS = frozenset({"enabled", "error", "installed"})
 
 Id = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 
@@ -137,23 +138,33 @@ class PluginManager:
         self.dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data dir, if it is new: private
         self.dir.mkdir(exist_ok=True, mode=0o700)
         create_private_file(db_path)
-        self._db = sqlite_utils.Database(sqlite3.connect(db_path, check_same_thread=False))
+        # Autocommit: each statement is its own transaction; the lock serialises threads.
+        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
-        self._db.table("plugins").create(
-            {"id": str, "enabled": int, "error": str, "installed": float}, pk="id", if_not_exists=True
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS plugins (id TEXT PRIMARY KEY, enabled INTEGER, error TEXT, installed FLOAT)"
         )
 
     # -- state -----------------------------------------------------------------------------
 
     def _row(self, plugin_id: str) -> dict[str, Any] | None:
         with self._lock:
-            rows = list(self._db.table("plugins").rows_where("id = ?", [plugin_id]))
-        return rows[0] if rows else None
+            row = self._db.execute("SELECT * FROM plugins WHERE id = ?", [plugin_id]).fetchone()
+        return dict(row) if row is not None else None
 
     def _set(self, plugin_id: str, **values: Any) -> None:
+        """Insert or update ``plugin_id``'s row, changing only the columns given."""
+        unknown = set(values) - _COLUMNS
+        if unknown:
+            raise ValueError(f"unknown plugin state columns {sorted(unknown)}")
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values)
+        sql = f"INSERT INTO plugins (id, {cols}) VALUES (?, {marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
         with self._lock:
-            self._db.table("plugins").upsert({"id": plugin_id, **values}, pk="id")
+            self._db.execute(sql, [plugin_id, *values.values()])
 
     def installed(self) -> list[PluginInfo]:
         infos = []
@@ -215,7 +226,7 @@ class PluginManager:
         self._installed(plugin_id)
         shutil.rmtree(self.dir / plugin_id)
         with self._lock:
-            self._db.table("plugins").delete_where("id = ?", [plugin_id])
+            self._db.execute("DELETE FROM plugins WHERE id = ?", [plugin_id])
 
     def _installed(self, plugin_id: str) -> Manifest:
         folder = self.dir / plugin_id

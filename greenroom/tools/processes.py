@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Annotated
 
 import msgspec
@@ -50,8 +51,18 @@ _PY_BOOTSTRAP = (
 )
 
 
+_CANCEL_POLL_S = 0.1
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
 def _run(argv: list[str], ctx: ToolContext, timeout: float, cwd: str) -> str:
-    # Its own session, so a timeout kills everything it started, not just the shell.
+    # Its own session, so a timeout or a cancel kills everything it started, not just the shell.
+    deadline = time.monotonic() + timeout
     with subprocess.Popen(
         argv,
         stdout=subprocess.PIPE,
@@ -61,13 +72,18 @@ def _run(argv: list[str], ctx: ToolContext, timeout: float, cwd: str) -> str:
         env=_clean_env(),
         start_new_session=True,
     ) as proc:
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise ToolError(f"timed out after {timeout:g}s") from None
+        while True:
+            # Short waits (communicate keeps what it read so far), so a cancel stops it at once.
+            try:
+                stdout, stderr = proc.communicate(timeout=min(_CANCEL_POLL_S, max(0.0, deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                if ctx.cancel.is_set():
+                    _kill(proc)
+                    raise ToolError("cancelled") from None
+                if time.monotonic() >= deadline:
+                    _kill(proc)
+                    raise ToolError(f"timed out after {timeout:g}s") from None
     out = stdout.decode(errors="replace")
     err = stderr.decode(errors="replace")
     text = out + (f"\n[stderr]\n{err}" if err.strip() else "")

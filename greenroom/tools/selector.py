@@ -38,15 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import structlog
-import tantivy
 
 from greenroom.bus.events import SelectedTool, ToolsSelected
 from greenroom.memory.fusion import fuse
 from greenroom.tools.spec import ToolSpec
 
 if TYPE_CHECKING:
+    import numpy as np
     from numpy.typing import NDArray
 
     from greenroom.memory.embeddings import Embedder
@@ -117,6 +116,8 @@ class VectorCache:
         return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
 
     def get_many(self, keys: list[str]) -> dict[str, NDArray[np.float32]]:
+        import numpy as np
+
         with self._lock:
             found = {k: self._mem[k] for k in keys if k in self._mem}
             missing = [k for k in keys if k not in found]
@@ -128,6 +129,8 @@ class VectorCache:
         return found
 
     def put_many(self, items: dict[str, NDArray[np.float32]]) -> None:
+        import numpy as np
+
         with self._lock:
             self._mem.update(items)
             if self._db is not None and items:
@@ -219,6 +222,8 @@ class ToolSelector:
     # -- the index -------------------------------------------------------------------------
 
     def _build(self, tools: list[ToolSpec]) -> _Index:
+        import numpy as np
+
         docs = [tool_document(t) for t in tools]
         summaries = [tool_summary(t) for t in tools]
         signature = tuple((t.name, d, s) for t, d, s in zip(tools, docs, summaries, strict=True))
@@ -260,6 +265,8 @@ class ToolSelector:
         self, index: _Index, query: str, mode: Mode
     ) -> tuple[list[tuple[int, float]], dict[str, dict[int, float]], bool]:
         """Best-first ``(tool index, score)`` and the per-stage scores."""
+        import numpy as np
+
         depth = max(self.candidates, self.top_n)
         stages: dict[str, dict[int, float]] = {}
         dense: list[tuple[int, float]] = []
@@ -340,6 +347,8 @@ def _stage(stages: dict[str, dict[int, float]], name: str, i: int) -> float | No
 
 
 def _bm25_index(docs: list[str]) -> Any:
+    import tantivy  # loads with the first selection, not with the daemon
+
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("i", stored=True, indexed=True)
     builder.add_text_field("text", stored=False, tokenizer_name="en_stem")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,30 @@ class TestModelsCli:
         assert "unknown model 'gpt-17'" in unknown.stderr
         again = greenroom(tmp_path, "params", "qwen3-4b", "--clear", "top_k")
         assert "qwen3-4b: temperature=0.7" in again.stdout
+
+    def test_the_embedded_default_never_goes_to_the_hub(self, tmp_path: Path) -> None:
+        """`models pull smollm2-135m` downloads nothing, and load/unload keep its local name."""
+        from greenroom.clients.cli.models_cmd import _repo
+
+        assert _repo("smollm2-135m") == "smollm2-135m"
+        assert _repo("qwen3-4b") == "mlx-community/Qwen3-4B-4bit"
+        assert _repo("some/repo") == "some/repo"
+        result = greenroom(tmp_path, "pull", "smollm2-135m")
+        assert result.returncode == 0, result.stderr
+        assert "nothing to download" in result.stdout
+
+    def test_an_unreachable_hub_is_one_line_naming_the_host(self, tmp_path: Path) -> None:
+        """A pull that cannot reach the hub (here: a closed local port) says so in one line, no traceback."""
+        env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_CACHE": str(tmp_path / "hub")}
+        result = subprocess.run(
+            [sys.executable, "-m", "greenroom", *cli_flags(tmp_path), "models", "pull", "acme/nothing-here"],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("greenroom: ")]
+        assert "cannot reach 127.0.0.1" in line
+        assert "acme/nothing-here is not in the local cache" in line
 
     def test_pull_offline_of_a_missing_model_says_so(self, tmp_path: Path) -> None:
         result = greenroom(tmp_path, "pull", "acme/nothing-here", "--offline")

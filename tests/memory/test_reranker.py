@@ -46,3 +46,23 @@ class TestReranker:
         assert result.hits[0].scores.rerank is None
         assert engine.search("heron", k=1).rerank_note == result.rerank_note
         assert len(loads) == 1, "a failed load is not retried on every search"
+        assert "\n" not in result.rerank_note, "the reason is one line"
+
+    def test_unavailability_is_reported_once_and_in_stats(
+        self, engine_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An unloadable reranker gives one event (not one per search), and stats say it is unavailable."""
+        from greenroom.bus.events import Error
+
+        engine = engine_factory(reranker=Reranker(str(tmp_path / "no-such-model")))
+        published: list[Any] = []
+        engine.publish = published.append
+        assert engine.stats().reranker_status.startswith("not loaded yet")
+        engine.add("the heron stands in the pond")
+        for _ in range(3):
+            engine.search("heron", k=1)
+        errors = [ev for ev in published if isinstance(ev, Error)]
+        assert [ev.code for ev in errors] == ["reranker_unavailable"]
+        assert engine.reranker_error == errors[0].message
+        stats = engine.stats()
+        assert stats.reranker_status.startswith("unavailable: cannot load reranker")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from greenroom.memory import ItemStore
-from greenroom.memory.schema import SCHEMA_VERSION
+from greenroom.memory.schema import SCHEMA_VERSION, table_names
 
 
 class TestSchema:
@@ -33,7 +33,7 @@ class TestSchema:
         assert item is not None
         assert (item["id"], item["tags"], item["created"]) == ("m-1", '["shop"]', 1700000000.0)
         assert [c["text"] for c in store.chunks(store.item_chunk_ids("m-1")).values()] == ["buy milk"]
-        assert "notes" not in store.db.table_names()
+        assert "notes" not in table_names(store.db)
         store.close()
 
     def test_a_newer_schema_is_refused_untouched(self, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from greenroom.models import (
     GenerationRequest,
+    LoadProgress,
     Message,
     MlxBackend,
     Usage,
@@ -22,7 +23,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # converts a model: m
 def test_default_model_converts_once_and_answers_offline(tmp_path: Path) -> None:
     """With no network, the default converts from the shipped GGUF and answers a simple question."""
     assert embedded_gguf().stat().st_size > 50_000_000
-    folder = ensure_default_model(tmp_path)
+    reports: list[LoadProgress] = []
+    folder = ensure_default_model(tmp_path, reports.append)
+    assert reports, "the conversion reports its progress"
+    assert [r.fraction for r in reports] == sorted(r.fraction for r in reports)
+    assert reports[-1].fraction == 1.0
     assert (folder / "config.json").exists()
     assert not list(tmp_path.glob(".*converting*"))
     mtime = (folder / "model.safetensors").stat().st_mtime

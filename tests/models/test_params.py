@@ -27,7 +27,7 @@ class TestParamsStore:
             ("qwen3-4b", {"temperature": -1}, ValueError, "temperature must not be negative"),
             ("qwen3-4b", {"context_window": 1_000_000}, ValueError, "over the model's maximum of 40960"),
             ("qwen3-4b", {"top_p": 1.5}, ValueError, "top_p must be in"),
-            ("qwen3-4b", {"seed": 3}, ValueError, "bad parameter for qwen3-4b"),
+            ("qwen3-4b", {"seed": 3}, ValueError, "unknown parameter .seed. for qwen3-4b"),
             ("qwen3-4b", {"max_tokens": "many"}, ValueError, "bad parameter"),
             ("gpt-17", {"temperature": 0.2}, UnknownModelError, "unknown model 'gpt-17'"),
         ],

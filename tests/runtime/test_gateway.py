@@ -193,6 +193,29 @@ class TestControlSocket:
         assert info.value.code == "not_found"
 
 
+class TestShutdown:
+    def test_a_shutdown_request_replies_then_stops_the_daemon_in_order(self, daemon: Any) -> None:
+        """`shutdown` answers with the pid, then the daemon parks, closes its journal and returns from serve."""
+        import os
+
+        from greenroom.bus import decode_envelope
+        from greenroom.bus import events as e
+        from greenroom.bus.journal import Journal
+
+        (_hello, reply) = raw_request(
+            daemon, b'{"op": "hello", "protocol": 1, "client": "stopper"}', b'{"op": "shutdown"}'
+        )
+        assert json.loads(reply) == {"type": "stopping", "pid": os.getpid(), "running": 0}
+        wait_for(daemon._future.done, timeout=30)
+        daemon._future.result()  # serve returned cleanly
+        journal = Journal(daemon.config.data_dir / "journal.sqlite")  # the daemon closed it: free to open
+        try:
+            kinds = [decode_envelope(raw).event for _, raw in journal.read(types=["daemon.stopping"])]
+        finally:
+            journal.close()
+        assert kinds == [e.DaemonStopping(reason="shutdown asked by stopper")]
+
+
 class TestTimeline:
     def test_json_timeline_for_shell_tools(self, daemon: Any) -> None:
         """The JSON timeline sends '<topic> <json>' frames, filterable by topic prefix."""

@@ -155,6 +155,39 @@ class TestPluginsInTheDaemon:
         assert result.output == "hello Ada (v1.0.0)"
 
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count"
+
+
+class TestExamplePlugin:
+    @pytest.mark.slow
+    def test_the_example_installs_with_the_cli_and_runs_in_a_task(self, short_tmp: Path, daemon_factory: Any) -> None:
+        """examples/word-count installs as the README says, loads in the daemon and runs without asking."""
+        installed = subprocess.run(
+            [sys.executable, "-m", "greenroom", *cli_flags(short_tmp), "plugins", "install", str(EXAMPLE)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert installed.returncode == 0, installed.stderr
+        assert "installed wordcount 1.0.0 (1 tools)" in installed.stdout
+        script = write_script(
+            short_tmp / "script.json",
+            {
+                "plan": plan("count the words"),
+                "step:1:round:1": call(("wordcount.count", {"text": "the cat and the hat", "top": 1})),
+                "step:1:round:2": finish("counted"),
+            },
+        )
+        d = daemon_factory(make_config(short_tmp, script))
+        assert "wordcount.count" in {t.name for t in d.runtime.tools}
+        task_id, _ = d.runtime.submit("count the words")
+        wait_for(lambda: d.runtime.tasks.get(task_id).status == "finished")
+        events = [decode_envelope(raw).event for _, raw in d.runtime.journal.read(task_id=task_id)]
+        assert not [ev for ev in events if isinstance(ev, e.ConfirmationAsked)]
+        result = next(ev for ev in events if isinstance(ev, e.ToolResult))
+        assert json.loads(result.output) == {
+            "words": 5, "lines": 1, "characters": 19, "most_frequent": [{"word": "the", "count": 2}],
+        }  # fmt: skip
+
+
 @pytest.mark.slow
 def test_plugins_cli(short_tmp: Path) -> None:
     """`greenroom plugins install|list|disable|remove` work without a daemon and report broken plugins."""

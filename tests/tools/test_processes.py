@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from greenroom.tools import PYTHON_TOOL, SHELL_TOOL, ToolContext, ToolError, ToolsConfig
+from tests.conftest import wait_for
 
 
 def ctx(tmp_path: Path, **kw: object) -> ToolContext:
@@ -33,6 +34,35 @@ class TestPython:
         """A run past its timeout is killed with a clear error."""
         with pytest.raises(ToolError, match=r"timed out after 0\.5s"):
             PYTHON_TOOL.run(ctx(tmp_path, python_timeout_s=0.5), PYTHON_TOOL.parse_args({"code": "while True: pass"}))
+
+    def test_cancel_kills_the_run(self, tmp_path: Path) -> None:
+        """Setting the call's cancel flag ends a running child with a "cancelled" error."""
+        import threading
+
+        context = ctx(tmp_path, python_timeout_s=60)
+        context.cancel.set()  # set before: the first poll sees it (no timing involved)
+        with pytest.raises(ToolError, match="cancelled"):
+            PYTHON_TOOL.run(context, PYTHON_TOOL.parse_args({"code": "import time; time.sleep(60)"}))
+        ended = threading.Event()
+        context = ctx(tmp_path, python_timeout_s=60)
+        marker = tmp_path / "started"
+        code = f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(60)"
+        errors: list[str] = []
+
+        def run() -> None:
+            try:
+                PYTHON_TOOL.run(context, PYTHON_TOOL.parse_args({"code": code}))
+            except ToolError as exc:
+                errors.append(str(exc))
+            ended.set()
+
+        runner = threading.Thread(target=run)
+        runner.start()
+        wait_for(marker.exists, timeout=30)
+        context.cancel.set()
+        runner.join(30)
+        assert ended.is_set(), "the run did not end after its cancel"
+        assert errors == ["cancelled"]
 
     def test_memory_limit(self, tmp_path: Path) -> None:
         """Allocating past the memory limit fails inside the child, not the daemon."""

@@ -9,19 +9,31 @@ from pathlib import Path
 
 from greenroom.clients.client import Client
 from greenroom.clients.errors import ClientError, DaemonNotRunningError, RequestTooLargeError, ServerError
+from greenroom.runtime.errors import ConfigError
 
 EXIT_OK = 0
 EXIT_TASK_FAILED = 1
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NO_DAEMON = 3
 EXIT_CANCELLED = 4
 EXIT_PARKED = 5
 EXIT_DETACHED = 130
 
+USER_ERRORS = (ConfigError,)
+"""Mistakes found while a command runs that ``main`` reports as one line with exit status 2
+(anything else unexpected: one line, exit 1)."""
+
 
 def out(text: str = "") -> None:
     """Write one line to stdout (the CLI's output, not a log)."""
     sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def out_part(text: str) -> None:
+    """Write ``text`` to stdout without ending the line (tokens streaming inline)."""
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 
@@ -33,22 +45,53 @@ def out_json(value: object) -> int:
     return EXIT_OK
 
 
+def seconds(value: str) -> float:
+    """An argparse type: a number of seconds, 0 or more (``--in 600``)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds, e.g. 600") from None
+    if not number >= 0 or number == float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{value!r} must be 0 or more seconds, e.g. 600")
+    return number
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number, 1 or more (``--limit 5``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be 1 or more")
+    return number
+
+
 def err(text: str) -> None:
     sys.stderr.write(f"greenroom: {text}\n")
     sys.stderr.flush()
 
 
 def runtime_dir(args: argparse.Namespace) -> Path:
-    """Where the daemon's sockets are: --runtime-dir, $GREENROOM_RUNTIME_DIR, the config, the default."""
+    """Where the daemon's sockets are: --runtime-dir, $GREENROOM_RUNTIME_DIR, the config, the default.
+
+    The config is read (and checked) either way, so a mistake in it or in a ``--set`` is
+    reported by every command, not only by those that use the value.
+    """
+    config = load(args)
     if getattr(args, "runtime_dir", None):
         return Path(args.runtime_dir).expanduser()
     if os.environ.get("GREENROOM_RUNTIME_DIR"):
         return Path(os.environ["GREENROOM_RUNTIME_DIR"]).expanduser()
-    return load(args).runtime_dir
+    return config.runtime_dir
 
 
 def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The daemon config as this invocation sees it (file + --set overrides + dir flags)."""
+    """The daemon config as this invocation sees it (file + --set overrides + dir flags).
+
+    Raises:
+        ConfigError: a mistake in the file or an override (``main`` prints it as one line, exit 2).
+    """
     from greenroom.runtime.config import load_config
 
     overrides = list(getattr(args, "set", None) or [])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 
 from greenroom.clients.cli.common import EXIT_USAGE, err, load
@@ -53,8 +55,13 @@ def run(args: argparse.Namespace) -> int:
             raise
         err(str(listen))  # a port in use: a message, not a traceback
         return EXIT_USAGE
+    # Everything is closed: tasks parked, journal flushed and closed, lock released. Leave now:
+    # tearing down the interpreter with mlx, transformers and torch loaded takes seconds, and
+    # `greenroom stop` waits for this process to be gone.
+    logging.shutdown()
+    sys.stdout.flush()
     sys.stderr.flush()
-    return 0
+    os._exit(0)
 
 
 def _listen_error(exc: BaseException) -> BaseException | None:

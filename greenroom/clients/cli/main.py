@@ -1,9 +1,15 @@
-"""The ``greenroom`` command: parses arguments and calls into the package."""
+"""The ``greenroom`` command: parses arguments and calls into the package.
+
+Every mistake a person can make on the command line or in the config file
+ends as one line on stderr naming the mistake and the fix, with exit status 2;
+an unexpected failure is one line too (exit 1). ``--debug`` shows tracebacks.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from greenroom import __version__
 from greenroom.clients.cli import (
@@ -16,16 +22,27 @@ from greenroom.clients.cli import (
     run_cmd,
     schedule_cmd,
     service_cmd,
+    start_cmd,
     stop_cmd,
     tasks_cmd,
     timeline_cmd,
     token_cmd,
     web_cmd,
 )
+from greenroom.clients.cli.common import EXIT_DETACHED, EXIT_USAGE, USER_ERRORS, err
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (what is wrong, where to read more), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("greenroom").strip()
+        err(f"{command + ': ' if command else ''}{message} (see `{self.prog} --help`)")
+        sys.exit(EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="greenroom",
         description="greenroom: a local agent runtime. Run tasks in the background, watch their "
         "timeline, answer confirmations.",
@@ -40,8 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set agent.max_rounds=2 (repeatable)",
     )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     daemon_cmd.add_parser(sub)
+    start_cmd.add_parser(sub)
     run_cmd.add_parser(sub)
     timeline_cmd.add_parser(sub)
     tasks_cmd.add_parsers(sub)
@@ -73,8 +92,21 @@ def main(argv: list[str] | None = None) -> int:
     args.command_line = rest
     if args.command is None:
         parser.print_help()
-        return 2
-    return int(args.func(args))
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except USER_ERRORS as exc:  # a config mistake found while running the command
+        if args.debug:
+            raise
+        err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_DETACHED
+    except Exception as exc:
+        if args.debug:
+            raise
+        err(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)")
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from greenroom.bus import protocol as p
 from greenroom.bus.events import MemoryIngestFinished, MemoryIngestProgress
-from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, out, out_json
+from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, out, out_json, positive_int
 
 # The first memory request loads the embedding model (and a forget rewrites an index): allow for it.
 MEMORY_TIMEOUT_S = 120.0
@@ -75,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "search", help="search memory", description="Search memory; each hit shows why it matched."
     )
     search.add_argument("query", help="what to look for")
-    search.add_argument("-k", "--limit", type=int, default=5, help="how many hits (default 5)")
+    search.add_argument("-k", "--limit", type=positive_int, default=5, help="how many hits (default 5)")
     search.add_argument("--no-rerank", action="store_true", help="skip the reranker")
     search.add_argument("--json", action="store_true", help="print JSON (every score)")
     _filter_args(search)
@@ -89,7 +89,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     forget.add_argument("item_ids", nargs="*", help="item ids (as search shows them)")
     forget.add_argument("--query", help="forget the items behind the best hits of this query")
-    forget.add_argument("--limit", type=int, default=1, help="with --query: how many hits (default 1)")
+    forget.add_argument("--limit", type=positive_int, default=1, help="with --query: how many hits (default 1)")
     forget.add_argument("--dry-run", action="store_true", help="with --query: show what would be forgotten")
     _filter_args(forget)
     forget.set_defaults(func=forget_items)
@@ -170,9 +170,6 @@ def ingest_paths(args: argparse.Namespace) -> int:
 @guarded
 def search_memory(args: argparse.Namespace) -> int:
     """Search and explain."""
-    if args.limit < 1:
-        err("--limit must be at least 1")
-        return EXIT_USAGE
     with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         result = client.memory_search(args.query, args.limit, _filter(args), False if args.no_rerank else None)
     if args.json:
@@ -190,8 +187,7 @@ def search_memory(args: argparse.Namespace) -> int:
             f"  ({', '.join(w for w in why if w)})")  # fmt: skip
         snippet = " ".join(hit.text.split())
         out(f"   {snippet[:200]}{'…' if len(snippet) > 200 else ''}")
-    if not result.reranked and result.rerank_note and not args.no_rerank:
-        err(f"not reranked: {result.rerank_note}")
+    # An unavailable reranker is reported once (an event, `status`, `memory stats`), not per search.
     return EXIT_OK
 
 
@@ -265,5 +261,6 @@ def memory_stats(args: argparse.Namespace) -> int:
     out(f"bm25       {stats.bm25_docs} chunks, {stats.bm25_bytes / mib:.1f} MiB")
     out(f"database   {stats.db_bytes / mib:.1f} MiB")
     out(f"embedding  {stats.embedding_model}")
-    out(f"reranker   {stats.reranker_model or 'off'}")
+    status = stats.reranker_status if stats.reranker_status not in ("", "off") else ""
+    out(f"reranker   {stats.reranker_model or 'off'}" + (f" ({status})" if status else ""))
     return EXIT_OK

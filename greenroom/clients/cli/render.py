@@ -33,6 +33,8 @@ def detail(env: Envelope) -> str:
             return "resumed after restart" if resumed else ""
         case e.TaskPlanned(steps=steps, revision=rev):
             head = f"{len(steps)} step{'s' if len(steps) != 1 else ''}" + (f" (revision {rev})" if rev else "")
+            if not steps:
+                return head + " (answered directly)"
             return head + ": " + " | ".join(_short(s.intent, 60) for s in steps)
         case e.StepStarted(step=n, intent=intent):
             return f"{n}: {_short(intent)}"
@@ -58,6 +60,11 @@ def detail(env: Envelope) -> str:
             return f"{purpose}: {n} tokens, {tps:.1f} tok/s ({model})"
         case e.ModelLoaded(model=model, seconds=seconds):
             return f"{model} in {seconds:.1f}s"
+        case e.ModelPreparing(model=model, stage=stage, fraction=f, eta_s=eta):
+            if f >= 1:
+                return f"{model}: one-time conversion done"
+            left = "estimating the time left" if eta is None else f"about {eta:.0f}s left"
+            return f"{model}: one-time conversion {int(f * 100)}%, {stage} ({left})"  # 99.9% is not done yet
         case e.ModelUnloaded(model=model, reason=reason):
             return f"{model} ({reason})"
         case e.GuardFlagged(tool=tool, phrase=phrase):
@@ -132,6 +139,40 @@ def _slot(ts: int) -> str:
 def _slots(slots: list[int]) -> str:
     shown = [_slot(s) for s in slots[-5:]]
     return ("… " if len(slots) > 5 else "") + ", ".join(shown)
+
+
+class Printer:
+    """Prints a timeline, one line per event; with ``tokens``, a generation's ``llm.chunk`` texts
+    stream inline on one line (``#seq  llm.chunk  task  purpose: the text as it comes``)."""
+
+    def __init__(self, tokens: bool) -> None:
+        self.tokens = tokens
+        self._open: str | None = None  # the request id whose tokens are being written
+
+    def show(self, env: Envelope) -> None:
+        from greenroom.clients.cli.common import out, out_part
+
+        ev = env.event
+        if isinstance(ev, e.LlmChunk):
+            if not self.tokens:
+                return
+            if self._open != ev.request_id:
+                self.end_line()
+                purpose = ev.request_id.split(":", 1)[-1]
+                out_part(f"#{env.seq:<5} {'llm.chunk':<{_WIDTH}} {env.task_id or '-':<10}  {purpose}: ")
+                self._open = ev.request_id
+            out_part(ev.text.replace("\n", " "))
+            return
+        self.end_line()
+        out(line(env))
+
+    def end_line(self) -> None:
+        """Finish a line of streamed tokens, if one is open."""
+        if self._open is not None:
+            from greenroom.clients.cli.common import out
+
+            out()
+            self._open = None
 
 
 def line(env: Envelope) -> str:

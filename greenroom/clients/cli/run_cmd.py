@@ -26,8 +26,9 @@ from greenroom.clients.cli.common import (
     guarded,
     out,
     runtime_dir,
+    seconds,
 )
-from greenroom.clients.cli.render import line
+from greenroom.clients.cli.render import Printer
 from greenroom.clients.client import Client
 from greenroom.clients.errors import DaemonNotRunningError
 
@@ -43,8 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("goal", nargs="+", help="what to do")
     p.add_argument("--no-start", action="store_true", help="fail instead of starting a daemon")
-    p.add_argument("--in", dest="delay", type=float, default=None, help="start in this many seconds")
-    p.add_argument("--tokens", action="store_true", help="also show llm.chunk events")
+    p.add_argument("--in", dest="delay", type=seconds, default=None, help="start in this many seconds (0 or more)")
+    p.add_argument("--tokens", action="store_true", help="also stream the model's tokens inline as they come")
     p.add_argument("--yes", action="store_true", help="answer yes to every confirmation")
     p.set_defaults(func=run)
 
@@ -114,14 +115,13 @@ def run(args: argparse.Namespace) -> int:
         run_at = time.time() + args.delay if args.delay else None
         submitted = client.submit(goal, run_at)
         pending: dict[str, str] = {}
+        printer = Printer(tokens=args.tokens)
         stream = client.follow(from_seq=submitted.seq, task_id=submitted.task_id, idle=0.2)
         try:
             for env in stream:
                 if env is not None:
                     ev = env.event
-                    if isinstance(ev, e.LlmChunk) and not args.tokens:
-                        continue
-                    out(line(env))
+                    printer.show(env)
                     if isinstance(ev, e.ConfirmationAsked):
                         if args.yes:
                             client.confirm(ev.confirmation_id, True)
@@ -149,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
                         pending.pop(cid)
                         client.confirm(cid, answer)
         except KeyboardInterrupt:
+            printer.end_line()
             err(
                 f"detached; task {submitted.task_id} goes on. Follow it with: greenroom tail --task {submitted.task_id}"
             )

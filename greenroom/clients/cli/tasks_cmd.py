@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import get_args
 
+from greenroom.bus.protocol import TaskStatus
 from greenroom.clients.cli.common import EXIT_OK, connect, guarded, out, out_json
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("tasks", help="list tasks", description="List tasks and their state.")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--status", action="append", default=[], help="only tasks in this state (repeatable)")
+    p.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        choices=get_args(TaskStatus),
+        metavar="STATE",
+        help=f"only tasks in this state (repeatable): {', '.join(get_args(TaskStatus))}",
+    )
     p.set_defaults(func=tasks)
 
     p = sub.add_parser("task", help="show one task", description="Show one task's state.")
@@ -71,7 +80,8 @@ def task(args: argparse.Namespace) -> int:
         v = client.task(args.task_id)
     if args.json:
         return out_json(v)
-    out(f"{v.task_id}  {v.status}  steps {v.steps_done}/{v.steps_total}")
+    replanned = {0: "", 1: ", replanned once"}.get(v.replans, f", replanned {v.replans} times")
+    out(f"{v.task_id}  {v.status}  steps {v.steps_done}/{v.steps_total}{replanned}")
     out(f"goal:    {v.goal}")
     out(f"created: {_when(v.created)}   updated: {_when(v.updated)}")
     for c in v.confirmations:
@@ -97,6 +107,8 @@ def status(args: argparse.Namespace) -> int:
     out(f"clients: {s.clients}")
     if s.corrupt_events:
         out(f"journal: {s.corrupt_events} corrupt event(s) skipped (see the error events on the timeline)")
+    for note in s.notes:
+        out(f"note:    {note}")
     return EXIT_OK
 
 

@@ -26,7 +26,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import msgspec
 
 from greenroom.policy.guards import find_injection
@@ -70,6 +69,8 @@ def schema_problem(schema: Any) -> str | None:
         return "its input schema is not JSON"
     if size > MAX_SCHEMA_BYTES:
         return f"its input schema is {size} bytes (at most {MAX_SCHEMA_BYTES})"
+    import jsonschema  # loads with the first MCP server, not with the daemon
+
     try:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:

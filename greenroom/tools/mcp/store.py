@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import sqlite_utils
 
 from greenroom.bus.journal import create_private_file
 from greenroom.tools.mcp.convert import McpToolInfo
@@ -44,27 +43,21 @@ class McpStore:
 
     def __init__(self, db_path: Path) -> None:
         create_private_file(db_path)
-        self._db = sqlite_utils.Database(sqlite3.connect(db_path, check_same_thread=False))
+        # Autocommit: each statement is its own transaction; the lock serialises threads.
+        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._lock = threading.Lock()
-        self._db.table(_TABLE).create(
-            {
-                "name": str,
-                "spec_json": str,
-                "secrets_json": str,
-                "enabled": int,
-                "disabled_reason": str,
-                "tools_json": str,
-                "added": float,
-            },
-            pk="name",
-            if_not_exists=True,
+        self._db.execute(
+            f"CREATE TABLE IF NOT EXISTS {_TABLE} (name TEXT PRIMARY KEY, spec_json TEXT, secrets_json TEXT,"
+            " enabled INTEGER, disabled_reason TEXT, tools_json TEXT, added FLOAT)"
         )
 
     def _rows(self, where: str | None = None, args: list[Any] | None = None) -> list[dict[str, Any]]:
+        sql = f"SELECT * FROM {_TABLE}" + (f" WHERE {where}" if where else "") + " ORDER BY name"
         with self._lock:
-            return list(self._db.table(_TABLE).rows_where(where, args or [], order_by="name"))
+            return [dict(row) for row in self._db.execute(sql, args or [])]
 
     @staticmethod
     def _decode(row: dict[str, Any]) -> StoredServer:
@@ -109,17 +102,20 @@ class McpStore:
         }
         with self._lock:
             try:
-                self._db.table(_TABLE).insert(row)
+                self._db.execute(
+                    f"INSERT INTO {_TABLE} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                    list(row.values()),
+                )
             except sqlite3.IntegrityError:
                 raise McpConflictError(f"an MCP server named {spec.name!r} exists (remove it first)") from None
         return self.get(spec.name)
 
     def _update(self, name: str, **values: Any) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in values)  # column names are this module's own
         with self._lock:
-            table = self._db.table(_TABLE)
-            if not list(table.rows_where("name = ?", [name])):
-                raise McpNotFoundError(f"no MCP server named {name!r}")
-            table.update(name, values)
+            cur = self._db.execute(f"UPDATE {_TABLE} SET {assignments} WHERE name = ?", [*values.values(), name])
+        if cur.rowcount == 0:
+            raise McpNotFoundError(f"no MCP server named {name!r}")
 
     def set_enabled(self, name: str, enabled: bool, reason: str = "") -> None:
         self._update(name, enabled=int(enabled), disabled_reason="" if enabled else reason)
@@ -129,10 +125,9 @@ class McpStore:
 
     def remove(self, name: str) -> None:
         with self._lock:
-            table = self._db.table(_TABLE)
-            if not list(table.rows_where("name = ?", [name])):
-                raise McpNotFoundError(f"no MCP server named {name!r}")
-            table.delete(name)
+            cur = self._db.execute(f"DELETE FROM {_TABLE} WHERE name = ?", [name])
+        if cur.rowcount == 0:
+            raise McpNotFoundError(f"no MCP server named {name!r}")
 
     def close(self) -> None:
         with self._lock:
