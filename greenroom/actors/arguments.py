@@ -20,6 +20,7 @@ from greenroom.tools.routing import PATH_RE, URL_RE
 MAX_FREE_STRING = 300
 """Characters a free string argument may take in a round's output (well inside its token budget)."""
 _QUOTED = re.compile(r"(?:^|\s)[\"'\u2018\u201c]([^\"'\u2019\u201d]{1,300})[\"'\u2019\u201d](?=\s|[.,;:!?]|$)")
+_BACK = re.compile(r"\b(?:it|this|that|them|these|those|the (?:list|result|results|output|contents?|text))\b", re.I)
 _FOLDER = re.compile(r"\b(?:my|the)\s+([\w-]+)\s+(?:folder|directory|dir)\b", re.IGNORECASE)
 
 
@@ -36,27 +37,58 @@ def mentioned(intent: str) -> dict[str, list[str]]:
     }
 
 
-def pin_arguments(schema: dict[str, Any], intent: str) -> dict[str, Any]:
-    """A tool's argument schema with the path or URL ``intent`` names fixed, and free strings capped."""
-    props = schema.get("properties")
-    if not isinstance(props, dict):
-        return schema
-    out = copy.deepcopy(schema)
-    found = mentioned(intent)
+def pin_arguments(schema: dict[str, Any], intent: str, previous: str = "", *, pin: bool = True) -> dict[str, Any]:
+    """A tool's argument schema with the path or URL ``intent`` names fixed, and free strings capped.
+
+    Args:
+        previous: the earlier step's result: a step that refers back to it ("save it to ...",
+            "write the list to ...") writes exactly that.
+    """
+    out = bounded(copy.deepcopy(schema))
+    if not isinstance(out.get("properties"), dict):
+        return out
+    out["properties"].pop("dry_run", None)  # previews are the person's, through the client, not the model's
+    found = mentioned(intent) if pin else {"path": [], "url": [], "text": []}
+    if pin and previous and not found["text"] and _BACK.search(URL_RE.sub(" ", PATH_RE.sub(" ", intent))):
+        found["text"] = [previous[:MAX_FREE_STRING]]
     for name, prop in out["properties"].items():
         if not isinstance(prop, dict) or prop.get("type") != "string":
             continue
         kind = {"url": "url", "path": "path", "root": "path", "content": "text", "text": "text"}.get(name, "")
         if kind and len(found[kind]) == 1:
             out["properties"][name] = {"const": found[kind][0]}
-        elif prop.get("maxLength", MAX_FREE_STRING + 1) > MAX_FREE_STRING:
-            prop["maxLength"] = MAX_FREE_STRING
     return out
 
 
-def pin_call_schema(schema: dict[str, Any], intent: str, max_calls: int | None = None) -> dict[str, Any]:
+MAX_ITEMS = 16
+
+
+def bounded(schema: Any) -> Any:
+    """``schema`` (changed in place) so that every output it allows ends: objects take no properties
+    they do not name, strings and arrays get a length. A tool's schema may leave these open; a
+    model's output must fit its token budget, or it does not parse."""
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if (kind == "object" or "properties" in schema) and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+        if kind == "string" and "const" not in schema and "enum" not in schema:
+            schema["maxLength"] = min(int(schema.get("maxLength", MAX_FREE_STRING)), MAX_FREE_STRING)
+        if kind == "array":
+            schema["maxItems"] = min(int(schema.get("maxItems", MAX_ITEMS)), MAX_ITEMS)
+        for value in schema.values():
+            bounded(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            bounded(value)
+    return schema
+
+
+def pin_call_schema(
+    schema: dict[str, Any], intent: str, max_calls: int | None = None, previous: str = "", *, pin: bool = True
+) -> dict[str, Any]:
     """A round's schema (``ToolRegistry.call_schema``) with each call's arguments pinned for ``intent``
-    (and at most ``max_calls`` calls: a step that must call one tool calls it once)."""
+    (and at most ``max_calls`` calls: a step that must call one tool calls it once). With ``pin`` off,
+    free strings are only capped (a round where the model chooses among all tools)."""
     out = copy.deepcopy(schema)
     options = out.get("anyOf", [out])
     for option in options:
@@ -68,5 +100,5 @@ def pin_call_schema(schema: dict[str, Any], intent: str, max_calls: int | None =
         for call in calls.get("items", {}).get("anyOf", []):
             args = call.get("properties", {}).get("args")
             if isinstance(args, dict):
-                call["properties"]["args"] = pin_arguments(args, intent)
+                call["properties"]["args"] = pin_arguments(args, intent, previous, pin=pin)
     return out

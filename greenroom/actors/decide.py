@@ -142,6 +142,7 @@ class _Walk:
             return self._direct_answer(s.answers[0])
         done: list[tuple[str, str]] = []
         step_no = replans = i = 0
+        last: tuple[int, PlanStep] | None = None
         note = ""
         retried = False
         while i < len(steps) and step_no < agent.max_steps:
@@ -156,6 +157,7 @@ class _Walk:
                 if verdict.verdict == "replan" and replans < agent.max_replans and _says_why(verdict.reason):
                     retried = False
                     done.append((steps[i].intent, result))
+                    last = (step_no, steps[i])
                     replans += 1
                     feedback = done_text(tuple(done)) + f"\nWhy a new plan: {verdict.reason}"
                     steps = steps[: i + 1] + list(self._plan(replans, feedback))
@@ -166,8 +168,9 @@ class _Walk:
                     _pend(FailTask("not_accepted", why))
             retried = False
             done.append((steps[i].intent, result))
+            last = (step_no, steps[i])
             i += 1
-        return self._answer(tuple(done))
+        return self._answer(tuple(done), last)
 
     def _direct_answer(self, answer: str) -> str:
         """The first call's answer, unless it claims to have done something (then: plan, with tools)."""
@@ -187,13 +190,15 @@ class _Walk:
             if verdict is not None and verdict.verdict != "accept":
                 _pend(FailTask("not_accepted", f"step {n} ({step.intent}) was not accepted: {verdict.reason}"))
             done.append((step.intent, result))
-        return self._answer(tuple(done))
+        return self._answer(tuple(done), (n, step) if done else None)
 
-    def _answer(self, done: tuple[tuple[str, str], ...]) -> str:
+    def _answer(self, done: tuple[tuple[str, str], ...], last: tuple[int, PlanStep] | None = None) -> str:
         text = self.s.outputs.get("answer")
         if text is None:
             if self.agent.pass_through and len(done) == 1:
                 return done[0][1]  # one step: its result answers the task
+            if self.agent.pass_through and last is not None and self._passed_through(*last) == done[-1][1]:
+                return done[-1][1]  # the last step's own tools said what was done: that is the answer
             _pend(RequestAnswer(done))
         return text.strip() or "(the model gave no answer)"
 
@@ -367,7 +372,7 @@ class _Walk:
                 return [_failed(call, "the person declined this call")]
         if call.call_id in s.in_flight_before_restart and not (traits is not None and traits.idempotent):
             again = self._confirm(
-                f"{call.call_id}:rerun",
+                f"{call.call_id}:rerun:{s.invoked[call.call_id]}",  # each interruption is its own question
                 "rerun",
                 f"{call.tool} was running when greenroom stopped and may already have acted. Run it again? "
                 + call_question(call.tool, call.args, decided.resolved),

@@ -272,8 +272,12 @@ class ExecutorActor(GreenroomActor):
             )  # fmt: skip
             named = [deps.tools.get(t) for t in cmd.must_call if t in deps.tools]
             schema = deps.tools.call_schema(deps.agent.max_calls_per_round, named or None, allow_finish=not named)
-            if named:  # what the step's words already say is not asked again
-                schema = pin_call_schema(schema, cmd.intent, max_calls=len(named))
+            previous = cmd.done[-1][1] if cmd.done else ""
+            # What the step's words already say is not asked again (when it must call named tools);
+            # free strings always fit the output budget.
+            schema = pin_call_schema(
+                schema, cmd.intent, max_calls=len(named) or None, previous=previous, pin=bool(named)
+            )
             cap = cfg.max_tokens
         return GenerationRequest(
             messages=messages,

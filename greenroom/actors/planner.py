@@ -11,13 +11,23 @@ from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Int
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import GenerateNow, PlannerMessage, PlanTask
 from greenroom.actors.prompts import plan_messages, route_messages
-from greenroom.actors.schemas import RouteOutput, decode_output, route_schema, route_steps, steps_schema
+from greenroom.actors.schemas import (
+    RouteOutput,
+    answer_schema,
+    decode_output,
+    route_schema,
+    route_steps,
+    steps_schema,
+)
 from greenroom.bus.events import PlanStep, RequestFailed, TaskPlanned
 from greenroom.models.backend import GenerationRequest
+from greenroom.tools.routing import Match
 
 log = structlog.get_logger(__name__)
 
 PLAN_TOKENS = 200
+ANSWER_REPETITION_PENALTY = 1.1
+"""Keeps a small model's direct answer to one sentence instead of a loop ("2+2 is 4, 2+2 is 4, ...")."""
 """A direct answer, or a few short steps."""
 
 
@@ -56,21 +66,29 @@ class PlannerActor(GreenroomActor):
         """
         deps = self.deps
         assert deps.handles is not None
-        if message.revision == 0 and self._plan_by_matching(message):
+        matched = self._match(message) if message.revision == 0 else None
+        if matched:
+            self._publish_matched(message, matched)
             return
-        route = message.revision == 0 and deps.agent.route
+        answer_only = matched == []  # the matching found that no tool is needed
+        route = message.revision == 0 and (deps.agent.route or answer_only)
         names = deps.tools.names()
+        if answer_only:
+            schema = answer_schema()
+        else:
+            schema = route_schema(names, deps.agent.max_steps) if route else steps_schema(names, deps.agent.max_steps)
         request = GenerationRequest(
             messages=(
-                route_messages(message.goal, deps.tools)
+                route_messages(message.goal, deps.tools, answer_only=answer_only)
                 if route
                 else plan_messages(message.goal, deps.tools, message.feedback)
             ),
             purpose="plan" if message.revision == 0 else f"replan:{message.revision}",
-            schema=route_schema(names, deps.agent.max_steps) if route else steps_schema(names, deps.agent.max_steps),
+            schema=schema,
             max_tokens=min(deps.llm.max_tokens, PLAN_TOKENS),
             temperature=deps.llm.temperature,
             top_p=deps.llm.top_p,
+            repetition_penalty=ANSWER_REPETITION_PENALTY if route else 1.0,
         )
         generate = GenerateNow(task_id=message.task_id, key=message.key, request=request, causation=message.causation)
         try:
@@ -93,18 +111,20 @@ class PlannerActor(GreenroomActor):
             correlation_id=message.task_id,
         )
 
-    def _plan_by_matching(self, message: PlanTask) -> bool:
-        """Plan without the model when the goal's clauses match tools; False to ask the model."""
+    def _match(self, message: PlanTask) -> list[Match] | None:
+        """The goal's clauses matched to tools ([] when none needs one); None when matching is off or failed."""
         deps = self.deps
         if not deps.agent.match_tools or deps.router is None:
-            return False
+            return None
         try:
-            matches = deps.router.route(message.goal, deps.tools)
+            return deps.router.route(message.goal, deps.tools)
         except Exception as exc:  # the embedding model cannot load: the model plans instead
             log.warning("tool_matching_failed", error=repr(exc))
-            return False
-        if not matches:
-            return False
+            return None
+
+    def _publish_matched(self, message: PlanTask, matches: list[Match]) -> None:
+        """The plan the matching gives: one step per clause, each with its tool (no model call)."""
+        deps = self.deps
         steps = [PlanStep(intent=m.clause, tools=[m.tool] if m.tool else []) for m in matches]
         why = "; ".join(f"{m.tool or 'no tool'} for {m.clause!r} ({m.score:.2f})" for m in matches)
         deps.bus.publish(
@@ -114,7 +134,6 @@ class PlannerActor(GreenroomActor):
             causation_id=message.causation,
             correlation_id=message.task_id,
         )
-        return True
 
 
 def publish_failure(deps: ActorDeps, task_id: str | None, key: str, exc: CallFailed, causation: int | None) -> None:

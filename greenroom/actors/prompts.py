@@ -48,9 +48,12 @@ def system_message(tools: Iterable[ToolSpec]) -> Message:
     )
 
 
-def route_messages(goal: str, tools: ToolRegistry) -> list[Message]:
-    """The first call: answer the goal now, or list the steps that need tools."""
-    return [system_message(tools), Message("user", f"{goal}\n(Answer, or give the steps with the tool each needs.)")]
+def route_messages(goal: str, tools: ToolRegistry, *, answer_only: bool = False) -> list[Message]:
+    """The first call: answer the goal now, or (unless ``answer_only``) list the steps that need tools."""
+    user = f"Question: {goal}\nAnswer with one short, correct sentence."
+    if not answer_only:
+        user += " Or, if it needs tools, give the steps with the tool each needs."
+    return [system_message(tools), Message("user", user)]
 
 
 def plan_messages(goal: str, tools: ToolRegistry, feedback: str = "") -> list[Message]:

@@ -21,7 +21,7 @@ from greenroom.tools.registry import ToolRegistry
 T = TypeVar("T")
 
 NO_TOOL = "none"
-ANSWER_CHARS = 400
+ANSWER_CHARS = 240
 RESULT_CHARS = 400
 INTENT_CHARS = 100
 REASON_CHARS = 120
@@ -87,9 +87,14 @@ def steps_schema(tool_names: Iterable[str], max_steps: int) -> dict[str, Any]:
     return _object(steps={"type": "array", "minItems": 1, "maxItems": max_steps, "items": step})
 
 
+def answer_schema() -> dict[str, Any]:
+    """The first call when no tool is needed: just the answer."""
+    return _object(answer=_string(ANSWER_CHARS))
+
+
 def route_schema(tool_names: Iterable[str], max_steps: int) -> dict[str, Any]:
     """The first call's choice: answer now, or plan steps with tools."""
-    return {"anyOf": [_object(answer=_string(ANSWER_CHARS)), steps_schema(tool_names, max_steps)]}
+    return {"anyOf": [answer_schema(), steps_schema(tool_names, max_steps)]}
 
 
 def route_steps(out: RouteOutput, known: set[str]) -> list[PlanStep]:
@@ -116,6 +121,7 @@ __all__ = [
     "RouteStep",
     "ToolCallOutput",
     "VerdictOutput",
+    "answer_schema",
     "decode_output",
     "plan_schema",
     "route_schema",

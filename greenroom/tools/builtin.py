@@ -121,7 +121,7 @@ def _recall(ctx: ToolContext, args: RecallArgs) -> str:
     for h in hits:
         where = h["uri"] or h["source"]
         why = ", ".join(f"{name} #{h[key]}" for name, key in (("dense", "dense_rank"), ("bm25", "bm25_rank")) if h[key])
-        lines.append(f"- [{h['id']}] ({where}; score {h['score']}: {why}) {h['text']}")
+        lines.append(f"- {h['text']} [{h['id']}; {where}; score {h['score']}: {why}]")
     return clip("\n".join(lines), ctx.max_output_bytes)
 
 

@@ -323,7 +323,7 @@ class TestMemoryTools:
         assert pending.tool == "memory.forget"
         recalled = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolResult))
         assert recalled.ok
-        assert f"[{item}] (note; score " in recalled.output
+        assert f"the gym locker code is 4711 [{item}; note; score " in recalled.output
         assert "bm25 #1" in recalled.output
         assert kept not in recalled.output, "the tag filter left the other note out"
         d.runtime.confirm(pending.confirmation_id, approved=True, remember=False)

@@ -467,3 +467,19 @@ class TestResumeAfterACrash:
         before = list(envs)
         assert fold(T, envs) == fold(T, envs)
         assert envs == before
+
+
+class TestInterruptedTwice:
+    def test_each_interruption_is_its_own_question(self) -> None:
+        """Yes to "run it again?" after one crash does not cover a second crash of the same call."""
+        call = requested(1, 1, 0, "shell.exec", {"command": "make deploy"})
+        story = Story().add(planned("s"), e.StepStarted(step=1, intent="s"))
+        story.add(output("step:1:round:1", calls(("shell.exec", call.args))), call, decided(call, "allow"))
+        story.add(e.ToolInvoked(call_id=call.call_id, tool=call.tool), e.TaskStarted(resumed=True))
+        first = story.one(c.Ask).question
+        story.add(first, e.ConfirmationAnswered(confirmation_id=first.confirmation_id, approved=True))
+        assert story.next() == [c.RunTool(call, {}, "")]
+        story.add(e.ToolInvoked(call_id=call.call_id, tool=call.tool), e.TaskStarted(resumed=True))
+        second = story.one(c.Ask).question
+        assert second.kind == "rerun"
+        assert second.confirmation_id != first.confirmation_id

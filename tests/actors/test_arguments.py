@@ -1,0 +1,85 @@
+"""Small questions: arguments a step's words name are pinned; every free output is bounded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import llguidance
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from greenroom.actors.arguments import MAX_FREE_STRING, bounded, mentioned, pin_arguments
+from greenroom.tools import ToolsConfig
+from greenroom.tools.defaults import default_tools
+
+WRITE = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.write").schema()
+
+
+class TestMentioned:
+    def test_paths_urls_folders_and_quotes_are_found(self) -> None:
+        """A step names files, folders, URLs and quoted text; each is found for what it is."""
+        found = mentioned("Save 'buy milk' in notes/milk.txt, list my notes folder, fetch https://a.test/x.")
+        assert found == {"path": ["notes/milk.txt", "notes"], "url": ["https://a.test/x"], "text": ["buy milk"]}
+
+
+class TestPinning:
+    def test_the_named_path_and_quoted_text_become_constants(self) -> None:
+        """'Write 'hello' to notes/hello.txt': the model has nothing left to choose but whether to call."""
+        pinned = pin_arguments(WRITE, "Write 'hello' to notes/hello.txt")
+        assert pinned["properties"]["path"] == {"const": "notes/hello.txt"}
+        assert pinned["properties"]["content"] == {"const": "hello"}
+        assert "dry_run" not in pinned["properties"], "previews are not the model's to ask for"
+
+    def test_a_step_that_refers_back_writes_the_earlier_result(self) -> None:
+        """'save it to notes/copy.md' after a read writes exactly what was read."""
+        pinned = pin_arguments(WRITE, "save it to notes/copy.md", previous="eggs\nbread")
+        assert pinned["properties"]["content"] == {"const": "eggs\nbread"}
+
+    def test_two_paths_pin_nothing(self) -> None:
+        """Ambiguity is left to the model: two paths, no constant."""
+        pinned = pin_arguments(WRITE, "copy notes/a.md to notes/b.md")
+        assert pinned["properties"]["path"]["type"] == "string"
+        assert pinned["properties"]["path"]["maxLength"] <= MAX_FREE_STRING
+
+    def test_the_original_schema_is_not_changed(self) -> None:
+        """Pinning works on a copy (the tool's schema is shared)."""
+        before = repr(WRITE)
+        pin_arguments(WRITE, "Write 'x' to notes/x.txt")
+        assert repr(WRITE) == before
+
+
+JSON_SCHEMAS: Any = st.recursive(
+    st.sampled_from([{"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "object"}]),
+    lambda inner: st.one_of(
+        st.builds(lambda items: {"type": "array", "items": items}, inner),
+        st.builds(
+            lambda props: {"type": "object", "properties": props},
+            st.dictionaries(st.text("abcdefgh", min_size=1, max_size=6), inner, max_size=3),
+        ),
+    ),
+    max_leaves=8,
+)
+
+
+class TestBounded:
+    @settings(max_examples=150, deadline=None)
+    @given(schema=JSON_SCHEMAS, intent=st.text(max_size=80))
+    def test_every_pinned_schema_bounds_its_output_and_compiles(self, schema: Any, intent: str) -> None:
+        """Whatever a tool's schema and a step's words, the result is closed, bounded and a valid grammar."""
+        out = pin_arguments(schema, intent)
+
+        def check(node: Any) -> None:
+            if isinstance(node, dict):
+                if node.get("type") == "object":
+                    assert node["additionalProperties"] is False
+                if node.get("type") == "string" and "const" not in node:
+                    assert node["maxLength"] <= MAX_FREE_STRING
+                if node.get("type") == "array":
+                    assert node["maxItems"] <= 16
+                for value in node.values():
+                    check(value)
+
+        check(out)
+        grammar = llguidance.LLMatcher.grammar_from_json_schema(__import__("json").dumps(out))
+        assert isinstance(grammar, str)
+        assert bounded({"type": "string", "maxLength": 5}) == {"type": "string", "maxLength": 5}
