@@ -116,7 +116,10 @@ def run_config(name: str, sets: list[str], url: str, verbose: bool) -> list[Outc
     root = daemon.root / "home"
     root.mkdir()
     prepare(root)
-    rules = f'[[policy.rules]]\nid = "notes"\ntools = ["fs.write"]\ndecision = "allow"\nwhen = {{ path_under = ["{root}/notes"] }}\n'
+    rules = (
+        '[[policy.rules]]\nid = "notes"\ntools = ["fs.write"]\ndecision = "allow"\n'
+        f'when = {{ path_under = ["{root}/notes"] }}\n'
+    )
     (daemon.root / "config.toml").write_text(f'[tools]\nfs_roots = ["{root}"]\n\n{rules}')
     models = daemon.root / "data" / "models"
     models.mkdir(parents=True, mode=0o700)
@@ -136,7 +139,8 @@ def run_config(name: str, sets: list[str], url: str, verbose: bool) -> list[Outc
                 if verbose:
                     mark = "ok " if outcome.correct else "BAD"
                     print(
-                        f"  {mark} {outcome.seconds:6.1f}s {outcome.calls}c {task.goal[:50]:50} -> {outcome.answer[:70]!r}"
+                        f"  {mark} {outcome.seconds:6.1f}s {outcome.calls}c {task.goal[:50]:50}"
+                        f" -> {outcome.answer[:70]!r}"
                     )
     finally:
         daemon.stop()
@@ -152,7 +156,8 @@ def summary(name: str, outcomes: list[Outcome]) -> str:
     claims = sum(bool(o.false_claim) for o in outcomes)
     return (
         f"{name:22} {correct:2d}/{len(outcomes)} ({correct / len(outcomes):4.0%})  "
-        f"calls {statistics.mean(o.calls for o in outcomes):4.1f}  tokens {statistics.mean(o.tokens for o in outcomes):6.1f}  "
+        f"calls {statistics.mean(o.calls for o in outcomes):4.1f}  "
+        f"tokens {statistics.mean(o.tokens for o in outcomes):6.1f}  "
         f"no-tool s {secs(lambda o: o.task.kind == 'answer')}  one-tool s {secs(lambda o: o.task.kind in ONE_TOOL)}  "
         f"false claims {claims}"
     )

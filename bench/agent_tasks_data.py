@@ -81,7 +81,9 @@ MEMORIES = [
 
 PAGES = {
     "/weather": "<html><body><h1>Forecast</h1><p>Sunny, 24 degrees, light wind.</p></body></html>",
-    "/news": "<html><body><article><h1>Town news</h1><p>The library opens at 9 on Saturdays.</p></article></body></html>",
+    "/news": (
+        "<html><body><article><h1>Town news</h1><p>The library opens at 9 on Saturdays.</p></article></body></html>"
+    ),
     "/quote": "<html><body><p>Simplicity is the soul of efficiency.</p></body></html>",
 }
 
