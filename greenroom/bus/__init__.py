@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from greenroom.bus.errors import BusClosedError, BusError, DecodeError, JournalError
     from greenroom.bus.events import TERMINAL_EVENTS, Event, PlanStep, event_type
     from greenroom.bus.journal import Journal, create_private_file
-    from greenroom.bus.masking import Masker, map_strings, mask_envelope
+    from greenroom.bus.masking import MarkerScan, Masker, map_strings, mask_envelope
 
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -58,6 +58,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "event_type": "events",
         "Journal": "journal",
         "create_private_file": "journal",
+        "MarkerScan": "masking",
         "Masker": "masking",
         "map_strings": "masking",
         "mask_envelope": "masking",

@@ -28,23 +28,29 @@ from greenroom.bus.codec import decode_row, encode_envelope
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.errors import BusClosedError, JournalError
 from greenroom.bus.events import Error, Event, event_type
-from greenroom.bus.journal import Journal, Row
-from greenroom.bus.masking import Masker, mask_envelope
+from greenroom.bus.journal import Journal
+from greenroom.bus.masking import MarkerScan, Masker, mask_envelope
 
 log = structlog.get_logger(__name__)
+_encode = msgspec.msgpack.Encoder().encode
 
 REPLAY_PAGE = 1000
 
 
 class Record:
-    """A committed event: its envelope and its msgpack body, exactly as journaled."""
+    """A committed event: its envelope, its msgpack body exactly as journaled, and its type.
 
-    __slots__ = ("envelope", "raw", "seq")
+    ``type`` is the journal row's type column and the timeline topic, known before
+    encoding, so nobody downstream has to look into the event for it.
+    """
 
-    def __init__(self, seq: int, raw: bytes, envelope: Envelope) -> None:
+    __slots__ = ("envelope", "raw", "seq", "type")
+
+    def __init__(self, seq: int, raw: bytes, envelope: Envelope, type: str | None = None) -> None:
         self.seq = seq
         self.raw = raw
         self.envelope = envelope
+        self.type: str = event_type(envelope.event) if type is None else type
 
 
 class Subscription:
@@ -121,7 +127,10 @@ class Subscription:
         rows = journal.read_rows(self.next_seq, upto, limit=REPLAY_PAGE)
         for row in rows:
             env, ok = decode_row(row, journal.report_corrupt)
-            self._backlog.append(Record(env.seq, row[4] if ok else encode_envelope(env), env))
+            if ok:
+                self._backlog.append(Record(env.seq, row[4], env, row[2]))
+            else:
+                self._backlog.append(Record(env.seq, encode_envelope(env), env))
         self.replayed += len(rows)
 
     def _next_ready(self) -> Record | None:
@@ -233,6 +242,7 @@ class Bus:
     ) -> None:
         self.journal = journal
         self._mask = mask
+        self._scan = MarkerScan(mask.markers if mask is not None else ())
         self._clock = clock
         self._max_batch = max_batch
         self._lock = threading.Lock()
@@ -347,7 +357,11 @@ class Bus:
         For small synchronous views (such as the task index) that must never lag
         the journal. ``fn`` must be fast and must not publish.
         """
-        self._listeners.append(fn)
+        self._listeners = [*self._listeners, fn]  # a new list: the writer iterates the old one
+
+    def remove_listener(self, fn: Callable[[list[Record]], None]) -> None:
+        """Stop calling ``fn`` (no-op if it is not a listener)."""
+        self._listeners = [f for f in self._listeners if f != fn]  # bound methods are equal, not identical
 
     def _unsubscribe(self, sub: Subscription) -> None:
         with self._durable_cond:
@@ -386,15 +400,22 @@ class Bus:
     def _encode_batch(self, batch: list[Envelope]) -> tuple[list[Envelope], list[bytes]]:
         """Encode (and mask) a batch; an event that cannot be encoded becomes an ``error`` event.
 
-        The batch's markers are checked once on the joined bytes: most batches (token
-        chunks, lifecycle events) hold none and cost no per-event check.
+        Masking looks at the batch's bytes once (``marked``); only events holding a
+        marker are walked and encoded again, so a batch of token chunks costs
+        nothing but the scan.
         """
-        envs = list(batch)
-        raws = [self._encode_one(i, envs) for i in range(len(envs))]
+        envs = batch
+        try:
+            raws = [_encode(env) for env in envs]
+        except Exception:  # nested too deeply, or a value msgpack cannot hold: find which, one by one
+            envs = list(batch)
+            raws = [self._encode_one(i, envs) for i in range(len(envs))]
         mask = self._mask
-        if mask is not None and mask.candidates(b"\0".join(raws)):
-            for i, raw in enumerate(raws):
-                if mask.candidates(raw):
+        if mask is not None:
+            hits = self._scan(raws)
+            if hits:
+                envs = list(envs)
+                for i in hits:
                     raws[i] = self._encode_one(i, envs, mask)
         return envs, raws
 
@@ -416,11 +437,11 @@ class Bus:
 
     def _commit(self, batch: list[Envelope]) -> None:
         envs, raws = self._encode_batch(batch)
-        rows: list[Row] = [
-            (env.seq, env.ts, event_type(env.event), env.task_id, raw) for env, raw in zip(envs, raws, strict=True)
-        ]
-        records = [Record(env.seq, raw, env) for env, raw in zip(envs, raws, strict=True)]
-        self.journal.append(rows)
+        types = [event_type(env.event) for env in envs]
+        self.journal.append(
+            [(env.seq, env.ts, kind, env.task_id, raw) for env, kind, raw in zip(envs, types, raws, strict=True)]
+        )
+        records = [Record(env.seq, raw, env, kind) for env, kind, raw in zip(envs, types, raws, strict=True)]
         for listener in self._listeners:
             try:
                 listener(records)

@@ -2,10 +2,11 @@
 
 Control requests are served by worker threads, each with its own Rep0
 context, so slow requests (a large replay) do not hold up others and no
-blocking work touches the event loop. The timeline is published from one
-thread that drains a bus subscription: frames are ``<topic> <body>``, the topic
-being the event type (``task.submitted``); the msgpack timeline sends the
-journal's own bytes, the JSON timeline encodes only while someone listens.
+blocking work touches the event loop. The timeline is published by one
+sender thread that the bus writer hands each committed batch to
+(``timeline.py``): frames are ``<topic> <body>``, the topic being the event
+type (``task.submitted``); the msgpack timeline sends the journal's own bytes,
+the JSON timeline encodes only while someone listens.
 A slow client loses frames at its own nng queue, never slowing the bus or
 other clients; it notices the gap in ``seq`` and asks ``replay``.
 """
@@ -25,9 +26,9 @@ import structlog
 
 from greenroom import __version__
 from greenroom.bus import protocol as p
-from greenroom.bus.codec import Codec, Format, detect_format, encode, envelope_to_json, read_envelopes
+from greenroom.bus.codec import Codec, Format, detect_format, encode, read_envelopes
 from greenroom.bus.errors import DecodeError
-from greenroom.bus.events import Error, event_type
+from greenroom.bus.events import Error
 from greenroom.memory import BadMemoryInput, Filters
 from greenroom.runtime.access import Access
 from greenroom.runtime.config import Config
@@ -42,6 +43,7 @@ from greenroom.runtime.paths import (
     ensure_private_dir,
     ipc_url,
 )
+from greenroom.runtime.timeline import Timeline
 from greenroom.runtime.tokens import TokenStore
 from greenroom.runtime.transports import Transports
 from greenroom.runtime.views import models_view, preview
@@ -106,7 +108,8 @@ class Gateway:
         rep.add_post_pipe_remove_cb(self._pipe_removed)
         pub_json.add_post_pipe_connect_cb(lambda _pipe: self._count_json(+1))
         pub_json.add_post_pipe_remove_cb(lambda _pipe: self._count_json(-1))
-        sub = self.runtime.bus.subscribe("gateway", maxsize=65536)
+        bus = self.runtime.bus
+        timeline = Timeline(bus.journal, pub, pub_json, lambda: self._json_subscribers > 0)
         contexts: list[pynng.Context] = []
         try:
             for sock, url in (
@@ -121,14 +124,16 @@ class Gateway:
                     ctx = rep.new_context()
                     contexts.append(ctx)
                     tg.start_soon(self._run_thread, self._control_loop, ctx, limiter)
-                tg.start_soon(self._run_thread, self._timeline_loop, (sub, pub, pub_json), limiter)
+                bus.add_listener(timeline.offer)  # the writer hands each committed batch over
+                tg.start_soon(self._run_thread, lambda _: timeline.run(), None, limiter)
                 if self.transports.enabled:
                     await tg.start(self.transports.serve, rep)
                 log.info("gateway_listening", control=self.control_url, timeline=self.timeline_url)
                 task_status.started()
         finally:
             self._closed.set()
-            sub.close()
+            bus.remove_listener(timeline.offer)
+            timeline.close()
             for ctx in contexts:  # before the socket: closing it first makes their close fail
                 with contextlib.suppress(pynng.NNGException):
                     ctx.close()
@@ -380,23 +385,3 @@ class Gateway:
                 return p.McpServerReply(server=rt.mcp_restart(name))
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
-
-    # -- timeline --------------------------------------------------------------------------
-
-    def _timeline_loop(self, socks: tuple[Any, pynng.Pub0, pynng.Pub0]) -> None:
-        sub, pub, pub_json = socks
-        while not self._closed.is_set():
-            first = sub.get(timeout=0.5)
-            if first is None:
-                continue
-            for rec in [first, *sub.drain(1024)]:
-                env = rec.envelope
-                topic = event_type(env.event).encode() + b" "
-                try:
-                    pub.send(topic + rec.raw)
-                    if self._json_subscribers > 0:
-                        pub_json.send(topic + envelope_to_json(env))
-                except pynng.Closed:
-                    return
-                except Exception as exc:  # one event that cannot be sent must not end the timeline
-                    log.error("timeline_send_failed", seq=rec.seq, error=repr(exc))
