@@ -12,7 +12,7 @@ from greenroom._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from greenroom.bus import protocol
-    from greenroom.bus.bus import Bus, Record, Subscription
+    from greenroom.bus.bus import Bus
     from greenroom.bus.codec import (
         CORRUPT_EVENT,
         Codec,
@@ -30,13 +30,14 @@ if TYPE_CHECKING:
     from greenroom.bus.events import TERMINAL_EVENTS, Event, PlanStep, event_type
     from greenroom.bus.journal import Journal, create_private_file
     from greenroom.bus.masking import MarkerScan, Masker, map_strings, mask_envelope
+    from greenroom.bus.subscription import Record, Subscription
 
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "Bus": "bus",
-        "Record": "bus",
-        "Subscription": "bus",
+        "Record": "subscription",
+        "Subscription": "subscription",
         "CORRUPT_EVENT": "codec",
         "Codec": "codec",
         "decode_envelope": "codec",

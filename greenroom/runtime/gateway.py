@@ -26,7 +26,7 @@ import structlog
 
 from greenroom import __version__
 from greenroom.bus import protocol as p
-from greenroom.bus.codec import Codec, Format, detect_format, encode, read_envelopes
+from greenroom.bus.codec import Codec, Format, detect_format, encode
 from greenroom.bus.errors import DecodeError
 from greenroom.bus.events import Error
 from greenroom.memory import BadMemoryInput, Filters
@@ -34,7 +34,7 @@ from greenroom.runtime.access import Access
 from greenroom.runtime.config import Config
 from greenroom.runtime.core import Runtime
 from greenroom.runtime.errors import RequestError
-from greenroom.runtime.nng import listen_private
+from greenroom.runtime.nng import ContextIO, listen_private
 from greenroom.runtime.paths import (
     CONTROL_SOCKET,
     STATE_FILE,
@@ -43,6 +43,7 @@ from greenroom.runtime.paths import (
     ensure_private_dir,
     ipc_url,
 )
+from greenroom.runtime.replay import Replays, decoded_events
 from greenroom.runtime.timeline import Timeline
 from greenroom.runtime.tokens import TokenStore
 from greenroom.runtime.transports import Transports
@@ -51,7 +52,6 @@ from greenroom.runtime.views import models_view, preview
 log = structlog.get_logger(__name__)
 
 _request_codec: Codec[p.Request] = Codec(p.Request)
-MAX_REPLAY = 5000
 
 
 def _filters(f: p.MemoryFilter) -> Filters:
@@ -91,6 +91,17 @@ class Gateway:
         self.transports = Transports(self.access, runtime, config)
         self.on_shutdown: Callable[[str], None] | None = None
         """Set by the daemon: starts an orderly stop (the ``shutdown`` request; the argument is who asked)."""
+        self.replays = Replays(
+            runtime.journal,
+            lambda: runtime.bus.head,
+            lambda pipe_id: self.access.role_of(pipe_id) != "viewer",
+            self._serve,
+            workers=config.gateway.replay_workers,
+            share=config.gateway.replay_share,
+        )
+        self.replays.on_done = self._close_context
+        self._rep: pynng.Rep0 | None = None
+        self._contexts: set[ContextIO] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -110,7 +121,7 @@ class Gateway:
         pub_json.add_post_pipe_remove_cb(lambda _pipe: self._count_json(-1))
         bus = self.runtime.bus
         timeline = Timeline(bus.journal, pub, pub_json, lambda: self._json_subscribers > 0)
-        contexts: list[pynng.Context] = []
+        self._rep = rep
         try:
             for sock, url in (
                 (rep, self.control_url),
@@ -118,13 +129,13 @@ class Gateway:
                 (pub_json, self.timeline_json_url),
             ):
                 listen_private(sock, url)
-            limiter = anyio.CapacityLimiter(gw.workers + 1)
+            limiter = anyio.CapacityLimiter(gw.workers + self.replays.workers + 1)
             async with anyio.create_task_group() as tg:
                 for _ in range(gw.workers):
-                    ctx = rep.new_context()
-                    contexts.append(ctx)
-                    tg.start_soon(self._run_thread, self._control_loop, ctx, limiter)
-                bus.add_listener(timeline.offer)  # the writer hands each committed batch over
+                    tg.start_soon(self._run_thread, self._control_loop, self._open_context(), limiter)
+                for _ in range(self.replays.workers):
+                    tg.start_soon(self._run_thread, lambda _: self.replays.run(), None, limiter)
+                bus.add_listener(timeline.offer, first=True)  # each committed batch comes straight here
                 tg.start_soon(self._run_thread, lambda _: timeline.run(), None, limiter)
                 if self.transports.enabled:
                     await tg.start(self.transports.serve, rep)
@@ -134,9 +145,12 @@ class Gateway:
             self._closed.set()
             bus.remove_listener(timeline.offer)
             timeline.close()
-            for ctx in contexts:  # before the socket: closing it first makes their close fail
+            self.replays.close()
+            with self._lock:
+                contexts, self._contexts = self._contexts, set()
+            for io in contexts:  # before the socket: closing it first makes their close fail
                 with contextlib.suppress(pynng.NNGException):
-                    ctx.close()
+                    io.ctx.close()
             for sock in (rep, pub, pub_json):
                 sock.close()
             self.access.store.close()
@@ -161,26 +175,56 @@ class Gateway:
 
     # -- control ---------------------------------------------------------------------------
 
-    def _control_loop(self, ctx: pynng.Context) -> None:
-        """Serve requests on one context until the gateway closes; nothing a request does ends it."""
-        while not self._closed.is_set():
-            try:
-                msg = ctx.recv_msg()
-            except pynng.Closed:
-                return
-            except pynng.NNGException as exc:
-                log.info("request_not_received", error=str(exc))
-                continue
-            try:
-                reply = self.handle_frame(msg.bytes, msg.pipe.id)
-            except Exception as exc:  # handle_frame answers every request; this is the last net
-                reply = self._crashed("frame", exc, detect_format(msg.bytes))
-            try:
-                ctx.send(reply)
-            except pynng.Closed:
-                return
-            except pynng.NNGException as exc:
-                log.info("reply_not_sent", error=str(exc))
+    def _open_context(self) -> ContextIO:
+        assert self._rep is not None
+        io = ContextIO(self._rep.new_context())
+        with self._lock:
+            self._contexts.add(io)
+        return io
+
+    def _close_context(self, io: ContextIO) -> None:
+        with self._lock:
+            self._contexts.discard(io)
+        with contextlib.suppress(pynng.NNGException):
+            io.ctx.close()
+        io.close()
+
+    def _control_loop(self, io: ContextIO) -> None:
+        """Serve requests on one context until the gateway closes; nothing a request does ends it.
+
+        A replay goes to the replay workers with this context (they answer on it), and
+        this worker goes on with a fresh one.
+        """
+        try:
+            while not self._closed.is_set():
+                try:
+                    frame, pipe_id = io.recv()
+                except pynng.Closed:
+                    return
+                except pynng.NNGException as exc:
+                    log.info("request_not_received", error=str(exc))
+                    continue
+                try:
+                    admitted = self._admit(frame, pipe_id)
+                    if isinstance(admitted, bytes):
+                        reply = admitted
+                    elif isinstance(admitted[0], p.Replay) and self.replays.take(io, admitted[0], admitted[1], pipe_id):
+                        io = self._open_context()
+                        continue
+                    else:
+                        reply = self._serve(admitted[0], admitted[1], pipe_id)
+                except Exception as exc:  # every request is answered; this is the last net
+                    reply = self._crashed("frame", exc, detect_format(frame))
+                try:
+                    io.send(reply)
+                except pynng.Closed:
+                    return
+                except pynng.NNGException as exc:
+                    log.info("reply_not_sent", error=str(exc))
+        finally:
+            with self._lock:
+                self._contexts.discard(io)
+            io.close()
 
     def _crashed(self, op: str, exc: BaseException, fmt: Format) -> bytes:
         """Journal a request that crashed and answer it ``internal``."""
@@ -192,18 +236,23 @@ class Gateway:
 
     def handle_frame(self, frame: bytes, pipe_id: int) -> bytes:
         """Decode one request frame, run it, encode the reply in the request's format."""
+        admitted = self._admit(frame, pipe_id)
+        if isinstance(admitted, bytes):
+            return admitted
+        request, fmt = admitted
+        if isinstance(request, p.Replay):
+            return self.replays.reply(request, fmt, pipe_id)
+        return self._serve(request, fmt, pipe_id)
+
+    def _admit(self, frame: bytes, pipe_id: int) -> tuple[p.Request, Format] | bytes:
+        """The decoded request and its format, or the encoded refusal."""
         if (refused := self.access.screen(frame, pipe_id)) is not None:
             return refused  # a ws/tcp pipe without a valid token, or a request beyond its role
         fmt = detect_format(frame)
         limit = self.config.gateway.max_frame_bytes
         if len(frame) > limit:
-            return encode(
-                p.ErrorReply(
-                    code="too_large",
-                    message=f"request of {len(frame)} bytes exceeds the limit of {limit}",
-                ),
-                fmt,
-            )
+            message = f"request of {len(frame)} bytes exceeds the limit of {limit}"
+            return encode(p.ErrorReply(code="too_large", message=message), fmt)
         try:
             request, fmt = _request_codec.decode(frame)
         except DecodeError as exc:
@@ -213,6 +262,10 @@ class Gateway:
                 greeted = pipe_id in self._hello
             if not greeted:
                 return encode(p.ErrorReply(code="hello_required", message="send hello first"), fmt)
+        return request, fmt
+
+    def _serve(self, request: p.Request, fmt: Format, pipe_id: int) -> bytes:
+        """Run an admitted request and encode its reply (fitted to the pipe: redaction, URLs)."""
         op = request.__struct_config__.tag
         try:
             reply = self.dispatch(request, pipe_id)
@@ -262,14 +315,8 @@ class Gateway:
                 return p.Tasks(tasks=tasks[-limit:] if limit > 0 else [])
             case p.GetTask(task_id=task_id):
                 return p.TaskReply(task=rt.task(task_id))
-            case p.Replay(from_seq=start, to_seq=end, task_id=task_id, limit=limit):
-                limit = max(1, min(limit, MAX_REPLAY))
-                head = rt.bus.head
-                upto = head if end is None else min(end, head)
-                events = read_envelopes(rt.journal, max(1, start), upto, task_id=task_id, limit=limit)
-                # A full page may have more behind it; otherwise everything to `upto` was read.
-                next_seq = events[-1].seq + 1 if len(events) == limit else max(start, upto + 1)
-                return p.Events(events=events, head=head, next_seq=next_seq)
+            case p.Replay():  # JSON and viewers (redacted); others get the journal's bytes (replay.py)
+                return decoded_events(rt.journal, rt.bus.head, request)
             case p.Status():
                 with self._lock:
                     clients = self._clients

@@ -1,10 +1,16 @@
 """The ipc timeline sender: one hand-off from the journal commit to the Pub0 sockets.
 
-The bus writer calls :meth:`Timeline.offer` right after each commit (a bus
-listener) with the committed records, which carry their type (the topic) and
-the journal's own bytes. The sender thread wakes once per batch and sends
-``<type> <body>`` frames: nothing is decoded or re-encoded for the msgpack
-timeline, and the JSON timeline encodes only while someone listens.
+The bus calls :meth:`Timeline.offer` right after each commit (a bus listener,
+on the committing thread) with the committed records, which carry their type
+(the topic) and the journal's own bytes. Frames are ``<type> <body>``: nothing
+is decoded or re-encoded for the msgpack timeline, and the JSON timeline
+encodes only while someone listens.
+
+A small batch that finds the sender thread idle is sent right there, on the
+committing thread (a Pub0 send never blocks: nng drops for a full pipe), so a
+single event goes from commit to socket with no hand-off at all; larger batches,
+or any batch while the sender is still busy, go to the sender thread in one
+hand-off, which keeps the order.
 
 Bounded: when more than ``max_pending`` records wait (the sender starved of CPU),
 further batches are not queued; the sender later reads that range back from the
@@ -15,18 +21,23 @@ pipe) they heal with ``replay``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
 
 import pynng
 import structlog
+from pynng._nng import lib
+from pynng.exceptions import check_err
 
 from greenroom.bus import Envelope, Journal, Record, decode_row, envelope_to_json, event_type
 
 log = structlog.get_logger(__name__)
 
 HEAL_PAGE = 2000
+INLINE_MAX = 64
+"""Batches up to this size are sent on the committing thread when the sender is idle."""
 
 
 class Timeline:
@@ -66,18 +77,24 @@ class Timeline:
     # -- producer side (the bus writer thread) --------------------------------------------
 
     def offer(self, records: list[Record]) -> None:
-        """Queue a committed batch (a bus listener: cheap, never blocks on the sockets)."""
+        """Send or queue a committed batch (a bus listener: never blocks on the sockets)."""
         with self._cond:
             if self._closed or not records:
                 return
-            if self._lost is not None or self._pending + len(records) > self._max_pending:
+            inline = self._waiting and not self._batches and self._lost is None and len(records) <= INLINE_MAX
+            if inline:
+                pass  # the sender has sent everything it took, and commits do not overlap: order holds
+            elif self._lost is not None or self._pending + len(records) > self._max_pending:
                 first = records[0].seq if self._lost is None else self._lost[0]
                 self._lost = (first, records[-1].seq)
             else:
                 self._batches.append(records)
                 self._pending += len(records)
-            if self._waiting:
+            if not inline and self._waiting:
                 self._cond.notify()
+        if inline:
+            with contextlib.suppress(pynng.Closed):  # the gateway is closing
+                self._send(records)
 
     # -- the sender thread ----------------------------------------------------------------
 
@@ -88,7 +105,7 @@ class Timeline:
                 while not self._batches and self._lost is None and not self._closed:
                     self._waiting = True
                     self._cond.wait()
-                    self._waiting = False
+                self._waiting = False
                 if self._closed:
                     return
                 batches, self._batches = self._batches, deque()
@@ -120,14 +137,18 @@ class Timeline:
             self._send_json([(rec.type, rec.envelope) for rec in records])
 
     def _send_frames(self, frames: list[tuple[int, str, bytes]]) -> None:
-        send, topic = self._pub.send, self._topic
+        # nng_send itself (what pynng's send wraps): a Pub0 send queues to each pipe or drops, never blocks.
+        send, sock, topic = lib.nng_send, self._pub.socket, self._topic
         for seq, kind, raw in frames:
-            try:
-                send(topic(kind) + raw)
-            except pynng.Closed:
-                raise
-            except Exception as exc:  # one frame that cannot be sent must not end the timeline
-                log.error("timeline_send_failed", seq=seq, error=repr(exc))
+            frame = topic(kind) + raw
+            err = send(sock, frame, len(frame), 0)
+            if err:
+                try:
+                    check_err(err)
+                except pynng.Closed:
+                    raise
+                except pynng.NNGException as exc:  # one frame that cannot be sent must not end the timeline
+                    log.error("timeline_send_failed", seq=seq, error=repr(exc))
 
     def _send_json(self, envs: list[tuple[str, Envelope]]) -> None:
         for kind, env in envs:
