@@ -145,6 +145,12 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def __del__(self) -> None:
+        # A client nobody closed: its pooled contexts must close before its socket does (pynng
+        # raises from a context's own finaliser once the socket is gone).
+        with contextlib.suppress(Exception):
+            self.close()
+
     def close(self) -> None:
         with self._lock:
             contexts, self._contexts = self._contexts, []
