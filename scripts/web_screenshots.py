@@ -1,6 +1,6 @@
 """Screenshots of the web client's main screens for docs/ (a scripted daemon, Debian's chromium).
 
-PYTHONPATH=. .venv/bin/python scripts/web_screenshots.py docs/
+    PYTHONPATH=. .venv/bin/python scripts/web_screenshots.py docs/
 """
 
 from __future__ import annotations

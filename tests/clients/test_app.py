@@ -66,9 +66,7 @@ class TestDesktopApp:
     @pytest.mark.slow
     def test_window_shows_the_timeline(self, short_tmp: Path, display: str, daemon_process: Any) -> None:
         """`greenroom app` attaches to the running daemon; a screenshot of the real window shows timeline rows."""
-        script = write_script(
-            short_tmp / "s.json", {"plan": plan("say hi"), "step:1:round:1": finish("hi"), "answer": "hi"}
-        )
+        script = write_script(short_tmp / "s.json", {"plan": plan("say hi"), "step:1:round:1": finish("hi"), "answer": "hi"})
         flags = [*cli_flags(short_tmp, script), *WEB_FLAGS]
         daemon = daemon_process(short_tmp, flags).start()
         with daemon.client() as c:

@@ -79,15 +79,7 @@ class TestTauriShell:
         """What the Rust side runs (`greenroom web --no-open --print-url`) prints a loopback URL with a token fragment."""
         from tests.conftest import cli_flags
 
-        flags = [
-            *cli_flags(short_tmp),
-            "--set",
-            "gateway.web=true",
-            "--set",
-            "gateway.web_port=0",
-            "--set",
-            "gateway.ws_port=0",
-        ]
+        flags = [*cli_flags(short_tmp), "--set", "gateway.web=true", "--set", "gateway.web_port=0", "--set", "gateway.ws_port=0"]
         daemon_process(short_tmp, flags).start()
         out = subprocess.run([sys.executable, "-m", "greenroom", *flags, "web", "--no-open", "--print-url", "--no-start"],
                              capture_output=True, text=True, timeout=60, check=True).stdout  # fmt: skip

@@ -47,9 +47,7 @@ def daemon(short_tmp: Path, daemon_factory: Any) -> Any:
         short_tmp / "s.json",
         {
             "plan": plan("update the notes", "report"),
-            "step:1:round:1": call(
-                ("fs.write", {"path": str(short_tmp / "notes.md"), "content": "old line\nnew line\n"})
-            ),
+            "step:1:round:1": call(("fs.write", {"path": str(short_tmp / "notes.md"), "content": "old line\nnew line\n"})),
             "step:1:round:2": finish("notes updated"),
             "answer": "The notes have a new line.",
         },

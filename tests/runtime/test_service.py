@@ -179,14 +179,10 @@ class TestManagers:
 
     def test_systemd_status(self, tmp_path: Path) -> None:
         """status reads loaded, running, pid and the last exit from systemctl show."""
-        shown = (
-            "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=4242\nExecMainStatus=0\nExecMainCode=0\n"
-        )
+        shown = "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=4242\nExecMainStatus=0\nExecMainCode=0\n"
         st = Systemd(Recorder({"show": (0, shown)}), home=tmp_path).status()
         assert (st.loaded, st.running, st.pid, st.last_exit) == (True, True, 4242, "")
-        crashed = (
-            "LoadState=loaded\nActiveState=failed\nMainPID=0\nExecMainStatus=1\nExecMainCode=1\nResult=exit-code\n"
-        )
+        crashed = "LoadState=loaded\nActiveState=failed\nMainPID=0\nExecMainStatus=1\nExecMainCode=1\nResult=exit-code\n"
         st = Systemd(Recorder({"show": (0, crashed)}), home=tmp_path).status()
         assert (st.running, st.pid, st.last_exit) == (False, None, "status 1 (exit-code)")
 

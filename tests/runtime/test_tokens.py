@@ -69,15 +69,9 @@ class TestTokenStore:
 
     @pytest.mark.parametrize(
         ("role", "name", "ttl", "needle"),
-        [
-            ("root", "", None, "role must be one of"),
-            ("viewer", "x" * 101, None, "name is 101"),
-            ("viewer", "", -1, "ttl_s"),
-        ],
+        [("root", "", None, "role must be one of"), ("viewer", "x" * 101, None, "name is 101"), ("viewer", "", -1, "ttl_s")],
     )
-    def test_bad_requests_name_what_is_wrong(
-        self, store: TokenStore, role: str, name: str, ttl: float | None, needle: str
-    ) -> None:
+    def test_bad_requests_name_what_is_wrong(self, store: TokenStore, role: str, name: str, ttl: float | None, needle: str) -> None:
         """Unknown roles, long names and bad ttls are refused with a clear message."""
         with pytest.raises(TokenError, match=needle):
             store.create(role, name, ttl)
@@ -127,9 +121,7 @@ class TestTickets:
 
 
 class TestDurations:
-    @pytest.mark.parametrize(
-        ("text", "seconds"), [("90", 90), ("90s", 90), ("15m", 900), ("12h", 43200), ("2d", 172800)]
-    )
+    @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("15m", 900), ("12h", 43200), ("2d", 172800)])
     def test_units(self, text: str, seconds: float) -> None:
         """Durations take s, m, h and d."""
         assert parse_duration(text) == seconds
@@ -189,15 +181,8 @@ def env(event: e.Event) -> Envelope:
 class TestViewerRedaction:
     def test_sensitive_calls_lose_arguments_question_and_output(self) -> None:
         """A write's args, its question and its result's output are hidden; the call stays visible."""
-        req = redact_event(
-            e.ToolRequested(call_id="c", tool="fs.write", args={"content": "s3cret"}, step=1, round=1), sensitive
-        )
-        asked = redact_event(
-            e.ConfirmationAsked(
-                confirmation_id="x", question="Allow fs.write s3cret?", tool="fs.write", args={"content": "s3cret"}
-            ),
-            sensitive,
-        )
+        req = redact_event(e.ToolRequested(call_id="c", tool="fs.write", args={"content": "s3cret"}, step=1, round=1), sensitive)
+        asked = redact_event(e.ConfirmationAsked(confirmation_id="x", question="Allow fs.write s3cret?", tool="fs.write", args={"content": "s3cret"}), sensitive)
         result = redact_event(e.ToolResult(call_id="c", tool="fs.write", ok=True, output="+s3cret"), sensitive)
         for ev in (req, asked, result):
             assert "s3cret" not in repr(ev)
@@ -214,32 +199,19 @@ class TestViewerRedaction:
     def test_the_model_text_that_chose_the_calls_is_hidden(self) -> None:
         """Round generations hold the same arguments, so their text is hidden; plans are not."""
         chunk = redact_event(e.LlmChunk(request_id="t-1:step:1:round:2", text='{"content": "s3cret"}'), sensitive)
-        done = redact_event(
-            e.LlmFinished(request_id="t-1:step:1:round:2", purpose="step:1:round:2", text="s3cret"), sensitive
-        )
+        done = redact_event(e.LlmFinished(request_id="t-1:step:1:round:2", purpose="step:1:round:2", text="s3cret"), sensitive)
         plan = e.LlmFinished(request_id="t-1:plan", purpose="plan", text="a plan")
         assert "s3cret" not in repr(chunk) + repr(done)
         assert redact_event(plan, sensitive) is plan
 
     def test_pending_confirmations_in_task_views_are_hidden(self) -> None:
         """tasks/task replies hide the same arguments as the timeline."""
-        view = TaskView(
-            task_id="t-1",
-            goal="g",
-            confirmations=[
-                PendingConfirmation(
-                    confirmation_id="x", question="Allow fs.write s3cret?", tool="fs.write", args={"c": "s3cret"}
-                )
-            ],
-        )
+        view = TaskView(task_id="t-1", goal="g", confirmations=[PendingConfirmation(confirmation_id="x", question="Allow fs.write s3cret?", tool="fs.write", args={"c": "s3cret"})])
         assert "s3cret" not in repr(redact_task(view, sensitive))
         assert "s3cret" in repr(view)  # a copy: the daemon's own view is untouched
 
     @settings(max_examples=200)
-    @given(
-        st.sampled_from(["fs.write", "shell.exec", "fs.read", "unknown"]),
-        st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=4),
-    )
+    @given(st.sampled_from(["fs.write", "shell.exec", "fs.read", "unknown"]), st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=4))
     def test_no_argument_value_of_a_sensitive_call_survives(self, tool: str, args: dict[str, str]) -> None:
         """For any arguments, a sensitive call's redacted events carry none of them."""
         events = [

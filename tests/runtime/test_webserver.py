@@ -39,9 +39,7 @@ class TestWebServer:
             assert resp.getheader("X-Frame-Options") == "DENY"
             assert "frame-ancestors 'none'" in (resp.getheader("Content-Security-Policy") or "")
 
-    @pytest.mark.parametrize(
-        "path", ["/../pyproject.toml", "/..%2f..%2fetc/passwd", "/__init__.py", "/nope.js", "//etc/passwd"]
-    )
+    @pytest.mark.parametrize("path", ["/../pyproject.toml", "/..%2f..%2fetc/passwd", "/__init__.py", "/nope.js", "//etc/passwd"])
     def test_nothing_outside_the_page(self, server: WebServer, path: str) -> None:
         """Traversal, Python files and unknown paths are 404."""
         assert get(server, path).status == 404
