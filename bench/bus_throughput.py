@@ -10,7 +10,8 @@ The baseline does only the raw work: the same rows (seq, ts, type, task,
 msgpack body), encoded **before** the timed loop, inserted by ``executemany``
 in transactions of the bus's batch size, into the same schema with the same
 pragmas. Both sides run once untimed first (warm caches, same files). Masking's
-cost is the same bus measured with ``mask=None`` in the same run.
+cost is the same bus measured with ``mask=None`` in the same run. Three rounds,
+each raw / bus / bus without masking in turn; medians are reported.
 
     python -m bench.bus_throughput [--events 200000]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import statistics
 import tempfile
 import threading
 import time
@@ -36,6 +38,7 @@ BATCH = 8192
 RATE_GOAL = 100_000
 SHARE_GOAL = 0.5
 MASK_COST_GOAL = 0.10
+ROUNDS = 3
 
 
 def event_mix() -> list[tuple[e.Event, str]]:
@@ -166,11 +169,19 @@ def main() -> None:
         root = Path(tmp)
         raw_inserts(root / "warm-raw.sqlite", rows[:20_000])  # warm-up, untimed, both sides alike
         through_bus(root / "warm-bus.sqlite", events[:20_000], SecretMasker())
-        raw = raw_inserts(root / "raw.sqlite", rows)
-        daemon, lost, replayed = through_bus(root / "bus.sqlite", events, SecretMasker())
-        unmasked, lost_unmasked, _ = through_bus(root / "unmasked.sqlite", events, None)
+        raws, daemons, unmaskeds, lost, lost_unmasked, replayed = [], [], [], [], [], []
+        for i in range(ROUNDS):  # interleaved, so a change in the machine's load hits all three alike
+            raws.append(raw_inserts(root / f"raw{i}.sqlite", rows))
+            rate, lost_i, replayed_i = through_bus(root / f"bus{i}.sqlite", events, SecretMasker())
+            daemons.append(rate)
+            lost += lost_i
+            replayed += replayed_i
+            rate, lost_i, _ = through_bus(root / f"unmasked{i}.sqlite", events, None)
+            unmaskeds.append(rate)
+            lost_unmasked += lost_i
+    raw, daemon, unmasked = (statistics.median(xs) for xs in (raws, daemons, unmaskeds))
     cost = 1 - daemon / unmasked
-    print(f"events: {n:,} (a task-like mix), subscribers: {SUBSCRIBERS}, batch {BATCH}")
+    print(f"events: {n:,} (a task-like mix), subscribers: {SUBSCRIBERS}, batch {BATCH}; medians of {ROUNDS} rounds")
     print(f"raw SQLite, prebuilt rows          {raw:>10,.0f} events/s")
     print(
         f"bus + journal -> 4 subscribers     {daemon:>10,.0f} events/s  ({daemon / raw:.0%} of raw)"

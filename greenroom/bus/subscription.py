@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from greenroom.bus.codec import decode_row, encode_envelope
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import event_type
@@ -23,20 +25,19 @@ if TYPE_CHECKING:
 REPLAY_PAGE = 1000
 
 
-class Record:
-    """A committed event: its envelope, its msgpack body exactly as journaled, and its type.
+class Record(msgspec.Struct, gc=False):
+    """A committed event: its seq, its msgpack body exactly as journaled, its envelope, and its type.
 
     ``type`` is the journal row's type column and the timeline topic, known before
-    encoding, so nobody downstream has to look into the event for it.
+    encoding, so nobody downstream has to look into the event for it. A msgspec
+    Struct: one is built per event on the commit path, and its C constructor costs
+    a fifth of a Python ``__init__``.
     """
 
-    __slots__ = ("envelope", "raw", "seq", "type")
-
-    def __init__(self, seq: int, raw: bytes, envelope: Envelope, type: str | None = None) -> None:
-        self.seq = seq
-        self.raw = raw
-        self.envelope = envelope
-        self.type: str = event_type(envelope.event) if type is None else type
+    seq: int
+    raw: bytes
+    envelope: Envelope
+    type: str
 
 
 class Subscription:
@@ -116,7 +117,7 @@ class Subscription:
             if ok:
                 self._backlog.append(Record(env.seq, row[4], env, row[2]))
             else:
-                self._backlog.append(Record(env.seq, encode_envelope(env), env))
+                self._backlog.append(Record(env.seq, encode_envelope(env), env, event_type(env.event)))
         self.replayed += len(rows)
 
     def _next_ready(self) -> Record | None:
