@@ -129,14 +129,17 @@ class Gateway:
                 (pub_json, self.timeline_json_url),
             ):
                 listen_private(sock, url)
-            limiter = anyio.CapacityLimiter(gw.workers + self.replays.workers + 1)
+            threads = gw.workers + self.replays.workers + 1
+            limiter = anyio.CapacityLimiter(threads)
+            running = _Countdown(threads)
             async with anyio.create_task_group() as tg:
                 for _ in range(gw.workers):
-                    tg.start_soon(self._run_thread, self._control_loop, self._open_context(), limiter)
+                    tg.start_soon(self._run_thread, self._control_loop, self._open_context(), limiter, running)
                 for _ in range(self.replays.workers):
-                    tg.start_soon(self._run_thread, lambda _: self.replays.run(), None, limiter)
+                    tg.start_soon(self._run_thread, lambda _: self.replays.run(), None, limiter, running)
                 bus.add_listener(timeline.offer, first=True)  # each committed batch comes straight here
-                tg.start_soon(self._run_thread, lambda _: timeline.run(), None, limiter)
+                tg.start_soon(self._run_thread, lambda _: timeline.run(), None, limiter, running)
+                await anyio.to_thread.run_sync(running.wait)  # "started" means every worker runs
                 if self.transports.enabled:
                     await tg.start(self.transports.serve, rep)
                 log.info("gateway_listening", control=self.control_url, timeline=self.timeline_url)
@@ -156,8 +159,12 @@ class Gateway:
             self.access.store.close()
 
     @staticmethod
-    async def _run_thread(fn: Any, arg: Any, limiter: anyio.CapacityLimiter) -> None:
-        await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True, limiter=limiter)
+    async def _run_thread(fn: Any, arg: Any, limiter: anyio.CapacityLimiter, running: _Countdown) -> None:
+        def run() -> None:
+            running.arrive()
+            fn(arg)
+
+        await anyio.to_thread.run_sync(run, abandon_on_cancel=True, limiter=limiter)
 
     def _pipe_added(self, pipe: pynng.Pipe) -> None:
         with self._lock:
@@ -432,3 +439,21 @@ class Gateway:
                 return p.McpServerReply(server=rt.mcp_restart(name))
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
+
+
+class _Countdown:
+    """Set once ``n`` threads have arrived."""
+
+    def __init__(self, n: int) -> None:
+        self._left = n
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+
+    def arrive(self) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left <= 0:
+                self._done.set()
+
+    def wait(self) -> None:
+        self._done.wait()
