@@ -1,12 +1,12 @@
 """The nng gateway: the control socket (Rep0) and the timeline sockets (Pub0).
 
 Control requests are served by worker threads, each with its own Rep0
-context, so slow requests (a large replay) do not hold up others and no
-blocking work touches the event loop. The timeline is published by one
-sender thread that the bus writer hands each committed batch to
-(``timeline.py``): frames are ``<topic> <body>``, the topic being the event
-type (``task.submitted``); the msgpack timeline sends the journal's own bytes,
-the JSON timeline encodes only while someone listens.
+context (``workers.py``), so slow requests do not hold up others and no
+blocking work touches the event loop; replays go to their own workers with a
+bounded share (``replay.py``). The timeline gets each committed batch straight
+from the bus (``timeline.py``): frames are ``<topic> <body>``, the topic being
+the event type (``task.submitted``); the msgpack timeline sends the journal's
+own bytes, the JSON timeline encodes only while someone listens.
 A slow client loses frames at its own nng queue, never slowing the bus or
 other clients; it notices the gap in ``seq`` and asks ``replay``.
 """
@@ -34,7 +34,7 @@ from greenroom.runtime.access import Access
 from greenroom.runtime.config import Config
 from greenroom.runtime.core import Runtime
 from greenroom.runtime.errors import RequestError
-from greenroom.runtime.nng import ContextIO, listen_private
+from greenroom.runtime.nng import listen_private
 from greenroom.runtime.paths import (
     CONTROL_SOCKET,
     STATE_FILE,
@@ -48,6 +48,7 @@ from greenroom.runtime.timeline import Timeline
 from greenroom.runtime.tokens import TokenStore
 from greenroom.runtime.transports import Transports
 from greenroom.runtime.views import models_view, preview
+from greenroom.runtime.workers import ControlWorkers, Countdown
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +81,6 @@ class Gateway:
         self._clients = 0
         self._json_subscribers = 0
         self._lock = threading.Lock()
-        self._closed = threading.Event()
         # ws/tcp clients: tokens, roles and their listeners live in access.py / transports.py.
         self.access = Access(
             TokenStore(ensure_private_dir(config.data_dir) / STATE_FILE),
@@ -99,9 +99,6 @@ class Gateway:
             workers=config.gateway.replay_workers,
             share=config.gateway.replay_share,
         )
-        self.replays.on_done = self._close_context
-        self._rep: pynng.Rep0 | None = None
-        self._contexts: set[ContextIO] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -121,7 +118,7 @@ class Gateway:
         pub_json.add_post_pipe_remove_cb(lambda _pipe: self._count_json(-1))
         bus = self.runtime.bus
         timeline = Timeline(bus.journal, pub, pub_json, lambda: self._json_subscribers > 0)
-        self._rep = rep
+        workers = ControlWorkers(rep, self._admit, self._serve, self._crashed, self.replays)
         try:
             for sock, url in (
                 (rep, self.control_url),
@@ -131,10 +128,10 @@ class Gateway:
                 listen_private(sock, url)
             threads = gw.workers + self.replays.workers + 1
             limiter = anyio.CapacityLimiter(threads)
-            running = _Countdown(threads)
+            running = Countdown(threads)
             async with anyio.create_task_group() as tg:
                 for _ in range(gw.workers):
-                    tg.start_soon(self._run_thread, self._control_loop, self._open_context(), limiter, running)
+                    tg.start_soon(self._run_thread, workers.loop, workers.open_context(), limiter, running)
                 for _ in range(self.replays.workers):
                     tg.start_soon(self._run_thread, lambda _: self.replays.run(), None, limiter, running)
                 bus.add_listener(timeline.offer, first=True)  # each committed batch comes straight here
@@ -145,21 +142,16 @@ class Gateway:
                 log.info("gateway_listening", control=self.control_url, timeline=self.timeline_url)
                 task_status.started()
         finally:
-            self._closed.set()
             bus.remove_listener(timeline.offer)
             timeline.close()
             self.replays.close()
-            with self._lock:
-                contexts, self._contexts = self._contexts, set()
-            for io in contexts:  # before the socket: closing it first makes their close fail
-                with contextlib.suppress(pynng.NNGException):
-                    io.ctx.close()
+            workers.close()
             for sock in (rep, pub, pub_json):
                 sock.close()
             self.access.store.close()
 
     @staticmethod
-    async def _run_thread(fn: Any, arg: Any, limiter: anyio.CapacityLimiter, running: _Countdown) -> None:
+    async def _run_thread(fn: Any, arg: Any, limiter: anyio.CapacityLimiter, running: Countdown) -> None:
         def run() -> None:
             running.arrive()
             fn(arg)
@@ -181,57 +173,6 @@ class Gateway:
             self._json_subscribers += delta
 
     # -- control ---------------------------------------------------------------------------
-
-    def _open_context(self) -> ContextIO:
-        assert self._rep is not None
-        io = ContextIO(self._rep.new_context())
-        with self._lock:
-            self._contexts.add(io)
-        return io
-
-    def _close_context(self, io: ContextIO) -> None:
-        with self._lock:
-            self._contexts.discard(io)
-        with contextlib.suppress(pynng.NNGException):
-            io.ctx.close()
-        io.close()
-
-    def _control_loop(self, io: ContextIO) -> None:
-        """Serve requests on one context until the gateway closes; nothing a request does ends it.
-
-        A replay goes to the replay workers with this context (they answer on it), and
-        this worker goes on with a fresh one.
-        """
-        try:
-            while not self._closed.is_set():
-                try:
-                    frame, pipe_id = io.recv()
-                except pynng.Closed:
-                    return
-                except pynng.NNGException as exc:
-                    log.info("request_not_received", error=str(exc))
-                    continue
-                try:
-                    admitted = self._admit(frame, pipe_id)
-                    if isinstance(admitted, bytes):
-                        reply = admitted
-                    elif isinstance(admitted[0], p.Replay) and self.replays.take(io, admitted[0], admitted[1], pipe_id):
-                        io = self._open_context()
-                        continue
-                    else:
-                        reply = self._serve(admitted[0], admitted[1], pipe_id)
-                except Exception as exc:  # every request is answered; this is the last net
-                    reply = self._crashed("frame", exc, detect_format(frame))
-                try:
-                    io.send(reply)
-                except pynng.Closed:
-                    return
-                except pynng.NNGException as exc:
-                    log.info("reply_not_sent", error=str(exc))
-        finally:
-            with self._lock:
-                self._contexts.discard(io)
-            io.close()
 
     def _crashed(self, op: str, exc: BaseException, fmt: Format) -> bytes:
         """Journal a request that crashed and answer it ``internal``."""
@@ -439,21 +380,3 @@ class Gateway:
                 return p.McpServerReply(server=rt.mcp_restart(name))
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
-
-
-class _Countdown:
-    """Set once ``n`` threads have arrived."""
-
-    def __init__(self, n: int) -> None:
-        self._left = n
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-
-    def arrive(self) -> None:
-        with self._lock:
-            self._left -= 1
-            if self._left <= 0:
-                self._done.set()
-
-    def wait(self) -> None:
-        self._done.wait()
