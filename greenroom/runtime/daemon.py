@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 
@@ -119,18 +118,6 @@ async def _wait_for_stop(stop: anyio.Event | None, handle_signals: bool) -> str:
     return result
 
 
-GIL_SWITCH_S = 0.001
-"""How long a thread may hold the GIL while another waits (Python's default: 5 ms).
-
-The daemon is many threads (actors, control and replay workers, the bus writer,
-the timeline sender) and most of its work is latency: a control request or a
-timeline frame that waits 5 ms for a busy actor to yield is the p99. At 1 ms
-the measured busy-daemon timeline p50 and the status p99 under a replay storm
-drop (bench/gateway.py), for a throughput cost within the bus bench's noise.
-"""
-
-
 def run_daemon(config: Config) -> None:
-    """Blocking entry point for ``greenroom daemon`` (the process is the daemon's)."""
-    sys.setswitchinterval(GIL_SWITCH_S)
+    """Blocking entry point for ``greenroom daemon``."""
     anyio.run(serve, config)
