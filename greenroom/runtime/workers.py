@@ -37,10 +37,20 @@ class ControlWorkers:
         serve: runs an admitted request and encodes its reply.
         crashed: the reply for a request whose handling raised.
         replays: where replays go (with their context).
+        accepting: set once requests may be served (the actors run); until then they wait in nng.
     """
 
-    def __init__(self, rep: pynng.Rep0, admit: Admit, serve: Serve, crashed: Crashed, replays: Replays) -> None:
+    def __init__(
+        self,
+        rep: pynng.Rep0,
+        admit: Admit,
+        serve: Serve,
+        crashed: Crashed,
+        replays: Replays,
+        accepting: threading.Event,
+    ) -> None:
         self._rep = rep
+        self._accepting = accepting
         self._admit = admit
         self._serve = serve
         self._crashed = crashed
@@ -66,6 +76,7 @@ class ControlWorkers:
     def close(self) -> None:
         """Stop every loop: close all contexts (before the socket: closing it first makes theirs fail)."""
         self._closed.set()
+        self._accepting.set()  # a loop still waiting to start sees closed and returns
         with self._lock:
             contexts, self._contexts = self._contexts, set()
         for io in contexts:
@@ -74,6 +85,7 @@ class ControlWorkers:
 
     def loop(self, io: ContextIO) -> None:
         """Serve requests on ``io`` until closed; nothing a request does ends the loop."""
+        self._accepting.wait()
         try:
             while not self._closed.is_set():
                 try:
