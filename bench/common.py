@@ -18,9 +18,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class BenchDaemon:
-    """``greenroom daemon`` with the scripted backend in a fresh temp dir."""
+    """``greenroom daemon`` in a fresh temp dir, with the scripted backend unless ``backend`` says
+    otherwise (``None``: the default configuration's)."""
 
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, backend: str | None = "scripted") -> None:
         self.root = Path(tempfile.mkdtemp(prefix="grb-", dir="/tmp"))
         (self.root / "config.toml").touch()
         self.runtime_dir = self.root / "run"
@@ -34,8 +35,7 @@ class BenchDaemon:
             str(self.root / "data"),
             "--runtime-dir",
             str(self.runtime_dir),
-            "--set",
-            "llm.backend=scripted",
+            *(("--set", f"llm.backend={backend}") if backend else ()),
             "--set",
             "agent.match_tools=false",
             "--set",

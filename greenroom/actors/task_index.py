@@ -44,6 +44,7 @@ _TASK_CLASSES = (
 
 
 TASK_EVENT_TYPES: tuple[str, ...] = tuple(c.__struct_config__.tag for c in _TASK_CLASSES)  # type: ignore[misc]
+_TYPES = frozenset(TASK_EVENT_TYPES)
 
 
 class TaskIndex:
@@ -72,7 +73,10 @@ class TaskIndex:
 
     def apply(self, records: list[Record]) -> None:
         """Bus listener: fold newly committed records."""
-        self._apply_envelopes(r.envelope for r in records if isinstance(r.envelope.event, _TASK_CLASSES))
+        # On the commit path for every event: a set lookup of the record's type, the lock only if one matches.
+        envs = [r.envelope for r in records if r.type in _TYPES]
+        if envs:
+            self._apply_envelopes(envs)
 
     def _apply_envelopes(self, envs: Iterable[Envelope]) -> None:
         with self._lock:

@@ -12,7 +12,7 @@ from greenroom._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from greenroom.bus import protocol
-    from greenroom.bus.bus import Bus, Record, Subscription
+    from greenroom.bus.bus import Bus
     from greenroom.bus.codec import (
         CORRUPT_EVENT,
         Codec,
@@ -29,14 +29,15 @@ if TYPE_CHECKING:
     from greenroom.bus.errors import BusClosedError, BusError, DecodeError, JournalError
     from greenroom.bus.events import TERMINAL_EVENTS, Event, PlanStep, event_type
     from greenroom.bus.journal import Journal, create_private_file
-    from greenroom.bus.masking import Masker, map_strings, mask_envelope
+    from greenroom.bus.masking import MarkerScan, Masker, map_strings, mask_envelope
+    from greenroom.bus.subscription import Record, Subscription
 
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "Bus": "bus",
-        "Record": "bus",
-        "Subscription": "bus",
+        "Record": "subscription",
+        "Subscription": "subscription",
         "CORRUPT_EVENT": "codec",
         "Codec": "codec",
         "decode_envelope": "codec",
@@ -58,6 +59,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "event_type": "events",
         "Journal": "journal",
         "create_private_file": "journal",
+        "MarkerScan": "masking",
         "Masker": "masking",
         "map_strings": "masking",
         "mask_envelope": "masking",

@@ -5,7 +5,11 @@ and appends to a pending batch. One writer thread commits batches to the
 journal and only then delivers them, so every event that anyone sees, inside
 the process or outside it, is already durable. ``publish(..., durable=True)``
 (or ``flush``) waits for that commit; use it before any side effect that
-depends on the event.
+depends on the event. A durable publish that finds nobody committing commits
+the pending batch itself (group commit with the caller as leader): a single
+event then reaches the journal, the listeners and the subscribers without a
+thread hand-off. Commits never overlap; listeners and ``on_ready`` callbacks run
+on whichever thread commits.
 
 Each subscriber has a bounded queue. A full queue drops for that subscriber
 only; the subscription then reads what it missed back from the journal, so a
@@ -17,198 +21,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 import structlog
 
-from greenroom.bus.codec import decode_row, encode_envelope
+from greenroom.bus.codec import encode_envelope
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.errors import BusClosedError, JournalError
 from greenroom.bus.events import Error, Event, event_type
-from greenroom.bus.journal import Journal, Row
-from greenroom.bus.masking import Masker, mask_envelope
+from greenroom.bus.journal import Journal
+from greenroom.bus.masking import MarkerScan, Masker, mask_envelope
+from greenroom.bus.subscription import Record, Subscription
 
 log = structlog.get_logger(__name__)
-
-REPLAY_PAGE = 1000
-
-
-class Record:
-    """A committed event: its envelope and its msgpack body, exactly as journaled."""
-
-    __slots__ = ("envelope", "raw", "seq")
-
-    def __init__(self, seq: int, raw: bytes, envelope: Envelope) -> None:
-        self.seq = seq
-        self.raw = raw
-        self.envelope = envelope
-
-
-class Subscription:
-    """One subscriber's view of the bus: every committed event from ``next_seq`` on, in order.
-
-    Live events arrive through a bounded queue. When it overflows, events are
-    dropped for this subscriber only and read back from the journal on the next
-    ``get``/``drain``, so the consumer never sees a gap or a duplicate.
-
-    Args:
-        bus: the bus it belongs to.
-        name: for logs and stats.
-        maxsize: bound of the live queue.
-        next_seq: the first seq this subscriber wants.
-        on_ready: called (on the writer thread) when the queue turns non-empty
-            or overflows; keep it cheap and non-blocking.
-    """
-
-    def __init__(
-        self,
-        bus: Bus,
-        name: str,
-        maxsize: int,
-        next_seq: int,
-        on_ready: Callable[[], Any] | None = None,
-    ) -> None:
-        self.name = name
-        self.maxsize = maxsize
-        self.next_seq = next_seq
-        self.dropped = 0
-        self.replayed = 0
-        self._bus = bus
-        self._queue: deque[Record] = deque()
-        self._backlog: deque[Record] = deque()
-        self._overflow = False
-        self._catchup_to = 0
-        self._on_ready = on_ready
-        self._cond = threading.Condition(threading.Lock())
-        self._waiting = False
-        self._closed = False
-
-    # -- producer side (writer thread) ---------------------------------------------------
-
-    def _offer(self, records: list[Record]) -> None:
-        notify = False
-        with self._cond:
-            if self._closed:
-                return
-            queue = self._queue
-            was_empty = not queue
-            room = self.maxsize - len(queue)
-            if room >= len(records):
-                queue.extend(records)
-            else:
-                if room > 0:
-                    queue.extend(records[:room])
-                self.dropped += len(records) - max(room, 0)
-                self._overflow = True
-            notify = was_empty or self._overflow
-            if self._waiting:
-                self._cond.notify()
-        if notify and self._on_ready is not None:
-            self._on_ready()
-
-    # -- consumer side -------------------------------------------------------------------
-
-    def _replay(self, upto: int | None) -> None:
-        """Fill the backlog from the journal: ``next_seq .. upto`` (or to the head).
-
-        Rows are decoded here, so a corrupt row reaches consumers as its ``error``
-        placeholder (see ``decode_row``), never as bytes they cannot read.
-        """
-        journal = self._bus.journal
-        rows = journal.read_rows(self.next_seq, upto, limit=REPLAY_PAGE)
-        for row in rows:
-            env, ok = decode_row(row, journal.report_corrupt)
-            self._backlog.append(Record(env.seq, row[4] if ok else encode_envelope(env), env))
-        self.replayed += len(rows)
-
-    def _next_ready(self) -> Record | None:
-        """The next record in order, healing gaps from the journal; None when caught up."""
-        rec: Record | None
-        while True:
-            if not self._backlog and self.next_seq <= self._catchup_to:
-                self._replay(self._catchup_to)  # continue a catch-up, page by page
-            if self._backlog:
-                rec = self._backlog.popleft()
-            else:
-                with self._cond:
-                    rec = self._queue.popleft() if self._queue else None
-                    overflow = self._overflow
-                    if rec is None and overflow:
-                        self._overflow = False
-                if rec is None:
-                    if not overflow:
-                        return None
-                    # Queue drained after an overflow: read what was dropped.
-                    self._catchup_to = self._bus.head
-                    self._replay(self._catchup_to)
-                    if not self._backlog:
-                        return None
-                    continue
-            if rec.seq < self.next_seq:
-                continue  # already delivered (read back from the journal earlier)
-            if rec.seq > self.next_seq:
-                # A gap: events were dropped before this one. Read them back first.
-                self._replay(rec.seq - 1)
-                self._backlog.append(rec)
-                continue
-            self.next_seq = rec.seq + 1
-            return rec
-
-    def drain(self, max_items: int | None = None) -> list[Record]:
-        """Every record available now, in order (non-blocking)."""
-        out: list[Record] = []
-        if not self._backlog and max_items is None:
-            # Fast path: take the whole live queue in one lock round-trip; fall back to
-            # the careful path only when it does not continue exactly where we are.
-            with self._cond:
-                taken, self._queue = self._queue, deque()
-            if taken and taken[0].seq == self.next_seq and taken[-1].seq == self.next_seq + len(taken) - 1:
-                self.next_seq = taken[-1].seq + 1
-                out.extend(taken)
-            else:
-                self._backlog.extend(taken)
-        while max_items is None or len(out) < max_items:
-            rec = self._next_ready()
-            if rec is None:
-                break
-            out.append(rec)
-        return out
-
-    def get(self, timeout: float | None = None) -> Record | None:
-        """The next record, waiting up to ``timeout`` seconds; None on timeout or close."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            rec = self._next_ready()
-            if rec is not None:
-                return rec
-            with self._cond:
-                if self._closed:
-                    return None
-                if self._queue or self._overflow:
-                    continue
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                self._waiting = True
-                try:
-                    self._cond.wait(remaining)
-                finally:
-                    self._waiting = False
-
-    def close(self) -> None:
-        """Stop receiving; wakes a blocked ``get``."""
-        with self._cond:
-            self._closed = True
-            self._queue.clear()
-            self._cond.notify_all()
-        self._bus._unsubscribe(self)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
+_encode = msgspec.msgpack.Encoder().encode
 
 
 class Bus:
@@ -233,13 +61,15 @@ class Bus:
     ) -> None:
         self.journal = journal
         self._mask = mask
+        self._scan = MarkerScan(mask.markers if mask is not None else ())
         self._clock = clock
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._seq = journal.head
         self._pending: list[Envelope] = []
         self._wake = threading.Event()
-        self._idle = True
+        self._idle = True  # the writer is asleep on _wake
+        self._committing = False  # a batch is being committed (by the writer or a leading publisher)
         self._durable = journal.head
         self._durable_cond = threading.Condition()
         self._subs: list[Subscription] = []
@@ -283,10 +113,17 @@ class Bus:
                 correlation_id=correlation_id,
             )
             self._pending.append(env)
-            if self._idle:
+            lead = durable and self._idle and not self._committing
+            if lead:
+                # Group commit: nobody is committing, so this caller, who waits anyway, commits
+                # what is pending itself; that saves the hand-off to the writer thread.
+                batch = self._take()
+            elif self._idle and not self._committing:
                 self._idle = False
                 self._wake.set()
         if durable:
+            if lead:
+                self._run_commit(batch)
             self.wait_durable(env.seq)
         return env
 
@@ -341,13 +178,20 @@ class Bus:
             on_ready()
         return sub
 
-    def add_listener(self, fn: Callable[[list[Record]], None]) -> None:
-        """Call ``fn(records)`` on the writer thread after each commit, before subscribers.
+    def add_listener(self, fn: Callable[[list[Record]], None], *, first: bool = False) -> None:
+        """Call ``fn(records)`` on the committing thread after each commit, before subscribers.
 
         For small synchronous views (such as the task index) that must never lag
-        the journal. ``fn`` must be fast and must not publish.
+        the journal, and for the timeline sender (``first``: called before the
+        others, so frames leave as early as possible). ``fn`` must be fast and
+        must not publish.
         """
-        self._listeners.append(fn)
+        # A new list each time: a commit in progress iterates the old one.
+        self._listeners = [fn, *self._listeners] if first else [*self._listeners, fn]
+
+    def remove_listener(self, fn: Callable[[list[Record]], None]) -> None:
+        """Stop calling ``fn`` (no-op if it is not a listener)."""
+        self._listeners = [f for f in self._listeners if f != fn]  # bound methods are equal, not identical
 
     def _unsubscribe(self, sub: Subscription) -> None:
         with self._durable_cond:
@@ -359,42 +203,69 @@ class Bus:
     def _stopped(self) -> bool:
         return self._closed and not self._thread.is_alive()
 
+    def _take(self) -> list[Envelope]:
+        """The next batch to commit (call under ``_lock``; marks a commit as running)."""
+        batch = self._pending[: self._max_batch]
+        del self._pending[: self._max_batch]
+        self._committing = True
+        return batch
+
     def _writer_loop(self) -> None:
         while True:
+            batch: list[Envelope] | None = None
             with self._lock:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-                if not batch:
-                    if self._closed:
-                        break
+                if self._failure is not None:
+                    break
+                if self._pending and not self._committing:
+                    batch = self._take()
+                elif self._closed and not self._pending and not self._committing:
+                    break
+                else:
                     self._idle = True
                     self._wake.clear()
-            if not batch:
+            if batch is None:
                 self._wake.wait()
                 continue
-            try:
-                self._commit(batch)
-            except Exception as exc:
-                log.error("journal_write_failed", error=str(exc), events=len(batch))
-                with self._lock:
-                    self._closed = True
-                self._failure = exc
-                break
+            self._run_commit(batch)
         with self._durable_cond:
             self._durable_cond.notify_all()
+
+    def _run_commit(self, batch: list[Envelope]) -> None:
+        """Commit ``batch`` (on the writer, or on a durable publisher that leads), then hand over."""
+        try:
+            self._commit(batch)
+        except Exception as exc:
+            log.error("journal_write_failed", error=str(exc), events=len(batch))
+            with self._lock:
+                self._closed = True
+                self._failure = exc
+            with self._durable_cond:
+                self._durable_cond.notify_all()
+        with self._lock:
+            self._committing = False
+            if self._idle and (self._pending or self._closed):
+                self._idle = False
+                self._wake.set()
 
     def _encode_batch(self, batch: list[Envelope]) -> tuple[list[Envelope], list[bytes]]:
         """Encode (and mask) a batch; an event that cannot be encoded becomes an ``error`` event.
 
-        The batch's markers are checked once on the joined bytes: most batches (token
-        chunks, lifecycle events) hold none and cost no per-event check.
+        Masking looks at the batch's bytes once (``marked``); only events holding a
+        marker are walked and encoded again, so a batch of token chunks costs
+        nothing but the scan.
         """
-        envs = list(batch)
-        raws = [self._encode_one(i, envs) for i in range(len(envs))]
+        envs = batch
+        try:
+            raws = [_encode(env) for env in envs]
+        except Exception:  # nested too deeply, or a value msgpack cannot hold: find which, one by one
+            envs = list(batch)
+            raws = [self._encode_one(i, envs) for i in range(len(envs))]
         mask = self._mask
-        if mask is not None and mask.candidates(b"\0".join(raws)):
-            for i, raw in enumerate(raws):
-                if mask.candidates(raw):
+        if mask is not None:
+            hits = self._scan(raws)
+            if hits:
+                envs = list(envs)
+                for i in hits:
                     raws[i] = self._encode_one(i, envs, mask)
         return envs, raws
 
@@ -416,11 +287,11 @@ class Bus:
 
     def _commit(self, batch: list[Envelope]) -> None:
         envs, raws = self._encode_batch(batch)
-        rows: list[Row] = [
-            (env.seq, env.ts, event_type(env.event), env.task_id, raw) for env, raw in zip(envs, raws, strict=True)
-        ]
-        records = [Record(env.seq, raw, env) for env, raw in zip(envs, raws, strict=True)]
-        self.journal.append(rows)
+        types = [event_type(env.event) for env in envs]
+        self.journal.append(
+            [(env.seq, env.ts, kind, env.task_id, raw) for env, kind, raw in zip(envs, types, raws, strict=True)]
+        )
+        records = [Record(env.seq, raw, env, kind) for env, kind, raw in zip(envs, types, raws, strict=True)]
         for listener in self._listeners:
             try:
                 listener(records)

@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_task ON events (task_id, seq) WHERE task_id IS NOT NULL;
 """
 
+_INSERT = "INSERT INTO events (seq, ts, type, task_id, body) VALUES (?, ?, ?, ?, ?)"
+
 Row = tuple[int, float, str, "str | None", bytes]
 """A journal row: (seq, ts, type, task_id, msgpack body of the envelope)."""
 
@@ -102,9 +104,12 @@ class Journal:
             return
         conn = self._writer
         try:
-            conn.execute("BEGIN")
-            conn.executemany("INSERT INTO events (seq, ts, type, task_id, body) VALUES (?, ?, ?, ?, ?)", rows)
-            conn.execute("COMMIT")
+            if len(rows) == 1:  # one statement in autocommit is its own transaction: 2 statements fewer
+                conn.execute(_INSERT, rows[0])
+            else:
+                conn.execute("BEGIN")
+                conn.executemany(_INSERT, rows)
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

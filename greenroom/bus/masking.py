@@ -1,19 +1,24 @@
 """Masking of event payloads before they are journaled: on decoded values, never on bytes.
 
 The bus encodes each event once to journal it. A ``Masker`` (the policy's
-secret masking) first looks at those bytes for cheap literal markers; only an
-event that holds one is walked as a value: every string inside it (struct
-fields, list items, dict values) goes through the masker, and the masked event
-is encoded again. So masking can never break the framing of what is stored:
-the encoder writes the lengths.
+secret masking) names literal markers, one of which anything it would mask
+contains; the bus finds the events of a batch whose bytes hold one
+(``MarkerScan``: one lower-cased copy of the batch, one multi-pattern pass),
+and only those are walked as values: every string inside
+them (struct fields, list items, dict values) goes through the masker, and the
+masked event is encoded again. So masking can never break the framing of what
+is stored: the encoder writes the lengths.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from itertools import accumulate
 from typing import Any, Protocol
 
 import msgspec
+from ahocorasick_rs import BytesAhoCorasick
 
 from greenroom.bus.envelope import Envelope
 
@@ -21,13 +26,40 @@ from greenroom.bus.envelope import Envelope
 class Masker(Protocol):
     """What the bus needs from a masker."""
 
-    def candidates(self, data: bytes) -> bool:
-        """True when ``data`` (encoded events) may hold something to mask; must be cheap."""
+    @property
+    def markers(self) -> Sequence[bytes]:
+        """Lower-case ASCII literals: text without any of them (ASCII case ignored) needs no masking."""
         ...
 
     def __call__(self, text: str) -> str:
         """``text`` masked (the same object when nothing needed masking)."""
         ...
+
+
+class MarkerScan:
+    """Finds the encoded events of a batch that hold a masker's markers (ASCII case ignored).
+
+    The batch is joined (``\\0`` between events: no marker spans two) and lower-cased
+    once, then searched for every marker in one Aho-Corasick pass (Rust):
+    ~1 µs an event, where one ``in`` per marker cost ~6.
+
+    Args:
+        markers: lower-case ASCII literals.
+    """
+
+    def __init__(self, markers: Sequence[bytes]) -> None:
+        self._automaton = BytesAhoCorasick(list(markers)) if markers else None
+
+    def __call__(self, raws: Sequence[bytes]) -> list[int]:
+        """Indexes of the events in ``raws`` whose bytes hold a marker, ascending."""
+        if self._automaton is None or not raws:
+            return []
+        joined = b"\0".join(raws).lower()
+        found = self._automaton.find_matches_as_indexes(joined)
+        if not found:
+            return []
+        ends = list(accumulate(len(r) + 1 for r in raws))  # each event's end, its separator included
+        return sorted({bisect_right(ends, start) for _, start, _ in found})
 
 
 def map_strings(value: Any, fn: Callable[[str], str]) -> Any:

@@ -109,6 +109,8 @@ def _may_hold_secret(data: bytes) -> bool:
 class SecretMasker:
     """The bus's masker (``greenroom.bus.Masker``): secrets in any string of any event are redacted."""
 
+    markers = _MARKERS
+
     def candidates(self, data: bytes) -> bool:
         return _may_hold_secret(data)
 

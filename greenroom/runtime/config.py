@@ -67,6 +67,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Web origins allowed to open a WebSocket besides the page's own (``http://127.0.0.1:<web_port>``)."""
     hello_failures_per_minute: int = 10
     """Refused hellos per client address per minute before it is refused without a look at its token."""
+    replay_workers: int = 2
+    """Threads that serve ``replay`` (apart from the control workers, so replay storms cannot starve them)."""
+    replay_share: float = 0.5
+    """Of one core's time, the most that replays take together (the workers rest in between)."""
 
 
 class PolicyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

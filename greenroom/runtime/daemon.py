@@ -71,6 +71,7 @@ async def serve(
             async with anyio.create_task_group() as tg:
                 await tg.start(gateway.serve)
                 runtime.start()
+                gateway.accepting.set()
                 log.info(
                     "daemon_ready",
                     seconds=round(time.perf_counter() - started, 3),

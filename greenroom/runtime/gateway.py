@@ -1,11 +1,12 @@
 """The nng gateway: the control socket (Rep0) and the timeline sockets (Pub0).
 
 Control requests are served by worker threads, each with its own Rep0
-context, so slow requests (a large replay) do not hold up others and no
-blocking work touches the event loop. The timeline is published from one
-thread that drains a bus subscription: frames are ``<topic> <body>``, the topic
-being the event type (``task.submitted``); the msgpack timeline sends the
-journal's own bytes, the JSON timeline encodes only while someone listens.
+context (``workers.py``), so slow requests do not hold up others and no
+blocking work touches the event loop; replays go to their own workers with a
+bounded share (``replay.py``). The timeline gets each committed batch straight
+from the bus (``timeline.py``): frames are ``<topic> <body>``, the topic being
+the event type (``task.submitted``); the msgpack timeline sends the journal's
+own bytes, the JSON timeline encodes only while someone listens.
 A slow client loses frames at its own nng queue, never slowing the bus or
 other clients; it notices the gap in ``seq`` and asks ``replay``.
 """
@@ -25,9 +26,9 @@ import structlog
 
 from greenroom import __version__
 from greenroom.bus import protocol as p
-from greenroom.bus.codec import Codec, Format, detect_format, encode, envelope_to_json, read_envelopes
+from greenroom.bus.codec import Codec, Format, detect_format, encode
 from greenroom.bus.errors import DecodeError
-from greenroom.bus.events import Error, event_type
+from greenroom.bus.events import Error
 from greenroom.memory import BadMemoryInput, Filters
 from greenroom.runtime.access import Access
 from greenroom.runtime.config import Config
@@ -42,14 +43,16 @@ from greenroom.runtime.paths import (
     ensure_private_dir,
     ipc_url,
 )
+from greenroom.runtime.replay import Replays, decoded_events
+from greenroom.runtime.timeline import Timeline
 from greenroom.runtime.tokens import TokenStore
 from greenroom.runtime.transports import Transports
 from greenroom.runtime.views import models_view, preview
+from greenroom.runtime.workers import ControlWorkers, Countdown
 
 log = structlog.get_logger(__name__)
 
 _request_codec: Codec[p.Request] = Codec(p.Request)
-MAX_REPLAY = 5000
 
 
 def _filters(f: p.MemoryFilter) -> Filters:
@@ -78,7 +81,6 @@ class Gateway:
         self._clients = 0
         self._json_subscribers = 0
         self._lock = threading.Lock()
-        self._closed = threading.Event()
         # ws/tcp clients: tokens, roles and their listeners live in access.py / transports.py.
         self.access = Access(
             TokenStore(ensure_private_dir(config.data_dir) / STATE_FILE),
@@ -87,8 +89,19 @@ class Gateway:
             failures_per_minute=config.gateway.hello_failures_per_minute,
         )
         self.transports = Transports(self.access, runtime, config)
+        self.accepting = threading.Event()
+        """Set by the daemon once the actors run: requests that come earlier wait in nng's queue (a
+        hello answered before the actors start would let a client ask for them too soon)."""
         self.on_shutdown: Callable[[str], None] | None = None
         """Set by the daemon: starts an orderly stop (the ``shutdown`` request; the argument is who asked)."""
+        self.replays = Replays(
+            runtime.journal,
+            lambda: runtime.bus.head,
+            lambda pipe_id: self.access.role_of(pipe_id) != "viewer",
+            self._serve,
+            workers=config.gateway.replay_workers,
+            share=config.gateway.replay_share,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -106,8 +119,9 @@ class Gateway:
         rep.add_post_pipe_remove_cb(self._pipe_removed)
         pub_json.add_post_pipe_connect_cb(lambda _pipe: self._count_json(+1))
         pub_json.add_post_pipe_remove_cb(lambda _pipe: self._count_json(-1))
-        sub = self.runtime.bus.subscribe("gateway", maxsize=65536)
-        contexts: list[pynng.Context] = []
+        bus = self.runtime.bus
+        timeline = Timeline(bus.journal, pub, pub_json, lambda: self._json_subscribers > 0)
+        workers = ControlWorkers(rep, self._admit, self._serve, self._crashed, self.replays, self.accepting)
         try:
             for sock, url in (
                 (rep, self.control_url),
@@ -115,30 +129,37 @@ class Gateway:
                 (pub_json, self.timeline_json_url),
             ):
                 listen_private(sock, url)
-            limiter = anyio.CapacityLimiter(gw.workers + 1)
+            threads = gw.workers + self.replays.workers + 1
+            limiter = anyio.CapacityLimiter(threads)
+            running = Countdown(threads)
             async with anyio.create_task_group() as tg:
                 for _ in range(gw.workers):
-                    ctx = rep.new_context()
-                    contexts.append(ctx)
-                    tg.start_soon(self._run_thread, self._control_loop, ctx, limiter)
-                tg.start_soon(self._run_thread, self._timeline_loop, (sub, pub, pub_json), limiter)
+                    tg.start_soon(self._run_thread, workers.loop, workers.open_context(), limiter, running)
+                for _ in range(self.replays.workers):
+                    tg.start_soon(self._run_thread, lambda _: self.replays.run(), None, limiter, running)
+                bus.add_listener(timeline.offer, first=True)  # each committed batch comes straight here
+                tg.start_soon(self._run_thread, lambda _: timeline.run(), None, limiter, running)
+                await anyio.to_thread.run_sync(running.wait)  # "started" means every worker runs
                 if self.transports.enabled:
                     await tg.start(self.transports.serve, rep)
                 log.info("gateway_listening", control=self.control_url, timeline=self.timeline_url)
                 task_status.started()
         finally:
-            self._closed.set()
-            sub.close()
-            for ctx in contexts:  # before the socket: closing it first makes their close fail
-                with contextlib.suppress(pynng.NNGException):
-                    ctx.close()
+            bus.remove_listener(timeline.offer)
+            timeline.close()
+            self.replays.close()
+            workers.close()
             for sock in (rep, pub, pub_json):
                 sock.close()
             self.access.store.close()
 
     @staticmethod
-    async def _run_thread(fn: Any, arg: Any, limiter: anyio.CapacityLimiter) -> None:
-        await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True, limiter=limiter)
+    async def _run_thread(fn: Any, arg: Any, limiter: anyio.CapacityLimiter, running: Countdown) -> None:
+        def run() -> None:
+            running.arrive()
+            fn(arg)
+
+        await anyio.to_thread.run_sync(run, abandon_on_cancel=True, limiter=limiter)
 
     def _pipe_added(self, pipe: pynng.Pipe) -> None:
         with self._lock:
@@ -156,27 +177,6 @@ class Gateway:
 
     # -- control ---------------------------------------------------------------------------
 
-    def _control_loop(self, ctx: pynng.Context) -> None:
-        """Serve requests on one context until the gateway closes; nothing a request does ends it."""
-        while not self._closed.is_set():
-            try:
-                msg = ctx.recv_msg()
-            except pynng.Closed:
-                return
-            except pynng.NNGException as exc:
-                log.info("request_not_received", error=str(exc))
-                continue
-            try:
-                reply = self.handle_frame(msg.bytes, msg.pipe.id)
-            except Exception as exc:  # handle_frame answers every request; this is the last net
-                reply = self._crashed("frame", exc, detect_format(msg.bytes))
-            try:
-                ctx.send(reply)
-            except pynng.Closed:
-                return
-            except pynng.NNGException as exc:
-                log.info("reply_not_sent", error=str(exc))
-
     def _crashed(self, op: str, exc: BaseException, fmt: Format) -> bytes:
         """Journal a request that crashed and answer it ``internal``."""
         log.error("request_failed", op=op, error=repr(exc), exc_info=exc)
@@ -187,18 +187,23 @@ class Gateway:
 
     def handle_frame(self, frame: bytes, pipe_id: int) -> bytes:
         """Decode one request frame, run it, encode the reply in the request's format."""
+        admitted = self._admit(frame, pipe_id)
+        if isinstance(admitted, bytes):
+            return admitted
+        request, fmt = admitted
+        if isinstance(request, p.Replay):
+            return self.replays.reply(request, fmt, pipe_id)
+        return self._serve(request, fmt, pipe_id)
+
+    def _admit(self, frame: bytes, pipe_id: int) -> tuple[p.Request, Format] | bytes:
+        """The decoded request and its format, or the encoded refusal."""
         if (refused := self.access.screen(frame, pipe_id)) is not None:
             return refused  # a ws/tcp pipe without a valid token, or a request beyond its role
         fmt = detect_format(frame)
         limit = self.config.gateway.max_frame_bytes
         if len(frame) > limit:
-            return encode(
-                p.ErrorReply(
-                    code="too_large",
-                    message=f"request of {len(frame)} bytes exceeds the limit of {limit}",
-                ),
-                fmt,
-            )
+            message = f"request of {len(frame)} bytes exceeds the limit of {limit}"
+            return encode(p.ErrorReply(code="too_large", message=message), fmt)
         try:
             request, fmt = _request_codec.decode(frame)
         except DecodeError as exc:
@@ -208,6 +213,10 @@ class Gateway:
                 greeted = pipe_id in self._hello
             if not greeted:
                 return encode(p.ErrorReply(code="hello_required", message="send hello first"), fmt)
+        return request, fmt
+
+    def _serve(self, request: p.Request, fmt: Format, pipe_id: int) -> bytes:
+        """Run an admitted request and encode its reply (fitted to the pipe: redaction, URLs)."""
         op = request.__struct_config__.tag
         try:
             reply = self.dispatch(request, pipe_id)
@@ -257,14 +266,8 @@ class Gateway:
                 return p.Tasks(tasks=tasks[-limit:] if limit > 0 else [])
             case p.GetTask(task_id=task_id):
                 return p.TaskReply(task=rt.task(task_id))
-            case p.Replay(from_seq=start, to_seq=end, task_id=task_id, limit=limit):
-                limit = max(1, min(limit, MAX_REPLAY))
-                head = rt.bus.head
-                upto = head if end is None else min(end, head)
-                events = read_envelopes(rt.journal, max(1, start), upto, task_id=task_id, limit=limit)
-                # A full page may have more behind it; otherwise everything to `upto` was read.
-                next_seq = events[-1].seq + 1 if len(events) == limit else max(start, upto + 1)
-                return p.Events(events=events, head=head, next_seq=next_seq)
+            case p.Replay():  # JSON and viewers (redacted); others get the journal's bytes (replay.py)
+                return decoded_events(rt.journal, rt.bus.head, request)
             case p.Status():
                 with self._lock:
                     clients = self._clients
@@ -380,23 +383,3 @@ class Gateway:
                 return p.McpServerReply(server=rt.mcp_restart(name))
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
-
-    # -- timeline --------------------------------------------------------------------------
-
-    def _timeline_loop(self, socks: tuple[Any, pynng.Pub0, pynng.Pub0]) -> None:
-        sub, pub, pub_json = socks
-        while not self._closed.is_set():
-            first = sub.get(timeout=0.5)
-            if first is None:
-                continue
-            for rec in [first, *sub.drain(1024)]:
-                env = rec.envelope
-                topic = event_type(env.event).encode() + b" "
-                try:
-                    pub.send(topic + rec.raw)
-                    if self._json_subscribers > 0:
-                        pub_json.send(topic + envelope_to_json(env))
-                except pynng.Closed:
-                    return
-                except Exception as exc:  # one event that cannot be sent must not end the timeline
-                    log.error("timeline_send_failed", seq=rec.seq, error=repr(exc))

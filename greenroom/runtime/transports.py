@@ -24,7 +24,7 @@ import contextlib
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pynng
@@ -41,7 +41,9 @@ from greenroom.runtime.errors import ListenError
 from greenroom.runtime.nng import bound_port, pipe_option
 from greenroom.runtime.origin import host_allowed, normalise_origin, origin_allowed
 from greenroom.runtime.redact import redact_envelope
-from greenroom.runtime.webserver import WebServer
+
+if TYPE_CHECKING:
+    from greenroom.runtime.webserver import WebServer
 
 log = structlog.get_logger(__name__)
 
@@ -167,6 +169,8 @@ class Transports:
                 if self.gw.tcp:
                     socks.append(self._listen_tcp(rep))
                 if self.gw.web:
+                    from greenroom.runtime.webserver import WebServer  # only when the page is served
+
                     ws = self.access.endpoints["ws"]
                     self.web = WebServer(self.gw.ws_host, self.gw.web_port, {"ws": ws}).start()
                     self.access.endpoints["web"] = self.web.origin + "/"

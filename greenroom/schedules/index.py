@@ -46,6 +46,7 @@ _CLASSES = (
     TaskCancelled,
 )
 SCHEDULE_EVENT_TYPES: tuple[str, ...] = tuple(c.__struct_config__.tag for c in _CLASSES)  # type: ignore[misc]
+_TYPES = frozenset(SCHEDULE_EVENT_TYPES)
 _RECENT_RUNS = 10
 
 
@@ -71,7 +72,10 @@ class ScheduleIndex:
 
     def apply(self, records: list[Record]) -> None:
         """Bus listener: fold newly committed records."""
-        self._apply_all(r.envelope for r in records if isinstance(r.envelope.event, _CLASSES))
+        # On the commit path for every event: a set lookup of the record's type, the lock only if one matches.
+        envs = [r.envelope for r in records if r.type in _TYPES]
+        if envs:
+            self._apply_all(envs)
 
     def _apply_all(self, envs: Iterable[Envelope]) -> None:
         with self._lock:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from greenroom.bus import Bus, BusClosedError, Journal
+from greenroom.bus import Bus, BusClosedError, Journal, Record
 from greenroom.bus import events as e
 
 
@@ -115,3 +115,99 @@ class TestBus:
         assert b2.publish(_chunk(1), source="t", durable=True).seq == 2
         b2.close()
         journal.close()
+
+
+class TestGroupCommit:
+    def test_a_durable_publish_to_an_idle_bus_commits_on_the_callers_thread(self, bus: Bus) -> None:
+        """Nobody committing: the durable publisher commits itself, so listeners run on its thread."""
+        threads: list[str] = []
+        bus.add_listener(lambda records: threads.append(threading.current_thread().name))
+        bus.flush()
+        env = bus.publish(_chunk(0), source="t", durable=True)
+        assert bus.head == env.seq
+        assert threads[-1] == threading.current_thread().name
+
+    def test_other_publishes_commit_on_the_writer(self, bus: Bus) -> None:
+        """A publish that does not wait never commits on the caller's thread."""
+        threads: list[str] = []
+        bus.add_listener(lambda records: threads.append(threading.current_thread().name))
+        bus.publish(_chunk(0), source="t")
+        bus.flush()
+        assert threads == ["bus-writer"]
+
+    def test_mixed_publishers_keep_order_and_never_overlap_commits(self, bus: Bus) -> None:
+        """Threads publishing durable and plain events at once: every event once, in seq order, one commit at a time."""
+        inside = threading.Lock()
+        overlaps: list[int] = []
+        committed: list[int] = []
+
+        def listener(records: list[Record]) -> None:
+            if not inside.acquire(blocking=False):
+                overlaps.append(records[0].seq)
+                return
+            try:
+                committed.extend(r.seq for r in records)
+            finally:
+                inside.release()
+
+        bus.add_listener(listener)
+        sub = bus.subscribe("all")
+        mine: dict[int, list[int]] = {}
+
+        def publisher(n: int) -> None:
+            mine[n] = [bus.publish(_chunk(i), source=f"p{n}", durable=i % 3 == 0).seq for i in range(300)]
+
+        threads = [threading.Thread(target=publisher, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        bus.flush()
+        assert not overlaps
+        assert committed == list(range(1, 1201))
+        assert [r.seq for r in sub.drain()] == list(range(1, 1201))
+        for seqs in mine.values():
+            assert seqs == sorted(seqs)
+        assert [s for s, _ in bus.journal.read()] == list(range(1, 1201))
+
+    def test_a_failed_commit_by_a_leading_publisher_closes_the_bus(self, tmp_path: Path) -> None:
+        """The journal failing under a durable publisher: it raises BusClosedError, and so does the next publish."""
+        journal = Journal(tmp_path / "j.sqlite")
+        bus = Bus(journal)
+        bus.publish(_chunk(0), source="t", durable=True)
+        journal._writer.close()  # the disk is gone, as far as SQLite is concerned
+        with pytest.raises(BusClosedError):
+            bus.publish(_chunk(1), source="t", durable=True)
+        with pytest.raises(BusClosedError):
+            bus.publish(_chunk(2), source="t")
+        bus.close()
+        journal.close()
+
+    def test_listeners_can_be_removed_and_put_first(self, bus: Bus) -> None:
+        """``first`` listeners run before the others; a removed one (a bound method too) is not called."""
+
+        class Seen:
+            def __init__(self) -> None:
+                self.calls: list[str] = []
+
+            def a(self, records: list[Record]) -> None:
+                self.calls.append("a")
+
+            def b(self, records: list[Record]) -> None:
+                self.calls.append("b")
+
+        seen = Seen()
+        bus.add_listener(seen.a)
+        bus.add_listener(seen.b, first=True)
+        bus.publish(_chunk(0), source="t", durable=True)
+        assert seen.calls == ["b", "a"]
+        bus.remove_listener(seen.b)
+        bus.publish(_chunk(1), source="t", durable=True)
+        assert seen.calls == ["b", "a", "a"]
+
+    def test_records_carry_their_type(self, bus: Bus) -> None:
+        """Subscribers and listeners get the event type (the timeline topic) without looking inside."""
+        sub = bus.subscribe("all")
+        bus.publish(e.TaskStarted(), source="t", task_id="x", durable=True)
+        bus.publish(_chunk(1), source="t", durable=True)
+        assert [r.type for r in sub.drain()] == ["task.started", "llm.chunk"]

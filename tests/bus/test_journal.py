@@ -62,3 +62,26 @@ class TestJournal:
         with pytest.raises(JournalError, match="cannot open journal"):
             Journal(path)
         assert path.read_bytes().startswith(b"this is not sqlite")
+
+
+class TestSingleRowAppend:
+    def test_one_row_is_committed_alone(self, tmp_path: Path) -> None:
+        """A one-row batch (the single-event path) is durable and readable like any batch."""
+        j = Journal(tmp_path / "j.sqlite")
+        j.append(_rows(1, 1))
+        j.append(_rows(2, 3))
+        j.append(_rows(5, 1))
+        assert j.head == 5
+        assert [s for s, _ in j.read()] == [1, 2, 3, 4, 5]
+        j.close()
+        assert [s for s, _ in Journal(tmp_path / "j.sqlite").read()] == [1, 2, 3, 4, 5]
+
+    def test_a_failed_single_row_changes_nothing(self, tmp_path: Path) -> None:
+        """A row that cannot be written (its seq exists) is an error and the head stays."""
+        j = Journal(tmp_path / "j.sqlite")
+        j.append(_rows(1, 2))
+        with pytest.raises(JournalError):
+            j.append(_rows(2, 1))
+        assert j.head == 2
+        assert [s for s, _ in j.read()] == [1, 2]
+        j.close()

@@ -10,7 +10,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from greenroom.bus import Bus, Journal, decode_envelope, map_strings
+from greenroom.bus import Bus, Journal, MarkerScan, decode_envelope, map_strings
 from greenroom.bus import events as e
 from greenroom.policy.guards import SecretMasker, redact
 from tests.strategies import event_classes, secret_strings, values_of
@@ -101,3 +101,41 @@ class TestMapStrings:
         assert out == e.TaskPlanned(revision=0, steps=[e.PlanStep(intent="A", tools=["B"])], reason="")
         assert map_strings({"k": ("x", 1)}, str.upper) == {"k": ("X", 1)}
         assert msgspec.msgpack.decode(msgspec.msgpack.encode(out), type=e.TaskPlanned) == out
+
+
+MARKERS = SecretMasker().markers
+
+
+def _pieces() -> st.SearchStrategy[bytes]:
+    """Bytes that may hold markers, in any ASCII case, next to anything (NULs included)."""
+    marker = st.sampled_from(MARKERS).flatmap(
+        lambda m: st.sampled_from([m, m.upper(), m.capitalize(), m[:-1]])  # m[:-1]: almost a marker
+    )
+    return st.lists(st.one_of(st.binary(max_size=6), marker), max_size=5).map(b"".join)
+
+
+class TestMarkerScan:
+    @settings(max_examples=300, deadline=None)
+    @given(raws=st.lists(_pieces(), max_size=12))
+    def test_it_finds_exactly_the_events_holding_a_marker(self, raws: list[bytes]) -> None:
+        """One pass over the joined batch flags the same events as a marker-by-marker check of each."""
+        expected = [i for i, raw in enumerate(raws) if any(m in raw.lower() for m in MARKERS)]
+        assert MarkerScan(MARKERS)(raws) == expected
+
+    def test_a_marker_never_spans_two_events(self) -> None:
+        """The end of one event and the start of the next do not make a marker together."""
+        assert MarkerScan([b"token"])([b"xxto", b"kenxx"]) == []
+        assert MarkerScan([b"token"])([b"to", b"ken", b"a TOKEN"]) == [2]
+
+    def test_no_markers_flags_nothing(self) -> None:
+        """A masker without markers (or an empty batch) costs nothing and flags nothing."""
+        assert MarkerScan([])([b"token"]) == []
+        assert MarkerScan(MARKERS)([]) == []
+
+    def test_only_flagged_events_are_walked(self, tmp_path: Path) -> None:
+        """A batch of plain chunks is journaled as encoded; the one event with a secret is masked."""
+        plain = [e.LlmChunk(request_id="r", text=f"word {i}") for i in range(50)]
+        secret = e.LlmChunk(request_id="r", text="token=abc123def")
+        rows = journaled(tmp_path / "j.sqlite", [*plain, secret])
+        assert [decode_envelope(r).event for r in rows[:50]] == plain
+        assert decode_envelope(rows[50]).event == e.LlmChunk(request_id="r", text="token=[REDACTED:password]")

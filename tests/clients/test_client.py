@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pynng
 import pytest
 
-from greenroom.bus import Envelope
+from greenroom.bus import Envelope, encode
 from greenroom.bus import events as e
+from greenroom.bus import protocol as p
 from greenroom.clients import Client, DaemonNotRunningError
 from tests.conftest import call, finish, make_config, plan, write_script
 
@@ -160,6 +162,57 @@ class TestNoDaemon:
         """Connecting without a daemon raises DaemonNotRunningError naming the socket and the fix."""
         with pytest.raises(DaemonNotRunningError, match=r"greenroom daemon"):
             Client(short_tmp).connect()
+
+
+class TestContextReuse:
+    def test_a_late_reply_never_answers_the_next_request(self, short_tmp: Path) -> None:
+        """A request that timed out leaves no reply behind for the next one (its context is not reused)."""
+        url = f"ipc://{short_tmp}/control.ipc"
+        with pynng.Rep0(listen=url) as rep:
+            stalled = threading.Event()
+
+            def server() -> None:
+                ctx = rep.new_context()
+                hello = ctx.recv()  # the hello: answered at once
+                ctx.send(encode(p.HelloReply(protocol=1, server="stub", pid=1, head=0, timeline="", timeline_json="")))
+                ctx.recv()  # the first status: answered only after the client gave up
+                stalled.wait(10)
+                ctx.send(encode(p.ErrorReply(code="internal", message="late")))
+                ctx.recv()  # the second status: answered at once
+                ctx.send(encode(_status(head=42)))
+                assert hello
+
+            thread = threading.Thread(target=server)
+            thread.start()
+            with Client(short_tmp, timeout=0.3) as client:
+                with pytest.raises(DaemonNotRunningError):
+                    client.status()
+                stalled.set()
+                assert client.status().head == 42
+            thread.join(10)
+
+    def test_threads_share_a_client(self, daemon: Any) -> None:
+        """Requests from several threads on one client each get their own reply."""
+        with daemon.client() as c:
+            ids = [c.submit(f"goal {i}", time.time() + 3600).task_id for i in range(8)]
+            seen: dict[str, str] = {}
+
+            def ask(task_id: str) -> None:
+                for _ in range(20):
+                    seen[task_id] = c.task(task_id).task_id
+
+            threads = [threading.Thread(target=ask, args=(t,)) for t in ids]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+        assert seen == {t: t for t in ids}
+
+
+def _status(head: int) -> p.StatusReply:
+    return p.StatusReply(
+        version="x", pid=1, uptime_s=0, head=head, tasks={}, actors={}, model="m", model_loaded=False, rss_bytes=0
+    )
 
 
 class TestAsyncClient:

@@ -1,0 +1,145 @@
+"""The client side of ``bench.gateway``, one role per process: ``python -m bench.gateway_peers ROLE JSON``.
+
+Each prints ``ready`` when it is connected and listening, then one JSON line
+with its measurements when done (or when its stdin closes). Clocks: latencies
+are ``time.time()`` at receipt minus the sender's wall-clock stamp (the
+envelope's ``ts``, set when the daemon numbers the event, or the raw frame's
+stamp), both on this machine's one clock.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pynng
+
+from greenroom.bus import decode_envelope
+from greenroom.clients import Client
+
+
+def _stdin_closed() -> threading.Event:
+    closed = threading.Event()
+
+    def watch() -> None:
+        sys.stdin.read()
+        closed.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    return closed
+
+
+def _ready() -> None:
+    print("ready", flush=True)
+
+
+def follow(args: dict[str, Any]) -> dict[str, Any]:
+    """``Client.follow`` from now on; latency of every event (or only ``type``); stop at ``count`` of them."""
+    stop = _stdin_closed()
+    want, count = args.get("type"), args.get("count", 0)
+    latencies: list[float] = []
+    last_at = 0.0
+    started = False
+    with Client(Path(args["runtime_dir"]), name="bench-follow", timeout=30) as client:
+        for env in client.follow(idle=0.1):
+            now = time.time()
+            if env is None:
+                if not started:
+                    started = True
+                    _ready()
+                if stop.is_set():
+                    break
+                continue
+            if want is None or env.event.__struct_config__.tag == want:
+                latencies.append(now - env.ts)
+                last_at = now
+                if count and len(latencies) >= count:
+                    break
+        healed = client.healed
+    return {"latencies": latencies, "last_at": last_at, "healed": healed}
+
+
+def raw_sub(args: dict[str, Any]) -> dict[str, Any]:
+    """A bare pynng Sub0: receipt times and frames only; stamps are read after the loop."""
+    stop = _stdin_closed()
+    frames: list[tuple[float, bytes]] = []
+    with pynng.Sub0(recv_buffer_size=8192, recv_timeout=100) as sub:
+        sub.subscribe(b"")
+        sub.dial(args["url"], block=True)  # after the options, as Client.follow does
+        _ready()
+        count = args.get("count", 0)
+        while not stop.is_set() and (not count or len(frames) < count):
+            try:
+                frame = sub.recv()
+            except pynng.Timeout:
+                continue
+            frames.append((time.time(), frame))
+    stamps = [(at, decode_envelope(frame.partition(b" ")[2]).ts) for at, frame in frames]
+    return {"latencies": [at - ts for at, ts in stamps], "last_at": stamps[-1][0] if stamps else 0.0}
+
+
+def requests(args: dict[str, Any]) -> dict[str, Any]:
+    """``rounds`` control round trips once told to go (stdin): ``task`` through the client, or a raw echo."""
+    rounds, warm = args["rounds"], 50
+    times: list[float] = []
+    if args["kind"] == "raw":
+        payload = bytes.fromhex(args["payload"])
+        with pynng.Req0(dial=args["url"]) as req:
+            for i in range(warm + rounds):
+                if i == warm:
+                    _ready()
+                    sys.stdin.readline()  # "go": every client starts its timed rounds together
+                t = time.perf_counter()
+                req.send(payload)
+                req.recv()
+                times.append(time.perf_counter() - t)
+    else:
+        with Client(Path(args["runtime_dir"]), name="bench-req") as client:
+            for i in range(warm + rounds):
+                if i == warm:
+                    _ready()
+                    sys.stdin.readline()
+                t = time.perf_counter()
+                client.task(args["task_id"])
+                times.append(time.perf_counter() - t)
+    return {"times": times[warm:]}
+
+
+def storm(args: dict[str, Any]) -> dict[str, Any]:
+    """``threads`` followers, each from seq 1 until it has every event up to ``until``; seconds each took."""
+    took: list[float] = []
+    healed: list[int] = []
+    lock = threading.Lock()
+    start = threading.Event()
+
+    def one() -> None:
+        with Client(Path(args["runtime_dir"]), name="bench-storm", timeout=60) as client:
+            start.wait()
+            t = time.perf_counter()
+            for env in client.follow(from_seq=1, idle=0.5):
+                if env is not None and env.seq >= args["until"]:
+                    break
+            with lock:
+                took.append(time.perf_counter() - t)
+                healed.append(client.healed)
+
+    threads = [threading.Thread(target=one) for _ in range(args["threads"])]
+    for t in threads:
+        t.start()
+    _ready()
+    sys.stdin.readline()  # "go"
+    start.set()
+    for t in threads:
+        t.join()
+    return {"took": took, "healed": healed}
+
+
+ROLES = {"follow": follow, "raw_sub": raw_sub, "requests": requests, "storm": storm}
+
+if __name__ == "__main__":
+    result = ROLES[sys.argv[1]](json.loads(sys.argv[2]))
+    print(json.dumps(result), flush=True)

@@ -1,0 +1,143 @@
+"""The ipc timeline sender: frames straight from the commit, in order, healed from the journal when it falls behind."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pynng
+import pytest
+
+from greenroom.bus import Bus, Journal, decode_envelope
+from greenroom.bus import events as e
+from greenroom.runtime.timeline import Timeline
+from tests.conftest import wait_for
+
+
+class Receiver:
+    """A Sub0 on its own thread, keeping every frame it gets."""
+
+    def __init__(self, url: str) -> None:
+        self.frames: list[bytes] = []
+        self._sub = pynng.Sub0(recv_buffer_size=8192, recv_timeout=100)
+        self._sub.subscribe(b"")
+        self._sub.dial(url, block=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.frames.append(self._sub.recv())
+            except pynng.Timeout:
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._sub.close()
+
+
+class Setup:
+    def __init__(self, root: Path, *, max_pending: int = 65536, json: bool = False, start: bool = True) -> None:
+        self.journal = Journal(root / "j.sqlite")
+        self.bus = Bus(self.journal)
+        self.pub = pynng.Pub0(send_buffer_size=8192)
+        self.pub.listen(f"ipc://{root}/t.ipc")
+        self.pub_json = pynng.Pub0(send_buffer_size=8192)
+        self.pub_json.listen(f"ipc://{root}/tj.ipc")
+        self.timeline = Timeline(self.journal, self.pub, self.pub_json, lambda: json, max_pending=max_pending)
+        self.bus.add_listener(self.timeline.offer, first=True)
+        self.rx = Receiver(f"ipc://{root}/t.ipc")
+        self.rx_json = Receiver(f"ipc://{root}/tj.ipc")
+        wait_for(lambda: len(self.pub.pipes) == 1 and len(self.pub_json.pipes) == 1)  # frames reach them
+        self.sender = threading.Thread(target=self.timeline.run, daemon=True)
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        self.sender.start()
+        wait_for(lambda: self.timeline._waiting or self.timeline._batches or self.timeline._lost)
+
+    def seqs(self, frames: list[bytes]) -> list[int]:
+        return [decode_envelope(f.partition(b" ")[2]).seq for f in frames]
+
+    def close(self) -> None:
+        self.timeline.close()
+        self.sender.join(5)
+        self.bus.close()
+        self.rx.close()
+        self.rx_json.close()
+        self.pub.close()
+        self.pub_json.close()
+        self.journal.close()
+
+
+@pytest.fixture
+def make(short_tmp: Path) -> Iterator[Callable[..., Setup]]:
+    made: list[Setup] = []
+
+    def factory(**kwargs: Any) -> Setup:
+        s = Setup(short_tmp, **kwargs)
+        made.append(s)
+        return s
+
+    yield factory
+    for s in made:
+        s.close()
+
+
+class TestTimeline:
+    def test_frames_are_type_and_journal_bytes_in_order(self, make: Callable[..., Setup]) -> None:
+        """Single events and bursts alike arrive as ``<type> <journal body>``, every seq once, in order."""
+        s = make()
+        wait_for(lambda: s.timeline._waiting)
+        s.bus.publish(e.TaskStarted(), source="t", task_id="x", durable=True)
+        for i in range(3000):
+            s.bus.publish(e.LlmChunk(request_id="r", text=str(i)), source="t")
+        s.bus.publish(e.TaskFinished(answer="ok"), source="t", task_id="x", durable=True)
+        wait_for(lambda: len(s.rx.frames) == 3002, timeout=30)
+        assert s.seqs(s.rx.frames) == list(range(1, 3003))
+        bodies = dict(s.journal.read())
+        for frame in (s.rx.frames[0], s.rx.frames[1], s.rx.frames[-1]):
+            topic, _, body = frame.partition(b" ")
+            env = decode_envelope(body)
+            assert body == bodies[env.seq]
+            assert topic.decode() == env.event.__struct_config__.tag
+        assert not s.rx_json.frames, "nobody listens on JSON: nothing is encoded for it"
+
+    def test_a_sender_that_falls_behind_heals_from_the_journal(self, make: Callable[..., Setup]) -> None:
+        """Past ``max_pending`` queued records, batches are dropped and read back later: no gap reaches clients."""
+        s = make(max_pending=10, start=False)
+        for i in range(500):
+            s.bus.publish(e.LlmChunk(request_id="r", text=str(i)), source="t")
+        s.bus.flush()
+        assert s.timeline._lost is not None, "the sender was not running: the queue overflowed"
+        s.start()
+        wait_for(lambda: len(s.rx.frames) == 500, timeout=30)
+        assert s.seqs(s.rx.frames) == list(range(1, 501))
+        assert s.timeline.healed > 0
+
+    def test_json_frames_while_someone_listens(self, make: Callable[..., Setup]) -> None:
+        """With a JSON listener, each event also goes out as ``<type> <JSON envelope>``."""
+        s = make(json=True)
+        s.bus.publish(e.TaskStarted(), source="t", task_id="x", durable=True)
+        s.bus.publish(e.LlmChunk(request_id="r", text="hi"), source="t", durable=True)
+        wait_for(lambda: len(s.rx_json.frames) == 2)
+        decoded = [json.loads(f.partition(b" ")[2]) for f in s.rx_json.frames]
+        assert [d["seq"] for d in decoded] == [1, 2]
+        assert decoded[1]["event"] == {"type": "llm.chunk", "request_id": "r", "text": "hi"}
+        assert [f.partition(b" ")[0] for f in s.rx_json.frames] == [b"task.started", b"llm.chunk"]
+
+    def test_a_closed_timeline_takes_nothing(self, make: Callable[..., Setup]) -> None:
+        """After close, offers are ignored and the sender has returned."""
+        s = make()
+        s.timeline.close()
+        s.sender.join(5)
+        assert not s.sender.is_alive()
+        s.bus.publish(e.TaskStarted(), source="t", task_id="x", durable=True)
+        assert not s.timeline._batches
