@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import structlog
@@ -34,6 +34,30 @@ from greenroom.bus.masking import Masker, mask_envelope
 log = structlog.get_logger(__name__)
 
 REPLAY_PAGE = 1000
+T = TypeVar("T")
+
+
+class _Job:
+    """Work for the writer thread (``Bus.exclusive``): its result or error, once done."""
+
+    __slots__ = ("done", "error", "fn", "result")
+
+    def __init__(self, fn: Callable[[Journal], Any]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self, journal: Journal) -> None:
+        try:
+            self.result = self.fn(journal)
+        except BaseException as exc:  # handed to the caller, who raises it
+            self.error = exc
+        self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.done.set()
 
 
 class Record:
@@ -111,8 +135,8 @@ class Subscription:
 
     # -- consumer side -------------------------------------------------------------------
 
-    def _replay(self, upto: int | None) -> None:
-        """Fill the backlog from the journal: ``next_seq .. upto`` (or to the head).
+    def _replay(self, upto: int | None) -> int:
+        """Fill the backlog from the journal: ``next_seq .. upto`` (or to the head); returns the rows read.
 
         Rows are decoded here, so a corrupt row reaches consumers as its ``error``
         placeholder (see ``decode_row``), never as bytes they cannot read.
@@ -123,13 +147,14 @@ class Subscription:
             env, ok = decode_row(row, journal.report_corrupt)
             self._backlog.append(Record(env.seq, row[4] if ok else encode_envelope(env), env))
         self.replayed += len(rows)
+        return len(rows)
 
     def _next_ready(self) -> Record | None:
         """The next record in order, healing gaps from the journal; None when caught up."""
         rec: Record | None
         while True:
-            if not self._backlog and self.next_seq <= self._catchup_to:
-                self._replay(self._catchup_to)  # continue a catch-up, page by page
+            if not self._backlog and self.next_seq <= self._catchup_to and not self._replay(self._catchup_to):
+                self.next_seq = self._catchup_to + 1  # continue a catch-up, page by page; none left: a hole
             if self._backlog:
                 rec = self._backlog.popleft()
             else:
@@ -150,10 +175,12 @@ class Subscription:
             if rec.seq < self.next_seq:
                 continue  # already delivered (read back from the journal earlier)
             if rec.seq > self.next_seq:
-                # A gap: events were dropped before this one. Read them back first.
-                self._replay(rec.seq - 1)
-                self._backlog.append(rec)
-                continue
+                # A gap: events were dropped before this one. Read them back first; when the
+                # journal has none there, the range is a hole (folded by compaction): go on.
+                if self._replay(rec.seq - 1):
+                    self._backlog.append(rec)
+                    continue
+                self.next_seq = rec.seq
             self.next_seq = rec.seq + 1
             return rec
 
@@ -243,6 +270,7 @@ class Bus:
         self._durable = journal.head
         self._durable_cond = threading.Condition()
         self._subs: list[Subscription] = []
+        self._jobs: list[_Job] = []
         self._listeners: list[Callable[[list[Record]], None]] = []
         self._closed = False
         self._failure: BaseException | None = None
@@ -321,6 +349,32 @@ class Bus:
         """The last committed (durable) seq."""
         return self._durable
 
+    def exclusive(self, fn: Callable[[Journal], T], timeout: float | None = 600.0) -> T:
+        """Run ``fn(journal)`` on the writer thread once what is published so far is committed.
+
+        Journal maintenance (rewriting rows, folding, checkpoints) goes through here, so
+        the journal keeps one writer. Publishing never blocks meanwhile; events queue
+        and are committed after ``fn`` returns, so keep each call short.
+
+        Raises:
+            BusClosedError: the bus closed (or its writer failed) before ``fn`` ran.
+            TimeoutError: ``fn`` did not finish within ``timeout`` seconds.
+            Exception: whatever ``fn`` raised.
+        """
+        job = _Job(fn)
+        with self._lock:
+            if self._closed:
+                raise BusClosedError("bus is closed")
+            self._jobs.append(job)
+            if self._idle:
+                self._idle = False
+                self._wake.set()
+        if not job.done.wait(timeout):
+            raise TimeoutError(f"journal maintenance did not finish within {timeout}s")
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
     # -- subscribing -----------------------------------------------------------------------
 
     def subscribe(
@@ -364,22 +418,35 @@ class Bus:
             with self._lock:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
-                if not batch:
+                jobs: list[_Job] = []
+                if not self._pending:  # jobs run once what was published before them is committed
+                    jobs, self._jobs = self._jobs, []
+                if not batch and not jobs:
                     if self._closed:
                         break
                     self._idle = True
                     self._wake.clear()
-            if not batch:
+            if not batch and not jobs:
                 self._wake.wait()
                 continue
             try:
-                self._commit(batch)
+                if batch:
+                    self._commit(batch)
             except Exception as exc:
                 log.error("journal_write_failed", error=str(exc), events=len(batch))
                 with self._lock:
                     self._closed = True
                 self._failure = exc
+                jobs += self._jobs
+                for job in jobs:
+                    job.fail(BusClosedError(f"journal writer failed: {exc}"))
                 break
+            for job in jobs:
+                job.run(self.journal)
+        with self._lock:
+            leftover, self._jobs = self._jobs, []
+        for job in leftover:
+            job.fail(BusClosedError("bus closed before the maintenance ran"))
         with self._durable_cond:
             self._durable_cond.notify_all()
 
