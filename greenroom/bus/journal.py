@@ -60,6 +60,7 @@ def _upgrade(conn: sqlite3.Connection, version: int) -> None:
         conn.execute("VACUUM")
         conn.execute("PRAGMA user_version=2")
 
+
 Row = tuple[int, float, str, "str | None", bytes]
 """A journal row: (seq, ts, type, task_id, msgpack body of the envelope)."""
 
@@ -206,9 +207,15 @@ class Journal:
         task_id: str | None = None,
         types: Iterable[str] | None = None,
         limit: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[Row]:
-        """As ``read``, but whole rows: ``(seq, ts, type, task_id, body)``."""
-        return self._select("seq, ts, type, task_id, body", from_seq, to_seq, task_id, types, limit)
+        """As ``read``, but whole rows: ``(seq, ts, type, task_id, body)``; ``since``/``until`` bound ``ts``."""
+        return self._select("seq, ts, type, task_id, body", from_seq, to_seq, task_id, types, limit, since, until)
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection (for scans the methods here do not offer; never write with it)."""
+        return self._reader()
 
     def _select(
         self,
@@ -218,9 +225,15 @@ class Journal:
         task_id: str | None,
         types: Iterable[str] | None,
         limit: int | None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[Any]:
         sql = f"SELECT {columns} FROM events WHERE seq >= ?"
         params: list[object] = [from_seq]
+        for bound, op in ((since, ">="), (until, "<=")):
+            if bound is not None:
+                sql += f" AND ts {op} ?"
+                params.append(bound)
         if to_seq is not None:
             sql += " AND seq <= ?"
             params.append(to_seq)

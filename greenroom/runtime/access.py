@@ -45,7 +45,9 @@ REQUIRED: dict[type, Level] = {
          p.ListModels),
         "viewer",
     ),
-    **dict.fromkeys((p.Submit, p.Cancel, p.Confirm, p.Preview, p.MemoryAdd, p.Generate), "operator"),
+    **dict.fromkeys(
+        (p.Submit, p.Cancel, p.Confirm, p.Preview, p.MemoryAdd, p.Generate, p.CancelGeneration), "operator"
+    ),
     **dict.fromkeys((p.TokenCreate, p.TokenList, p.TokenRevoke, p.Shutdown), "local"),
     # An MCP server is a command line the daemon runs (and its secrets): only the machine's own user.
     **dict.fromkeys((p.McpAdd, p.McpRemove, p.McpEnable, p.McpRestart), "local"),
