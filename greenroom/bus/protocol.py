@@ -40,6 +40,7 @@ from greenroom.bus.protocol_lifecycle import (
     ResetReply,
 )
 from greenroom.bus.protocol_lifecycle import JournalStats as JournalStats
+from greenroom.bus.protocol_lifecycle import LocalModelView as LocalModelView
 from greenroom.bus.protocol_lifecycle import PluginView as PluginView
 
 PROTOCOL_VERSION = 1
@@ -653,6 +654,8 @@ class ModelsReply(_Reply, tag="models", frozen=True):
     models: list[ModelView]
     active: str
     loaded: bool
+    local_models: list[LocalModelView] = []
+    """Every model on the daemon's machine, in the catalog or not."""
 
 
 class PreviewReply(_Reply, tag="preview", frozen=True):

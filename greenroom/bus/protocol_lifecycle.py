@@ -194,6 +194,14 @@ class ModelRemovedReply(_Reply, tag="model_removed", frozen=True):
     seq: int = 0
 
 
+class LocalModelView(msgspec.Struct, frozen=True, kw_only=True):
+    """A model on the daemon's machine (hub cache or greenroom's models folder)."""
+
+    repo: str
+    path: str
+    size_bytes: int
+
+
 class CancelGeneration(_Request, tag="generate_cancel", frozen=True):
     """Stop a running ``generate`` by its request id: its reply comes with what was generated so far."""
 

@@ -195,7 +195,11 @@ class Rewritten(msgspec.Struct, kw_only=True):
 
 
 def rewrite(conn: sqlite3.Connection, scrubber: Scrubber, seqs: Sequence[int]) -> Rewritten:
-    """Scrub the rows ``seqs`` in one transaction (corrupt rows are left as they are)."""
+    """Scrub the rows ``seqs`` in one transaction.
+
+    A corrupt row (its bytes hold a match but do not decode) gets the ``error``
+    placeholder that readers see for it anyway as its new body.
+    """
     done = Rewritten()
     if not seqs:
         return done
@@ -205,12 +209,13 @@ def rewrite(conn: sqlite3.Connection, scrubber: Scrubber, seqs: Sequence[int]) -
         if row is None:
             continue
         env, ok = decode_row(row)
-        if not ok:
-            continue
-        event = scrubber.event(env.event)
-        if event is env.event:
-            continue
-        new = msgspec.structs.replace(env, event=event)
+        if ok:
+            event = scrubber.event(env.event)
+            if event is env.event:
+                continue
+            new = msgspec.structs.replace(env, event=event)
+        else:  # undecodable bytes that hold the text: the placeholder readers already see takes their place
+            new = env
         conn.execute("UPDATE events SET body = ? WHERE seq = ?", [encode_envelope(new), seq])
         done.seqs.append(seq)
         if env.task_id is not None:

@@ -160,6 +160,9 @@ class ModelOps:
         except OSError as exc:
             raise RequestError("conflict", f"deleting {repo} failed: {exc}") from exc
         if not freed:
-            raise RequestError("not_found", f"{repo} is not on this machine, so nothing was deleted")
+            raise RequestError(
+                "not_found",
+                f"{repo} is not on this machine, so nothing was deleted; `greenroom models list --local` shows what is",
+            )
         seq = self.rt.bus.publish(ModelRemoved(model=repo, freed_bytes=freed, client=client), source=SOURCE).seq
         return p.ModelRemovedReply(model=repo, freed_bytes=freed, seq=seq)
