@@ -88,7 +88,7 @@ def _journal(path: Path) -> list[int]:
     pub = lambda ev, task="t-1": bus.publish(ev, source="test", task_id=task).seq  # noqa: E731
     seqs = [
         pub(e.TaskSubmitted(goal="remember where the key is")),
-        pub(e.ConfirmationAsked(confirmation_id="c-1", question=f"Allow memory.remember with {json.dumps({'text': NOTE})}?", tool="memory.remember", args={"text": NOTE})),  # noqa: E501
+        pub(e.ConfirmationAsked(confirmation_id="c-1", question=f"Allow memory.remember with {json.dumps({'text': NOTE})}?", tool="memory.remember", args={"text": NOTE})),
         pub(e.MemoryStored(item_id="m-1", text=NOTE)),
         pub(e.ToolResult(call_id="t-1:1:1:0", tool="memory.recall", ok=True, output=f"- [m-1] (note) {NOTE}")),
     ]
@@ -147,7 +147,7 @@ class TestRewritingTheJournal:
         assert NOTE.encode() not in file_bytes(tmp_path)
 
     @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(events=st.lists(st.one_of([values_of(cls, st.sampled_from(["", NOTE, "x " + NOTE, "plain"])) for cls in event_classes()]), min_size=1, max_size=8))  # noqa: E501
+    @given(events=st.lists(st.one_of([values_of(cls, st.sampled_from(["", NOTE, "x " + NOTE, "plain"])) for cls in event_classes()]), min_size=1, max_size=8))
     def test_any_event_still_decodes_after_a_scrub(self, tmp_path_factory: Any, events: list[Any]) -> None:
         """Whatever event held the note, its scrubbed row decodes as the same type and seq."""
         root = tmp_path_factory.mktemp("j")
