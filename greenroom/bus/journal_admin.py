@@ -55,8 +55,8 @@ def check_destination(dest: Path, journal: Journal, overwrite: bool) -> Path:
     Raises:
         JournalError: not absolute, no such folder, already there (without ``overwrite``), or the journal itself.
     """
-    if not dest.is_absolute():
-        raise JournalError(f"the backup path must be absolute, got {str(dest)!r}")
+    if "\0" in str(dest) or not dest.is_absolute():
+        raise JournalError(f"the backup path must be absolute, got {str(dest)[:200]!r}")
     if not dest.parent.is_dir():
         raise JournalError(f"no folder {dest.parent} to put the backup in")
     own = journal.path.resolve()

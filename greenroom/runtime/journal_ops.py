@@ -180,9 +180,9 @@ class JournalOps:
             to_seq = self.bus.head
             event = JournalExported(to_seq=to_seq, task_id=req.task_id, since=req.since, until=req.until, client=client)
             self.bus.publish(event, source=SOURCE)
-        to_seq = min(to_seq, self.bus.head)
+        to_seq = max(0, min(to_seq, self.bus.head))
         limit = max(1, min(req.limit, MAX_EXPORT_PAGE))
-        start = max(1, req.from_seq)
+        start = max(1, min(req.from_seq, to_seq + 1))
         rows = self.journal.read_rows(start, to_seq, task_id=req.task_id, since=req.since, until=req.until, limit=limit)
         events = [decode_row(row, self.journal.report_corrupt)[0] for row in rows]
         next_seq = events[-1].seq + 1 if len(events) == limit else max(start, to_seq + 1)

@@ -32,8 +32,20 @@ log = structlog.get_logger(__name__)
 
 SOURCE = "gateway"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+HUB_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+"""What ``model_rm`` deletes: a hub repo id, or a folder name in the models folder (never a path)."""
 STOP_KEY = "generate:"
 """Prefix of a client generation's stop flag (``Cancellations``), apart from task ids."""
+
+
+MAX_MODEL_CHARS = 512
+
+
+def checked(model: str) -> str:
+    """``model`` if it can name a model at all (a catalog id, a repo id, a folder)."""
+    if not model or len(model) > MAX_MODEL_CHARS or "\0" in model:
+        raise RequestError("bad_request", f"a model name is 1..{MAX_MODEL_CHARS} characters, without NUL")
+    return model
 
 
 def hub_repo(model: str) -> str:
@@ -108,7 +120,7 @@ class ModelOps:
 
     def load(self, model: str | None, keep: bool, client: str = "") -> p.Ok:
         """Load ``model`` now; with ``keep``, it stays the active model after restarts too."""
-        name = self.rt.load_model(model)
+        name = self.rt.load_model(checked(model) if model else None)
         seq = 0
         if keep:
             store = self.rt.model_params
@@ -135,6 +147,7 @@ class ModelOps:
 
     def params(self, req: p.ModelParamsRequest, client: str = "") -> p.ModelParamsReply:
         store = self.rt.model_params
+        checked(req.model)
         changes: dict[str, Any] = {key: None for key in req.clear}
         changes.update(req.set)
         try:
@@ -142,7 +155,7 @@ class ModelOps:
                 check_model_id(req.model, tuple(r.name for r in self.rt.config.llm.remotes))
                 return p.ModelParamsReply(model=req.model, params=msgspec.to_builtins(store.get(req.model)))
             params = msgspec.to_builtins(store.update(req.model, changes))
-        except (ModelError, ValueError) as exc:
+        except (ModelError, ValueError, OSError) as exc:
             raise RequestError("bad_request", str(exc)) from exc
         event = ModelParamsChanged(model=req.model, params=params, client=client)
         seq = self.rt.bus.publish(event, source=SOURCE, durable=True).seq
@@ -152,7 +165,9 @@ class ModelOps:
         """Unload the model if it is loaded, then delete its files (hub cache or greenroom's models folder)."""
         from greenroom.models.hub import remove
 
-        repo = hub_repo(model)
+        repo = hub_repo(checked(model))
+        if not HUB_REPO.match(repo) or ".." in repo:
+            raise RequestError("bad_request", f"{model!r} is not a catalog id or a hub repo id (org/name)")
         for name in dict.fromkeys((model, repo)):
             self._llm.ask(UnloadModel(model=name), timeout=60)
         try:

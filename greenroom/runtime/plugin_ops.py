@@ -8,6 +8,7 @@ Paths (a plugin folder, an index file) are on the daemon's machine.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -24,9 +25,19 @@ SOURCE = "gateway"
 Action = Literal["installed", "updated", "enabled", "disabled", "removed"]
 
 
+PLUGIN_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+"""As a manifest's ``id``: a plugin id is a folder name in the plugins folder, never a path."""
+
+
+def _plugin_id(plugin_id: str) -> str:
+    if not PLUGIN_ID.match(plugin_id):
+        raise RequestError("not_found", f"no plugin {plugin_id[:60]!r} is installed (ids are like 'weather')")
+    return plugin_id
+
+
 def _absolute(path: str, what: str) -> Path:
     folder = Path(path)
-    if not folder.is_absolute():
+    if "\0" in path or not folder.is_absolute():
         raise RequestError("bad_request", f"{what} must be an absolute path on the daemon's machine, got {path!r}")
     return folder
 
@@ -75,7 +86,7 @@ class PluginOps:
     def update(self, plugin_id: str, index: str, client: str = "") -> p.PluginReply:
         with self._lock:
             try:
-                old, new = self.rt.plugins.update(plugin_id, _absolute(index, "index"))
+                old, new = self.rt.plugins.update(_plugin_id(plugin_id), _absolute(index, "index"))
             except (PluginError, OSError) as exc:
                 raise RequestError("bad_request", str(exc)) from exc
             seq = self._journal(plugin_id, "updated", new, client) if old != new else 0
@@ -85,7 +96,7 @@ class PluginOps:
         action: Action = "enabled" if enabled else "disabled"
         with self._lock:
             try:
-                self.rt.plugins.set_enabled(plugin_id, enabled)
+                self.rt.plugins.set_enabled(_plugin_id(plugin_id), enabled)
             except PluginError as exc:
                 raise RequestError("not_found", str(exc)) from exc
             seq = self._journal(plugin_id, action, "", client)
@@ -94,7 +105,7 @@ class PluginOps:
     def remove(self, plugin_id: str, client: str = "") -> p.PluginReply:
         with self._lock:
             try:
-                self.rt.plugins.remove(plugin_id)
+                self.rt.plugins.remove(_plugin_id(plugin_id))
             except PluginError as exc:
                 raise RequestError("not_found", str(exc)) from exc
             seq = self._journal(plugin_id, "removed", "", client)
