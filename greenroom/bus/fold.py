@@ -103,4 +103,5 @@ def fold_taskless(conn: sqlite3.Connection, before_ts: float, upto_seq: int) -> 
 
 def release_space(conn: sqlite3.Connection) -> None:
     """Give freed pages back to the file system (``auto_vacuum=INCREMENTAL``)."""
-    conn.execute("PRAGMA incremental_vacuum")
+    # executescript steps the pragma to its end; execute would free one page per call.
+    conn.executescript("PRAGMA incremental_vacuum;")

@@ -14,6 +14,7 @@ from greenroom.bus import events as e
 from greenroom.bus.fold import fold_taskless, fold_tasks, release_space
 from greenroom.bus.journal import SCHEMA_VERSION
 from greenroom.bus.journal_admin import backup, wipe
+from greenroom.bus.scrub import checkpoint
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "release-0.1"
 
@@ -83,6 +84,23 @@ class TestFold:
         assert (finished["t-1:plan"].folded, finished["t-1:plan"].text) == (2, "de")
         assert finished["t-2:plan"].folded == 0
         assert finished["-:chat:1"].folded == 2
+
+    def test_folding_gives_the_space_back_to_the_file_system(self, tmp_path: Path) -> None:
+        """After a fold, the incremental vacuum and a checkpoint, the file is a fraction of its size."""
+        journal = Journal(tmp_path / "j.sqlite")
+        bus = Bus(journal)
+        for t in range(20):
+            generation(bus, f"t-{t}", f"t-{t}:x", [f"token number {i} " for i in range(500)])
+        bus.flush()
+        journal.maintain(checkpoint)
+        before = (tmp_path / "j.sqlite").stat().st_size
+        journal.maintain(lambda conn: fold_tasks(conn, [f"t-{t}" for t in range(20)]))
+        journal.maintain(release_space)
+        journal.maintain(checkpoint)
+        after = (tmp_path / "j.sqlite").stat().st_size
+        bus.close()
+        journal.close()
+        assert after < before / 4, (before, after)
 
     def test_a_subscriber_replays_across_the_holes(self, tmp_path: Path) -> None:
         """A subscription from seq 1 gets every remaining event in order, stepping over folded seqs."""
