@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 from greenroom.bus import Journal, read_envelopes
 from greenroom.bus import events as e
 from greenroom.clients import Client, ServerError
-from tests.conftest import call, finish, make_config, plan, wait_for, write_script
+from tests.conftest import call, cli_flags, finish, make_config, plan, wait_for, write_script
 
 SCRIPT = {
     "plan": plan("answer"),
@@ -51,6 +53,18 @@ def daemon(short_tmp: Path, daemon_factory: Any) -> Any:
     return start
 
 
+def tail(daemon: Any, task_id: str, count: int) -> str:
+    """``greenroom tail --from 0 --task ID --json --tokens``: what a person replays."""
+    root = daemon.config.data_dir.parent
+    args = ["tail", "--from", "0", "--task", task_id, "--json", "--tokens", "--limit", str(count)]
+    result = subprocess.run(
+        [sys.executable, "-m", "greenroom", *cli_flags(root), *args], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == count
+    return result.stdout
+
+
 def chunks_of(client: Client, task_id: str) -> int:
     return sum(isinstance(env.event, e.LlmChunk) for env in client.replay(1, task_id=task_id, limit=5000).events)
 
@@ -63,6 +77,7 @@ class TestCompaction:
             done = [run_task(client, f"question {i}") for i in range(2)]
             still_open = open_task(client)
             before_open = client.replay(1, task_id=still_open, limit=5000).events
+            tail_before = tail(d, still_open, len(before_open))
             before = {t: client.replay(1, task_id=t, limit=5000).events for t in done}
             stats = client.journal_stats()
             assert stats.foldable_chunks == 0, "the default keeps 7 days"
@@ -70,6 +85,7 @@ class TestCompaction:
             assert report.chunks == sum(chunks_of_envs(before[t]) for t in done) > 0
             assert report.tasks == len(done)
             assert client.replay(1, task_id=still_open, limit=5000).events == before_open
+            assert tail(d, still_open, len(before_open)) == tail_before
             for t in done:
                 after = client.replay(1, task_id=t, limit=5000).events
                 assert [x for x in before[t] if not isinstance(x.event, e.LlmChunk | e.LlmFinished)] == [
