@@ -65,9 +65,9 @@ class MemoryEngine:
         embedder: defaults to one for ``config.embedding_model``.
         reranker: defaults to one for ``config.reranker_model``.
         publish: receives memory events (upserts, forgets, ingest progress).
-        scrub: called by ``forget`` with the forgotten texts, after they left memory's own files:
-            removes them from the rest of the daemon's data (the journal) and returns the seqs of
-            the events it rewrote, which ``memory.forgotten`` lists.
+        scrub: called by ``forget`` with the forgotten texts and item ids, after they left memory's
+            own files: removes them from the rest of the daemon's data (the journal) and returns the
+            seqs of the events it rewrote, which ``memory.forgotten`` lists.
     """
 
     def __init__(
@@ -79,7 +79,7 @@ class MemoryEngine:
         embedder: Embedder | None = None,
         reranker: Reranker | None = None,
         publish: Publish | None = None,
-        scrub: Callable[[list[str]], list[int]] | None = None,
+        scrub: Callable[[list[str], list[str]], list[int]] | None = None,
     ) -> None:
         self.config = config or MemoryConfig()
         self.store = ItemStore(db_path)
@@ -449,7 +449,7 @@ class MemoryEngine:
             self.dense.remove(chunk_ids)
             self.keyword.delete(chunk_ids)
             self._purge()
-        rewritten = self.scrub(texts) if texts and self.scrub is not None else []
+        rewritten = self.scrub(texts, targets) if texts and self.scrub is not None else []
         self.publish(MemoryForgotten(item_ids=targets, chunks=len(chunk_ids), reason=reason, rewritten=rewritten))
         log.info("memory_forgotten", items=len(targets), chunks=len(chunk_ids))
         return ForgetReport(item_ids=targets, chunks=len(chunk_ids))

@@ -25,7 +25,7 @@ from greenroom.actors import TaskIndex
 from greenroom.bus import Bus, JournalError
 from greenroom.bus import protocol as p
 from greenroom.bus.codec import decode_row
-from greenroom.bus.events import JournalBackedUp, JournalCompacted, JournalExported
+from greenroom.bus.events import JournalBackedUp, JournalCompacted, JournalExported, MemoryStored
 from greenroom.bus.fold import FoldCount, fold_taskless, fold_tasks, release_space
 from greenroom.bus.journal import Journal
 from greenroom.bus.journal_admin import backup, chunk_counts, stats
@@ -190,14 +190,20 @@ class JournalOps:
 
     # -- forgetting ----------------------------------------------------------------------
 
-    def scrub(self, texts: Sequence[str]) -> list[int]:
+    def _stored_texts(self, item_ids: Sequence[str]) -> list[str]:
+        return _stored(self.journal, item_ids) if item_ids else []
+
+    def scrub(self, texts: Sequence[str], item_ids: Sequence[str] = ()) -> list[int]:
         """Replace ``texts`` wherever the journal (and the daemon's logs, and the task views) hold them.
+
+        The text each of ``item_ids``' ``memory.stored`` events holds is replaced too: it is
+        the note as journaled, which secret masking may have made differ from memory's copy.
 
         Returns:
             the seqs of the events rewritten. Afterwards the WAL is checkpointed and
             truncated, so the old bytes are in no file.
         """
-        scrubber = Scrubber(texts)
+        scrubber = Scrubber([*texts, *self._stored_texts(item_ids)])
         if not scrubber:
             return []
         with self.lock:
@@ -221,6 +227,19 @@ class JournalOps:
             rewrite_log_files(self.log_dir, scrubber)
         log.info("journal_scrubbed", events=len(changed))  # ids only: never the text
         return sorted(set(changed))
+
+
+def _stored(journal: Journal, item_ids: Sequence[str]) -> list[str]:
+    """The texts of the ``memory.stored`` events of these items."""
+    wanted = set(item_ids)
+    out = []
+    for item_id in wanted:
+        sql = "SELECT seq, ts, type, task_id, body FROM events WHERE type = 'memory.stored' AND instr(body, ?) > 0"
+        for row in journal.reader().execute(sql, [item_id.encode()]).fetchall():
+            env, ok = decode_row(row)
+            if ok and isinstance(env.event, MemoryStored) and env.event.item_id in wanted:
+                out.append(env.event.text)
+    return out
 
 
 def _give_back(conn: sqlite3.Connection) -> None:

@@ -35,25 +35,25 @@ def _refuse_open(rt: Runtime) -> None:
 
 def reset(rt: Runtime, keep_memory: bool, client: str = "") -> p.ResetReply:
     """Remove every event (and every memory item unless ``keep_memory``); journal ``journal.reset``."""
-    with rt.journal_ops.lock:
-        _refuse_open(rt)
-        for schedule in rt.schedule_ops.views():
-            rt.schedule_ops.remove(schedule.schedule_id)
-        for watch in rt.memory_watches():
-            rt.memory_unwatch(watch.path)
-        items = 0
-        if not keep_memory:
-            ids = rt.memory.store.item_ids(Filters())
-            if ids:
-                items = len(rt.memory.forget(ids, reason="reset", scrub=False).item_ids)
+    _refuse_open(rt)
+    for schedule in rt.schedule_ops.views():
+        rt.schedule_ops.remove(schedule.schedule_id)
+    for watch in rt.memory_watches():
+        rt.memory_unwatch(watch.path)
+    items = 0
+    if not keep_memory:
+        ids = rt.memory.store.item_ids(Filters())
+        if ids:  # no scrub: the journal goes whole
+            items = len(rt.memory.forget(ids, reason="reset", scrub=False).item_ids)
 
-        def start_over(journal: Journal) -> int:
-            _refuse_open(rt)  # on the writer: nothing committed can slip in between
-            count = journal.maintain(lambda conn: wipe(journal, conn))
-            rt.tasks.clear()
-            rt.schedules.clear()
-            return count
+    def start_over(journal: Journal) -> int:
+        _refuse_open(rt)  # on the writer: nothing committed can slip in between
+        count = journal.maintain(lambda conn: wipe(journal, conn))
+        rt.tasks.clear()
+        rt.schedules.clear()
+        return count
 
+    with rt.journal_ops.lock:  # not during a compaction or a scrub
         count = rt.bus.exclusive(start_over)
         event = JournalReset(events=count, memory_items=items, client=client)
         seq = rt.bus.publish(event, source="gateway", durable=True).seq

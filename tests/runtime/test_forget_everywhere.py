@@ -73,6 +73,43 @@ class TestForgetReachesEveryFile:
         assert (data / "logs" / "daemon.jsonl").stat().st_size > 0, "the logs were there to be searched"
 
 
+class TestMaskedNotes:
+    def test_a_note_holding_a_secret_goes_as_it_was_journaled(self, short_tmp: Path, daemon_factory: Any) -> None:
+        """Masking made the journaled note differ from memory's copy; the forget still finds and scrubs it."""
+        from tests.conftest import make_config
+
+        note = "the router admin login is password: hunter2222 and it sits behind the clock"
+        d = daemon_factory(make_config(short_tmp, None, "memory.rerank=false"))
+        with Client(d.config.runtime_dir, timeout=120) as client:
+            item = client.memory_add(note)
+            stored = wait_for(
+                lambda: [x.event for x in client.replay(1).events if isinstance(x.event, e.MemoryStored)]
+            )
+            assert "hunter2222" not in stored[0].text, "secrets never reach the journal"
+            client.memory_forget([item])
+            wait_for(lambda: any(isinstance(x.event, e.MemoryForgotten) for x in client.replay(1).events))
+            texts = [_text(x.event) for x in client.replay(1).events]
+        assert not any("behind the clock" in t for t in texts)
+        assert files_holding(short_tmp / "data", b"behind the clock") == []
+
+
+    def test_the_journaled_note_is_scrubbed_even_when_memory_held_it_otherwise(
+        self, short_tmp: Path, daemon_factory: Any
+    ) -> None:
+        """The text of the item's own memory.stored event is a needle too, whatever memory's copy says."""
+        from tests.conftest import make_config
+
+        journaled = "as journaled: the shed key is under the third flower pot from the left"
+        d = daemon_factory(make_config(short_tmp))
+        d.runtime.bus.publish(e.MemoryStored(item_id="m-shed", text=journaled), source="memory")
+        d.runtime.bus.publish(e.TaskFinished(answer=f"Found it. {journaled}"), source="x", task_id="t-x", durable=True)
+        rewritten = d.runtime.journal_ops.scrub(["memory's own different copy of the note"], ["m-shed"])
+        with d.client() as client:
+            texts = [_text(x.event) for x in client.replay(1).events]
+        assert len(rewritten) == 2
+        assert not any("third flower pot" in t for t in texts)
+
+
 def _text(event: Any) -> str:
     """Every string of an event, joined (JSON, unescaped)."""
     import msgspec
