@@ -10,6 +10,9 @@ never edit one that has shipped.
 
 0. release 0.1: each owner's tables, no version number.
 1. ``model_choice``: the model kept active across restarts (``models load --keep``).
+
+A new table its owner creates on first use (the MCP servers' ``mcp_servers``) needs
+no step here; a change to an existing table's rows or columns does.
 """
 
 from __future__ import annotations
