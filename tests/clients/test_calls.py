@@ -27,7 +27,8 @@ SAMPLE_ARGS: dict[str, tuple[Any, ...]] = {
     "memory_unwatch": ("/x",), "schedule_add": ("goal",), "schedule": ("s-1",), "schedule_pause": ("s-1",),
     "schedule_resume": ("s-1",), "schedule_remove": ("s-1",), "schedule_run": ("s-1",),
     "journal_backup": ("/tmp/b",), "plugin_install": ("/x",), "plugin_update": ("x", "/i"),
-    "plugin_enable": ("x",), "plugin_disable": ("x",), "plugin_remove": ("x",),
+    "plugin_enable": ("x",), "plugin_disable": ("x",), "plugin_remove": ("x",), "mcp_add": ("s",),
+    "mcp_show": ("s",), "mcp_remove": ("s",), "mcp_enable": ("s",), "mcp_restart": ("s",),
 }  # fmt: skip
 """Arguments for the calls that need some (the rest take none)."""
 
