@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from greenroom.bus import decode_envelope
 from greenroom.bus import events as e
 from greenroom.tools import ToolContext
 from greenroom.tools.plugins import PluginError, PluginManager
-from tests.conftest import call, finish, make_config, plan, wait_for, write_script
+from tests.conftest import call, cli_flags, finish, make_config, plan, wait_for, write_script
 
 MANIFEST = """
 id = "{id}"
