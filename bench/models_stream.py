@@ -90,7 +90,7 @@ def through_daemon(model_path: str, runs: int, tokens: int) -> tuple[list[float]
                 def follow(head: int = head, arrivals: list[float] = arrivals, done: threading.Event = done) -> None:
                     with Client(daemon.runtime_dir, timeout=60) as watcher:
                         for env in watcher.follow(from_seq=head + 1):
-                            if isinstance(env.event, e.LlmChunk) and env.event.request_id == "-:bench":
+                            if isinstance(env.event, e.LlmChunk) and env.event.request_id.startswith("-:bench"):
                                 arrivals.append(time.perf_counter())
                             elif isinstance(env.event, e.LlmFinished):
                                 done.set()

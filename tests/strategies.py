@@ -73,7 +73,8 @@ def _strategy(t: mi.Type, strings: st.SearchStrategy[str], depth: int) -> st.Sea
             fields = {f.name: _strategy(f.type, strings, depth) for f in t.fields}
             return st.fixed_dictionaries(fields).map(lambda kw, cls=t.cls: cls(**kw))
         case mi.AnyType():
-            leaves = st.one_of(strings, st.integers(), st.booleans(), st.none())
+            # msgpack carries 64-bit ints: a bigger one is not a value any client can send
+            leaves = st.one_of(strings, st.integers(-(2**63), 2**63 - 1), st.booleans(), st.none())
             if depth <= 0:
                 return leaves
             return st.recursive(leaves, lambda inner: st.lists(inner, max_size=3), max_leaves=5)

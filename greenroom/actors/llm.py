@@ -48,7 +48,13 @@ class LlmActor(GreenroomActor):
         """Backends by model, least recently used first (loaded or not)."""
 
     def on_start(self) -> None:
-        self.backend = self.deps.make_backend()  # cheap: models load on first use
+        store = self.deps.model_params
+        chosen = store.chosen() if store is not None else None  # a model choice kept across restarts
+        if chosen and chosen != self.deps.llm.model:
+            self._active_model = chosen
+            self.backend = self.deps.make_backend(chosen)
+        else:
+            self.backend = self.deps.make_backend()  # cheap: models load on first use
         self._resident[self.backend.name] = self.backend
         self._timer: threading.Timer | None = None
         self._report()
@@ -65,7 +71,10 @@ class LlmActor(GreenroomActor):
                 return None
             case GenerateNow():
                 key = message.stop_key or message.task_id or ""
-                return self.generate(message.request, task_id=message.task_id, causation=message.causation, key=key)[1]
+                return self.generate(
+                    message.request, task_id=message.task_id, causation=message.causation, key=key,
+                    request_id=message.request_id or None,
+                )[1]  # fmt: skip
             case LoadModel(model=model):
                 return self.load(model)
             case UnloadModel(model=model):
@@ -153,26 +162,31 @@ class LlmActor(GreenroomActor):
         task_id: str | None = None,
         causation: int | None = None,
         key: str | None = None,
+        request_id: str | None = None,
     ) -> tuple[str, Envelope]:
         """Generate for ``request``; returns the text and the committed ``llm.finished`` envelope.
 
         Args:
             key: the stop flag to honour (default: the task's).
+            request_id: names the generation on the timeline (default ``<task or ->:<purpose>``).
 
         Raises:
-            Interrupted: the stop flag was set.
+            Interrupted: the stop flag was set during a task's generation (outside a task the
+                generation ends with ``llm.finished``, ``stop_reason`` ``cancelled``, the text so far).
             CallFailed: the model could not be prepared or loaded.
         """
         assert self.backend is not None
         request = self._with_params(request)
         bus = self.deps.bus
-        request_id = f"{task_id or '-'}:{request.purpose}"
+        request_id = request_id or f"{task_id or '-'}:{request.purpose}"
         usage = Usage()
         pieces: list[str] = []
         self._load_for(task_id)
         try:
             stop = self.deps.cancellations.event(key or task_id or "-")
             for piece in self.backend.stream(request, usage, stop):
+                if stop.is_set():  # checked per token here too: a backend may look less often
+                    raise GenerationCancelled(request_id)
                 pieces.append(piece)
                 bus.publish(
                     LlmChunk(request_id=request_id, text=piece),
@@ -182,7 +196,9 @@ class LlmActor(GreenroomActor):
                     correlation_id=task_id,
                 )
         except GenerationCancelled:
-            raise Interrupted(f"generation {request_id} stopped") from None
+            if task_id is not None:
+                raise Interrupted(f"generation {request_id} stopped") from None
+            usage.stop_reason = "cancelled"  # a client's generation: it hears what came so far
         except ModelError as exc:
             raise CallFailed("model", str(exc)) from exc
         finally:

@@ -105,6 +105,8 @@ class GenerateNow(Query[Envelope], frozen=True):
     causation: int | None = None
     stop_key: str = ""
     """Cancellation key (default: the task id); a client's generation uses its own."""
+    request_id: str = ""
+    """The ``request_id`` of its ``llm.*`` events (default ``<task or ->:<purpose>``)."""
 
 
 class LoadModel(Query[str], frozen=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import msgspec
 
@@ -25,6 +25,7 @@ from greenroom.bus.events import (
     TaskSubmitted,
 )
 from greenroom.bus.journal import Journal
+from greenroom.bus.masking import map_strings
 from greenroom.bus.protocol import TERMINAL_STATUSES, PendingConfirmation, TaskView
 
 _TASK_CLASSES = (
@@ -158,6 +159,18 @@ class TaskIndex:
             for c in view.confirmations:
                 self._confirmations.pop(c.confirmation_id, None)
             view.confirmations = []
+
+    def clear(self) -> None:
+        """Forget every task (the journal was reset)."""
+        with self._lock:
+            self._tasks.clear()
+            self._confirmations.clear()
+
+    def rewrite(self, fn: Callable[[str], str]) -> None:
+        """Apply ``fn`` to every string of every view (a forget scrubs the text out of memory here too)."""
+        with self._lock:
+            for task_id, view in list(self._tasks.items()):
+                self._tasks[task_id] = map_strings(view, fn)
 
     def get(self, task_id: str) -> TaskView | None:
         with self._lock:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import structlog
@@ -37,6 +37,30 @@ from greenroom.bus.subscription import Record, Subscription
 
 log = structlog.get_logger(__name__)
 _encode = msgspec.msgpack.Encoder().encode
+T = TypeVar("T")
+
+
+class _Job:
+    """Work for the writer thread (``Bus.exclusive``): its result or error, once done."""
+
+    __slots__ = ("done", "error", "fn", "result")
+
+    def __init__(self, fn: Callable[[Journal], Any]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self, journal: Journal) -> None:
+        try:
+            self.result = self.fn(journal)
+        except BaseException as exc:  # handed to the caller, who raises it
+            self.error = exc
+        self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.done.set()
 
 
 class Bus:
@@ -73,6 +97,7 @@ class Bus:
         self._durable = journal.head
         self._durable_cond = threading.Condition()
         self._subs: list[Subscription] = []
+        self._jobs: list[_Job] = []
         self._listeners: list[Callable[[list[Record]], None]] = []
         self._closed = False
         self._failure: BaseException | None = None
@@ -158,6 +183,32 @@ class Bus:
         """The last committed (durable) seq."""
         return self._durable
 
+    def exclusive(self, fn: Callable[[Journal], T], timeout: float | None = 600.0) -> T:
+        """Run ``fn(journal)`` on the writer thread once what is published so far is committed.
+
+        Journal maintenance (rewriting rows, folding, checkpoints) goes through here, so
+        the journal keeps one writer. Publishing never blocks meanwhile; events queue
+        and are committed after ``fn`` returns, so keep each call short.
+
+        Raises:
+            BusClosedError: the bus closed (or its writer failed) before ``fn`` ran.
+            TimeoutError: ``fn`` did not finish within ``timeout`` seconds.
+            Exception: whatever ``fn`` raised.
+        """
+        job = _Job(fn)
+        with self._lock:
+            if self._closed:
+                raise BusClosedError("bus is closed")
+            self._jobs.append(job)
+            if self._idle and not self._committing:
+                self._idle = False
+                self._wake.set()
+        if not job.done.wait(timeout):
+            raise TimeoutError(f"journal maintenance did not finish within {timeout}s")
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
     # -- subscribing -----------------------------------------------------------------------
 
     def subscribe(
@@ -213,20 +264,33 @@ class Bus:
     def _writer_loop(self) -> None:
         while True:
             batch: list[Envelope] | None = None
+            jobs: list[_Job] = []
             with self._lock:
                 if self._failure is not None:
                     break
                 if self._pending and not self._committing:
                     batch = self._take()
+                elif self._jobs and not self._committing:
+                    # Maintenance runs once what was published before it is committed.
+                    jobs, self._jobs = self._jobs, []
+                    self._committing = True
                 elif self._closed and not self._pending and not self._committing:
                     break
                 else:
                     self._idle = True
                     self._wake.clear()
-            if batch is None:
+            if jobs:
+                self._run_jobs(jobs)
+            elif batch is None:
                 self._wake.wait()
-                continue
-            self._run_commit(batch)
+            else:
+                self._run_commit(batch)
+        with self._lock:
+            leftover, self._jobs = self._jobs, []
+        failure = self._failure
+        for job in leftover:
+            reason = f"journal writer failed: {failure}" if failure else "bus closed before the maintenance ran"
+            job.fail(BusClosedError(reason))
         with self._durable_cond:
             self._durable_cond.notify_all()
 
@@ -243,9 +307,16 @@ class Bus:
                 self._durable_cond.notify_all()
         with self._lock:
             self._committing = False
-            if self._idle and (self._pending or self._closed):
+            if self._idle and (self._pending or self._jobs or self._closed):
                 self._idle = False
                 self._wake.set()
+
+    def _run_jobs(self, jobs: list[_Job]) -> None:
+        """Run maintenance on this (writer) thread; publishers queue meanwhile, none leads a commit."""
+        for job in jobs:
+            job.run(self.journal)
+        with self._lock:
+            self._committing = False
 
     def _encode_batch(self, batch: list[Envelope]) -> tuple[list[Envelope], list[bytes]]:
         """Encode (and mask) a batch; an event that cannot be encoded becomes an ``error`` event.

@@ -198,6 +198,8 @@ class LlmFinished(_Event, tag="llm.finished", frozen=True):
     generated_tokens: int = 0
     tokens_per_s: float = 0.0
     time_to_first_token_s: float = 0.0
+    folded: int = 0
+    """``llm.chunk`` events of this generation folded into it by journal compaction (their seqs are gone)."""
 
 
 class ModelLoaded(_Event, tag="model.loaded", frozen=True):
@@ -285,6 +287,9 @@ class MemoryForgotten(_Event, tag="memory.forgotten", frozen=True):
     item_ids: list[str]
     chunks: int = 0
     reason: str = ""
+    rewritten: list[int] = []
+    """Seqs of journaled events whose text quoted the forgotten items and was replaced by a marker:
+    a client holding them drops its copy (or replays them)."""
 
 
 # --- recurring schedules and watched folders ------------------------------------------
@@ -349,6 +354,79 @@ class MemoryWatchAdded(_Event, tag="memory.watch.added", frozen=True):
 
 class MemoryWatchRemoved(_Event, tag="memory.watch.removed", frozen=True):
     path: str
+
+
+# --- data lifecycle: the journal, plugins, model choices ------------------------------
+
+
+class JournalCompacted(_Event, tag="journal.compacted", frozen=True):
+    """Token chunks of finished tasks were folded into their ``llm.finished`` events."""
+
+    older_than_days: float
+    tasks: int = 0
+    chunks: int = 0
+    """``llm.chunk`` events removed (their seqs are holes from now on)."""
+    finished: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+    seconds: float = 0.0
+    client: str = ""
+
+
+class JournalBackedUp(_Event, tag="journal.backed_up", frozen=True):
+    path: str
+    head: int
+    """The last seq in the copy."""
+    bytes: int = 0
+    seconds: float = 0.0
+    client: str = ""
+
+
+class JournalExported(_Event, tag="journal.exported", frozen=True):
+    to_seq: int
+    """The export covers events up to this seq."""
+    task_id: str | None = None
+    since: float | None = None
+    until: float | None = None
+    client: str = ""
+
+
+class JournalReset(_Event, tag="journal.reset", frozen=True):
+    """Everything before this event was removed: the journal and memory start over (seqs go on)."""
+
+    events: int
+    memory_items: int = 0
+    client: str = ""
+
+
+class PluginChanged(_Event, tag="plugin.changed", frozen=True):
+    """A plugin was installed, updated, enabled, disabled or removed (it applies at the next start)."""
+
+    plugin_id: str
+    action: Literal["installed", "updated", "enabled", "disabled", "removed"]
+    version: str = ""
+    client: str = ""
+
+
+class ModelParamsChanged(_Event, tag="model.params.changed", frozen=True):
+    model: str
+    params: dict[str, Any] = {}
+    """The model's parameters after the change (only those set)."""
+    client: str = ""
+
+
+class ModelRemoved(_Event, tag="model.removed", frozen=True):
+    model: str
+    freed_bytes: int = 0
+    client: str = ""
+
+
+class ModelChosen(_Event, tag="model.chosen", frozen=True):
+    """The active model was chosen to stay across restarts (or the choice went back to the config's)."""
+
+    model: str
+    """Empty: back to ``llm.model`` from the config."""
+    client: str = ""
 
 
 # --- runtime --------------------------------------------------------------------------
@@ -507,6 +585,14 @@ Event = Union[
     ScheduleMissed,
     MemoryWatchAdded,
     MemoryWatchRemoved,
+    JournalCompacted,
+    JournalBackedUp,
+    JournalExported,
+    JournalReset,
+    PluginChanged,
+    ModelParamsChanged,
+    ModelRemoved,
+    ModelChosen,
     DaemonStarted,
     DaemonStopping,
     ActorCrashed,

@@ -5,6 +5,18 @@ readers on any thread get their own connection (WAL lets them read while the
 writer writes). ``synchronous=NORMAL`` in WAL mode survives a process crash
 (``kill -9``) without losing committed batches; only a power loss can drop the
 last few, and nobody outside the process has seen those (see ``Bus``).
+
+Schema versions (``PRAGMA user_version``), each upgrade run once, in order:
+
+1. ``events(seq, ts, type, task_id, body)`` and the per-task index.
+2. a ``meta`` table (``seq_floor``: the highest seq ever given out, so a reset
+   journal never numbers again from 1) and ``auto_vacuum=INCREMENTAL``, so pages
+   freed by compaction go back to the file system in small steps.
+
+The writer connection runs with ``secure_delete``: a row rewritten or deleted
+(a forgotten note scrubbed, chunks folded) is overwritten in the file, not just
+unlinked. Rewrites happen only through ``maintain`` on the writer thread
+(``Bus.exclusive``); seq numbers never change.
 """
 
 from __future__ import annotations
@@ -14,13 +26,15 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from greenroom.bus.errors import JournalError
 
-SCHEMA_VERSION = 1
+T = TypeVar("T")
 
-_SCHEMA = """
+SCHEMA_VERSION = 2
+
+_V1 = """
 CREATE TABLE IF NOT EXISTS events (
     seq     INTEGER PRIMARY KEY,
     ts      REAL NOT NULL,
@@ -32,6 +46,21 @@ CREATE INDEX IF NOT EXISTS events_by_task ON events (task_id, seq) WHERE task_id
 """
 
 _INSERT = "INSERT INTO events (seq, ts, type, task_id, body) VALUES (?, ?, ?, ?, ?)"
+_V2 = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+
+
+def _upgrade(conn: sqlite3.Connection, version: int) -> None:
+    """Bring the schema from ``version`` to ``SCHEMA_VERSION``, one step at a time."""
+    if version < 1:
+        conn.executescript(_V1)
+        conn.execute("PRAGMA user_version=1")
+    if version < 2:
+        conn.executescript(_V2)
+        # auto_vacuum changes only through a VACUUM (cheap on a new file; once on an old one).
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA user_version=2")
+
 
 Row = tuple[int, float, str, "str | None", bytes]
 """A journal row: (seq, ts, type, task_id, msgpack body of the envelope)."""
@@ -74,12 +103,14 @@ class Journal:
                     f"journal {self.path} has schema version {version}, newer than this "
                     f"greenroom understands ({SCHEMA_VERSION}); upgrade greenroom"
                 )
-            self._writer.executescript(_SCHEMA)
-            self._writer.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                _upgrade(self._writer, version)
+            self._writer.execute("PRAGMA secure_delete=ON")
             row = self._writer.execute("SELECT MAX(seq) FROM events").fetchone()
+            floor = self._writer.execute("SELECT value FROM meta WHERE key = 'seq_floor'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
-        self._head = row[0] or 0
+        self._head = max(row[0] or 0, int(floor[0]) if floor else 0)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -115,6 +146,24 @@ class Journal:
                 conn.execute("ROLLBACK")
             raise JournalError(f"journal write failed: {exc}") from exc
         self._head = rows[-1][0]
+
+    def maintain(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` with the writer connection (rewrites, deletes, checkpoints).
+
+        Call only on the writer thread (``Bus.exclusive``), so nothing else writes meanwhile.
+        ``fn`` manages its own transactions; a failure rolls back what it left open.
+        """
+        conn = self._writer
+        try:
+            return fn(conn)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def set_seq_floor(self, conn: sqlite3.Connection, seq: int) -> None:
+        """Record ``seq`` as given out (inside the caller's transaction): the head never goes below it."""
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seq_floor', ?)", [str(seq)])
 
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -162,9 +211,15 @@ class Journal:
         task_id: str | None = None,
         types: Iterable[str] | None = None,
         limit: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[Row]:
-        """As ``read``, but whole rows: ``(seq, ts, type, task_id, body)``."""
-        return self._select("seq, ts, type, task_id, body", from_seq, to_seq, task_id, types, limit)
+        """As ``read``, but whole rows: ``(seq, ts, type, task_id, body)``; ``since``/``until`` bound ``ts``."""
+        return self._select("seq, ts, type, task_id, body", from_seq, to_seq, task_id, types, limit, since, until)
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection (for scans the methods here do not offer; never write with it)."""
+        return self._reader()
 
     def _select(
         self,
@@ -174,9 +229,15 @@ class Journal:
         task_id: str | None,
         types: Iterable[str] | None,
         limit: int | None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[Any]:
         sql = f"SELECT {columns} FROM events WHERE seq >= ?"
         params: list[object] = [from_seq]
+        for bound, op in ((since, ">="), (until, "<=")):
+            if bound is not None:
+                sql += f" AND ts {op} ?"
+                params.append(bound)
         if to_seq is not None:
             sql += " AND seq <= ?"
             params.append(to_seq)

@@ -12,6 +12,9 @@ is stored: the encoder writes the lengths.
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from itertools import accumulate
@@ -62,10 +65,31 @@ class MarkerScan:
         return sorted({bisect_right(ends, start) for _, start, _ in found})
 
 
+@functools.cache
+def _free_text_fields(cls: type[msgspec.Struct]) -> tuple[str, ...]:
+    """A Struct's fields that can hold free text: all but ``Literal`` ones (fixed words, never data)."""
+
+    def fixed(tp: Any) -> bool:
+        if typing.get_origin(tp) is typing.Literal:
+            return True
+        args = typing.get_args(tp)
+        return typing.get_origin(tp) in (typing.Union, types.UnionType) and all(
+            a is type(None) or fixed(a) for a in args
+        )
+
+    try:
+        fields = msgspec.structs.fields(cls)
+    except Exception:  # annotations that cannot be resolved here: walk every field
+        return tuple(cls.__struct_fields__)
+    return tuple(f.name for f in fields if not fixed(f.type))
+
+
 def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
     """``value`` with ``fn`` applied to every string inside it; the same object when nothing changed.
 
     Walks msgspec Structs, lists, tuples and dicts (values only: keys are names).
+    ``Literal`` fields of a Struct are left alone: they hold one of a few fixed
+    words, and changing one would make the value invalid.
 
     Raises:
         RecursionError: ``value`` is nested deeper than Python's recursion limit allows.
@@ -75,7 +99,7 @@ def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
         return value if new == value else new
     if isinstance(value, msgspec.Struct):
         changes = {}
-        for name in value.__struct_fields__:
+        for name in _free_text_fields(type(value)):
             old = getattr(value, name)
             new = map_strings(old, fn)
             if new is not old:

@@ -14,15 +14,39 @@ import msgspec
 
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
+from greenroom.bus.protocol_base import _Reply, _Request
+from greenroom.bus.protocol_lifecycle import (
+    BackupReply,
+    CancelGeneration,
+    CompactReply,
+    JournalBackup,
+    JournalCompact,
+    JournalExport,
+    JournalStatsReply,
+    JournalStatsRequest,
+    ListPlugins,
+    ModelParamsReply,
+    ModelParamsRequest,
+    ModelRemovedReply,
+    PluginDisable,
+    PluginEnable,
+    PluginInstall,
+    PluginRemove,
+    PluginReply,
+    PluginsReply,
+    PluginUpdate,
+    RemoveModel,
+    Reset,
+    ResetReply,
+)
+from greenroom.bus.protocol_lifecycle import JournalStats as JournalStats
+from greenroom.bus.protocol_lifecycle import LocalModelView as LocalModelView
+from greenroom.bus.protocol_lifecycle import PluginView as PluginView
 
 PROTOCOL_VERSION = 1
 
 TaskStatus = Literal["pending", "running", "waiting", "parked", "finished", "failed", "cancelled"]
 TERMINAL_STATUSES = frozenset({"finished", "failed", "cancelled"})
-
-
-class _Request(msgspec.Struct, frozen=True, kw_only=True, tag_field="op"):
-    pass
 
 
 class Hello(_Request, tag="hello", frozen=True):
@@ -107,12 +131,17 @@ class Generate(_Request, tag="generate", frozen=True):
     temperature: float = 0.0
     schema: dict[str, Any] | None = None
     purpose: str = "chat"
+    request_id: str = ""
+    """Names the generation (its ``llm.*`` events' ``request_id``, and what ``generate_cancel`` takes);
+    empty: the daemon picks one. Letters, digits, ``.``, ``_`` and ``-``, at most 64."""
 
 
 class LoadModel(_Request, tag="model_load", frozen=True):
     """Load a model now and make it the active one (default: the configured model)."""
 
     model: str | None = None
+    keep: bool = False
+    """Also make it the active model after restarts (with no model: back to the configured one)."""
 
 
 class PullModel(_Request, tag="model_pull", frozen=True):
@@ -342,6 +371,20 @@ Request = Union[
     McpRemove,
     McpEnable,
     McpRestart,
+    JournalStatsRequest,
+    JournalCompact,
+    JournalBackup,
+    JournalExport,
+    Reset,
+    ListPlugins,
+    PluginInstall,
+    PluginUpdate,
+    PluginEnable,
+    PluginDisable,
+    PluginRemove,
+    ModelParamsRequest,
+    RemoveModel,
+    CancelGeneration,
 ]
 
 
@@ -420,10 +463,6 @@ class ScheduleView(msgspec.Struct, kw_only=True):
 class WatchView(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     tags: list[str] = []
-
-
-class _Reply(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    pass
 
 
 class HelloReply(_Reply, tag="hello", frozen=True):
@@ -531,6 +570,9 @@ class Generated(_Reply, tag="generated", frozen=True):
     text: str
     seq: int
     """The ``llm.finished`` event's seq."""
+    request_id: str = ""
+    stop_reason: str = ""
+    """``cancelled`` when ``generate_cancel`` stopped it (``text`` is what came before)."""
 
 
 class MemoryAdded(_Reply, tag="memory_added", frozen=True):
@@ -612,6 +654,8 @@ class ModelsReply(_Reply, tag="models", frozen=True):
     models: list[ModelView]
     active: str
     loaded: bool
+    local_models: list[LocalModelView] = []
+    """Every model on the daemon's machine, in the catalog or not."""
 
 
 class PreviewReply(_Reply, tag="preview", frozen=True):
@@ -709,5 +753,13 @@ Reply = Union[
     PreviewReply,
     McpServersReply,
     McpServerReply,
+    JournalStatsReply,
+    CompactReply,
+    BackupReply,
+    ResetReply,
+    PluginsReply,
+    PluginReply,
+    ModelParamsReply,
+    ModelRemovedReply,
     ErrorReply,
 ]

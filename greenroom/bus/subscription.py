@@ -104,8 +104,8 @@ class Subscription:
 
     # -- consumer side -------------------------------------------------------------------
 
-    def _replay(self, upto: int | None) -> None:
-        """Fill the backlog from the journal: ``next_seq .. upto`` (or to the head).
+    def _replay(self, upto: int | None) -> int:
+        """Fill the backlog from the journal: ``next_seq .. upto`` (or to the head); returns the rows read.
 
         Rows are decoded here, so a corrupt row reaches consumers as its ``error``
         placeholder (see ``decode_row``), never as bytes they cannot read.
@@ -119,13 +119,14 @@ class Subscription:
             else:
                 self._backlog.append(Record(env.seq, encode_envelope(env), env, event_type(env.event)))
         self.replayed += len(rows)
+        return len(rows)
 
     def _next_ready(self) -> Record | None:
         """The next record in order, healing gaps from the journal; None when caught up."""
         rec: Record | None
         while True:
-            if not self._backlog and self.next_seq <= self._catchup_to:
-                self._replay(self._catchup_to)  # continue a catch-up, page by page
+            if not self._backlog and self.next_seq <= self._catchup_to and not self._replay(self._catchup_to):
+                self.next_seq = self._catchup_to + 1  # continue a catch-up, page by page; none left: a hole
             if self._backlog:
                 rec = self._backlog.popleft()
             else:
@@ -146,10 +147,12 @@ class Subscription:
             if rec.seq < self.next_seq:
                 continue  # already delivered (read back from the journal earlier)
             if rec.seq > self.next_seq:
-                # A gap: events were dropped before this one. Read them back first.
-                self._replay(rec.seq - 1)
-                self._backlog.append(rec)
-                continue
+                # A gap: events were dropped before this one. Read them back first; when the
+                # journal has none there, the range is a hole (folded by compaction): go on.
+                if self._replay(rec.seq - 1):
+                    self._backlog.append(rec)
+                    continue
+                self.next_seq = rec.seq
             self.next_seq = rec.seq + 1
             return rec
 

@@ -65,6 +65,9 @@ class MemoryEngine:
         embedder: defaults to one for ``config.embedding_model``.
         reranker: defaults to one for ``config.reranker_model``.
         publish: receives memory events (upserts, forgets, ingest progress).
+        scrub: called by ``forget`` with the forgotten texts and item ids, after they left memory's
+            own files: removes them from the rest of the daemon's data (the journal) and returns the
+            seqs of the events it rewrote, which ``memory.forgotten`` lists.
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class MemoryEngine:
         embedder: Embedder | None = None,
         reranker: Reranker | None = None,
         publish: Publish | None = None,
+        scrub: Callable[[list[str], list[str]], list[int]] | None = None,
     ) -> None:
         self.config = config or MemoryConfig()
         self.store = ItemStore(db_path)
@@ -83,6 +87,7 @@ class MemoryEngine:
         self.embedder = embedder or Embedder(self.config.embedding_model, batch_size=self.config.embedding_batch)
         self.reranker = reranker or Reranker(self.config.reranker_model, instruction=self.config.rerank_instruction)
         self.publish: Publish = publish or (lambda event: None)
+        self.scrub = scrub
         self.mutate = threading.RLock()
         self._open_lock = threading.Lock()
         self._dense: DenseIndex | None = None
@@ -415,12 +420,14 @@ class MemoryEngine:
         query: str | None = None,
         limit: int = 1,
         reason: str = "",
+        scrub: bool = True,
     ) -> ForgetReport:
         """Forget items by id, by filters (source, tags, path prefix, time) or by query.
 
         By query, the items behind the best ``limit`` hits go. Forgotten text leaves
         SQLite (overwritten: ``secure_delete``), the WAL, the embedding cache, the
-        HNSW file (its vector is zeroed) and the BM25 files (the index is rewritten).
+        HNSW file (its vector is zeroed) and the BM25 files (the index is rewritten);
+        then, with ``scrub``, the engine's ``scrub`` hook takes it out of the journal.
 
         Raises:
             BadMemoryInput: nothing to select by.
@@ -436,14 +443,27 @@ class MemoryEngine:
         if not targets:
             return ForgetReport()
         with self.mutate:
+            texts = self._texts(targets) if scrub and self.scrub is not None else []
             chunk_ids = self.store.delete(targets)
             self.store.set_meta("purge_pending", "1")
             self.dense.remove(chunk_ids)
             self.keyword.delete(chunk_ids)
             self._purge()
-        self.publish(MemoryForgotten(item_ids=targets, chunks=len(chunk_ids), reason=reason))
+        rewritten = self.scrub(texts, targets) if texts and self.scrub is not None else []
+        self.publish(MemoryForgotten(item_ids=targets, chunks=len(chunk_ids), reason=reason, rewritten=rewritten))
         log.info("memory_forgotten", items=len(targets), chunks=len(chunk_ids))
         return ForgetReport(item_ids=targets, chunks=len(chunk_ids))
+
+    def _texts(self, item_ids: Sequence[str]) -> list[str]:
+        """The text of each chunk of these items, also without its heading line (quotes lack it)."""
+        out = []
+        for item_id in item_ids:
+            for row in self.store.chunks(self.store.item_chunk_ids(item_id)).values():
+                text, heading = row["text"], row["heading"]
+                out.append(text)
+                if heading and text.startswith(heading + "\n"):
+                    out.append(text[len(heading) + 1 :])
+        return out
 
     def _purge(self) -> None:
         """Leave no trace of deleted chunks in the files: rewrite BM25, save HNSW, truncate the WAL."""

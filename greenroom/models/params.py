@@ -87,6 +87,10 @@ def check_model_id(model: str, remote_names: tuple[str, ...] = ()) -> None:
     )
 
 
+CHOICE_TABLE = "CREATE TABLE IF NOT EXISTS model_choice (id INTEGER PRIMARY KEY CHECK (id = 1), model TEXT NOT NULL)"
+"""The persistent model choice (one row); part of the state database from its schema version 1."""
+
+
 class ParamsStore:
     """Per-model parameters in SQLite.
 
@@ -98,7 +102,22 @@ class ParamsStore:
         self._conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("CREATE TABLE IF NOT EXISTS model_params (model TEXT PRIMARY KEY, params TEXT NOT NULL)")
+        self._conn.execute(CHOICE_TABLE)
         self._lock = threading.Lock()
+
+    def chosen(self) -> str | None:
+        """The model chosen to stay active across restarts (``models load --keep``), if any."""
+        with self._lock:
+            row = self._conn.execute("SELECT model FROM model_choice WHERE id = 1").fetchone()
+        return str(row[0]) if row else None
+
+    def choose(self, model: str | None) -> None:
+        """Keep ``model`` as the active model across restarts; None: back to the configured one."""
+        with self._lock:
+            if model is None:
+                self._conn.execute("DELETE FROM model_choice")
+            else:
+                self._conn.execute("INSERT OR REPLACE INTO model_choice (id, model) VALUES (1, ?)", [model])
 
     def get(self, model: str) -> ModelParams:
         with self._lock:

@@ -59,6 +59,8 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """PyTorch only: intra-op threads while decoding; 1 is fastest on a shared 2-core machine (docs/design.md)."""
     fast_forward: bool = True
     """Emit the tokens a JSON Schema forces without sampling them (fed to the model in one pass)."""
+    load_at_start: bool = False
+    """Load the active model when the daemon starts (in the background) instead of at its first use."""
 
     def __post_init__(self) -> None:
         if self.backend == "openai" and not self.base_url:

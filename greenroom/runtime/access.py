@@ -45,10 +45,14 @@ REQUIRED: dict[type, Level] = {
          p.ListModels),
         "viewer",
     ),
-    **dict.fromkeys((p.Submit, p.Cancel, p.Confirm, p.Preview, p.MemoryAdd, p.Generate), "operator"),
+    **dict.fromkeys(
+        (p.Submit, p.Cancel, p.Confirm, p.Preview, p.MemoryAdd, p.Generate, p.CancelGeneration), "operator"
+    ),
     **dict.fromkeys((p.TokenCreate, p.TokenList, p.TokenRevoke, p.Shutdown), "local"),
     # An MCP server is a command line the daemon runs (and its secrets): only the machine's own user.
     **dict.fromkeys((p.McpAdd, p.McpRemove, p.McpEnable, p.McpRestart), "local"),
+    # Likewise a plugin (code the daemon runs), and a backup (a file written wherever it is told).
+    **dict.fromkeys((p.PluginInstall, p.PluginUpdate, p.JournalBackup), "local"),
 }  # fmt: skip
 TICKET_TTL_S = 30.0
 MAX_TICKETS = 4096

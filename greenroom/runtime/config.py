@@ -16,6 +16,7 @@ import msgspec
 import platformdirs
 
 from greenroom.actors.settings import AgentConfig
+from greenroom.bus.settings import JournalConfig
 from greenroom.memory.settings import MemoryConfig
 from greenroom.models.settings import LlmConfig
 from greenroom.policy.rules import Rule
@@ -88,6 +89,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     memory: MemoryConfig = MemoryConfig()
     schedules: ScheduleConfig = ScheduleConfig()
     mcp: McpConfig = McpConfig()
+    journal: JournalConfig = JournalConfig()
 
     @property
     def data_dir(self) -> Path:

@@ -20,7 +20,6 @@ from greenroom.actors import (
     CallFailed,
     GreenroomActor,
     Handles,
-    Interrupted,
     TaskIndex,
     ToolRunner,
 )
@@ -28,7 +27,6 @@ from greenroom.actors.messages import (
     CancelTask,
     EvaluateCall,
     Forget,
-    GenerateNow,
     Ingest,
     LoadModel,
     ParkAll,
@@ -49,7 +47,6 @@ from greenroom.bus.events import (
     DaemonStarted,
     DaemonStopping,
     Error,
-    LlmFinished,
     ModelDownloadFinished,
     PolicyOffline,
     TaskSubmitted,
@@ -57,7 +54,6 @@ from greenroom.bus.events import (
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
 from greenroom.bus.protocol import (
     TERMINAL_STATUSES,
-    ChatMessage,
     McpAdd,
     McpServerView,
     PendingConfirmation,
@@ -69,9 +65,7 @@ from greenroom.memory import BadMemoryInput, Filters, MemoryEngine, MemoryEngine
 from greenroom.models import (
     DEFAULT_MODEL,
     Backend,
-    GenerationRequest,
     LlmConfig,
-    Message,
     ModelError,
     ProgressFn,
     ScriptedBackend,
@@ -87,6 +81,8 @@ from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules,
 from greenroom.policy.guards import SecretMasker
 from greenroom.runtime.config import Config
 from greenroom.runtime.errors import RequestError
+from greenroom.runtime.journal_ops import JournalOps
+from greenroom.runtime.model_ops import ModelOps
 from greenroom.runtime.paths import (
     JOURNAL_FILE,
     LOG_DIR,
@@ -99,7 +95,9 @@ from greenroom.runtime.paths import (
     TOOL_VECTORS_FILE,
     ensure_private_dir,
 )
+from greenroom.runtime.plugin_ops import PluginOps
 from greenroom.runtime.schedule_ops import ScheduleOps
+from greenroom.runtime.state_db import migrate_state
 from greenroom.runtime.supervisor import Supervisor
 from greenroom.schedules import ScheduleIndex
 from greenroom.tools import ToolRegistry, default_tools
@@ -190,12 +188,14 @@ class Runtime:
         self.config = config
         self.started_at = time.time()
         data_dir = ensure_private_dir(config.data_dir)
+        migrate_state(data_dir / STATE_FILE)  # before any store opens it
         self.journal = Journal(data_dir / JOURNAL_FILE)
         self.bus = Bus(self.journal, mask=SecretMasker())
         self.journal.on_corrupt = self._report_corrupt
         self.tasks = TaskIndex()
         self.tasks.load(self.journal)
         self.bus.add_listener(self.tasks.apply)
+        self.journal_ops = JournalOps(self.bus, self.tasks, config.journal, data_dir / LOG_DIR, clock)
         self.schedules = ScheduleIndex()
         self.schedules.load(self.journal)
         self.bus.add_listener(self.schedules.apply)
@@ -207,6 +207,7 @@ class Runtime:
             ensure_private_dir(data_dir / MEMORY_INDEX_DIR, ours=True),
             config.memory,
             publish=lambda event: self.bus.publish(event, source="memory"),
+            scrub=self.journal_ops.scrub,  # a forget reaches the journal and the logs
         )
         builtins = default_tools(config.tools)
         self.plugins = PluginManager(data_dir / PLUGINS_DIR, data_dir / STATE_FILE)
@@ -258,6 +259,8 @@ class Runtime:
         )
         self.deps.tool_runner = ToolRunner(self.deps, workers=config.agent.tool_workers)
         self.deps.router = ToolRouter(self.memory.embedder, config.agent.tool_match)
+        self.model_ops = ModelOps(self)
+        self.plugin_ops = PluginOps(self)
         self._confirm_lock = threading.Lock()
         self._started = False
         self._parked = False
@@ -296,6 +299,8 @@ class Runtime:
         self._started = True
         resumed = self.deps.handles.scheduler.ask(ResumeOpen(), timeout=60)
         log.info("tasks_resumed", count=resumed)
+        self.journal_ops.start_retention()
+        self.model_ops.load_at_start()
 
     def park(self, reason: str = "stopping") -> None:
         """Announce the stop and park every task in progress where it is (idempotent).
@@ -327,6 +332,7 @@ class Runtime:
         self.mcp.close()
         self.mcp.store.close()
         self.tool_selector.close()
+        self.journal_ops.close()
         self.memory.close()
         self.bus.close()
         self.journal.close()
@@ -426,37 +432,6 @@ class Runtime:
         return self.deps.handles.policy.ask(EvaluateCall(tool=tool, args=dict(args)), timeout=10)
 
     # -- models ---------------------------------------------------------------------------
-
-    def generate(
-        self,
-        messages: list[ChatMessage],
-        max_tokens: int,
-        temperature: float,
-        schema: dict[str, Any] | None,
-        purpose: str,
-    ) -> tuple[str, int]:
-        """A generation outside any task (chat clients, benchmarks); returns the text and its finished seq."""
-        assert self.deps.handles is not None
-        if not messages:
-            raise RequestError("bad_request", "messages is empty")
-        if not 1 <= max_tokens <= 32768:
-            raise RequestError("bad_request", f"max_tokens must be 1..32768, got {max_tokens}")
-        if temperature < 0:
-            raise RequestError("bad_request", f"temperature must not be negative, got {temperature}")
-        request = GenerationRequest(
-            messages=[Message(m.role, m.content, list(m.images)) for m in messages], purpose=purpose or "chat",
-            schema=schema, max_tokens=max_tokens, temperature=temperature,
-        )  # fmt: skip
-        generate = GenerateNow(request=request, stop_key="gen-" + uuid.uuid4().hex[:8])
-        try:
-            env = self.deps.handles.llm.ask(generate, timeout=3600)
-        except CallFailed as exc:
-            raise RequestError("conflict", str(exc)) from exc
-        except Interrupted as exc:
-            raise RequestError("conflict", "the generation was stopped (the daemon is stopping)") from exc
-        assert isinstance(env.event, LlmFinished)
-        self.bus.wait_durable(env.seq, 30)  # the reply names it: a replay must find it
-        return env.event.text, env.seq
 
     def load_model(self, model: str | None) -> str:
         """Load a model now (it becomes the active one); returns its name."""

@@ -29,3 +29,7 @@ class RequestError(DaemonError):
 
 class ListenError(DaemonError):
     """A configured listener could not be opened (the address is in use, or not this machine's)."""
+
+
+class StateVersionError(DaemonError):
+    """The state database was written by a newer greenroom than this one."""

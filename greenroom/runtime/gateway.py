@@ -30,6 +30,7 @@ from greenroom.bus.codec import Codec, Format, detect_format, encode
 from greenroom.bus.errors import DecodeError
 from greenroom.bus.events import Error
 from greenroom.memory import BadMemoryInput, Filters
+from greenroom.runtime import lifecycle
 from greenroom.runtime.access import Access
 from greenroom.runtime.config import Config
 from greenroom.runtime.core import Runtime
@@ -318,11 +319,6 @@ class Gateway:
                 )
             case p.SetOffline(on=on):
                 return p.Ok(seq=rt.set_offline(on, client=who), detail="offline" if on else "online")
-            case p.Generate(messages=msgs, max_tokens=n, temperature=t, schema=schema, purpose=purpose):
-                text, seq = rt.generate(msgs, n, t, schema, purpose)
-                return p.Generated(text=text, seq=seq)
-            case p.LoadModel(model=model):
-                return p.Ok(detail=rt.load_model(model))
             case p.PullModel(model=model, offline=offline):
                 head = rt.bus.head
                 rt.pull_model(model, offline)
@@ -381,5 +377,7 @@ class Gateway:
                 return p.McpServerReply(server=rt.mcp_enable(name, on))
             case p.McpRestart(name=name):
                 return p.McpServerReply(server=rt.mcp_restart(name))
+            case _ if isinstance(request, lifecycle.REQUESTS):
+                return lifecycle.handle(rt, request, who)
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -66,3 +67,35 @@ def configure_logging(level: str = "info", log_file: Path | None = None, *, stde
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+
+
+def rewrite_log_files(log_dir: Path, fn: Callable[[str], str]) -> list[Path]:
+    """Apply ``fn`` to the text of every log file in ``log_dir`` (a forget scrubs its text out of logs).
+
+    A file this process writes is rewritten under its handler's lock, in place (the
+    handler appends, so it goes on writing at the new end); returns the files changed.
+    """
+    handlers = {
+        Path(h.baseFilename).resolve(): h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)
+    }
+    changed = []
+    for path in sorted(p for p in log_dir.glob("*") if p.is_file()):
+        handler = handlers.get(path.resolve())
+        if handler is not None:
+            handler.acquire()
+        try:
+            with open(path, "r+", encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+                new = fn(text)
+                if new == text:
+                    continue
+                f.seek(0)
+                f.write(new)
+                f.truncate()
+            changed.append(path)
+        except OSError as exc:
+            structlog.get_logger(__name__).warning("log_rewrite_failed", path=str(path), error=str(exc))
+        finally:
+            if handler is not None:
+                handler.release()
+    return changed

@@ -26,9 +26,10 @@ def models_view(runtime: Any) -> p.ModelsReply:
 
     system = detect_system()
     try:
-        local = {m.repo for m in local_models(runtime.config.data_dir / MODELS_DIR)}
+        found = local_models(runtime.config.data_dir / MODELS_DIR)
     except (OSError, ValueError):  # an unreadable cache must not hide the catalog
-        local = set()
+        found = []
+    local = {m.repo for m in found}
     status = runtime.deps.model_status
     active = str(status.get("model", runtime.config.llm.model))
     models = []
@@ -43,8 +44,9 @@ def models_view(runtime: Any) -> p.ModelsReply:
             )
         )  # fmt: skip
     return p.ModelsReply(
-        system=msgspec.to_builtins(system), models=models, active=active, loaded=bool(status.get("loaded", False))
-    )
+        system=msgspec.to_builtins(system), models=models, active=active, loaded=bool(status.get("loaded", False)),
+        local_models=[p.LocalModelView(repo=m.repo, path=m.path, size_bytes=m.size_bytes) for m in found],
+    )  # fmt: skip
 
 
 def preview(runtime: Any, confirmation_id: str) -> p.PreviewReply:

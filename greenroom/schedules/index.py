@@ -70,6 +70,12 @@ class ScheduleIndex:
             self._apply_all(envs)  # a corrupt row's placeholder is no schedule event: skipped
             start = envs[-1].seq + 1
 
+    def clear(self) -> None:
+        """Forget every schedule (the journal was reset)."""
+        with self._lock:
+            self._views.clear()
+            self._task_schedule.clear()
+
     def apply(self, records: list[Record]) -> None:
         """Bus listener: fold newly committed records."""
         # On the commit path for every event: a set lookup of the record's type, the lock only if one matches.

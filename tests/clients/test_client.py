@@ -259,7 +259,8 @@ def test_generate_streams_chunks_on_the_timeline(short_tmp: Path, daemon_factory
         head = client.status().head
         reply = client.generate([("user", "hello")], max_tokens=16, purpose="bench")
         events = [env.event for env in client.replay(head + 1).events]
-    chunks = [ev.text for ev in events if isinstance(ev, e.LlmChunk) and ev.request_id == "-:bench"]
+    assert reply.request_id.startswith("-:bench:")
+    chunks = [ev.text for ev in events if isinstance(ev, e.LlmChunk) and ev.request_id == reply.request_id]
     finished = [ev for ev in events if isinstance(ev, e.LlmFinished)]
     assert "".join(chunks) == reply.text == finished[0].text
     assert finished[0].generated_tokens == 16

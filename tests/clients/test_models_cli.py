@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,19 +40,12 @@ class TestModelsCli:
         assert unknown.returncode == 2
         assert "unknown model 'gpt-17'" in unknown.stderr
 
-    def test_params_are_validated_and_kept(self, tmp_path: Path) -> None:
-        ok = greenroom(tmp_path, "params", "qwen3-4b", "--set", "temperature=0.7", "--set", "top_k=40")
-        assert ok.returncode == 0, ok.stderr
-        assert "qwen3-4b: temperature=0.7, top_k=40" in ok.stdout
-        bad = greenroom(tmp_path, "params", "qwen3-4b", "--set", "temperature=-1")
-        assert bad.returncode == 2
-        assert "temperature must not be negative" in bad.stderr
-        over = greenroom(tmp_path, "params", "qwen3-4b", "--set", "context_window=999999")
-        assert "over the model's maximum of 40960" in over.stderr
-        unknown = greenroom(tmp_path, "params", "gpt-17", "--set", "temperature=0.1")
-        assert "unknown model 'gpt-17'" in unknown.stderr
-        again = greenroom(tmp_path, "params", "qwen3-4b", "--clear", "top_k")
-        assert "qwen3-4b: temperature=0.7" in again.stdout
+    def test_params_pull_and_rm_need_the_daemon(self, tmp_path: Path) -> None:
+        """Without a daemon the commands that change its files say how to start one (exit 3)."""
+        for args in (("params", "qwen3-4b"), ("pull", "acme/nothing-here", "--offline"), ("rm", "acme/x")):
+            result = greenroom(tmp_path, *args)
+            assert result.returncode == 3, (args, result.stderr)
+            assert "no greenroom daemon is running" in result.stderr
 
     def test_the_embedded_default_never_goes_to_the_hub(self, tmp_path: Path) -> None:
         """`models pull smollm2-135m` downloads nothing, and load/unload keep its local name."""
@@ -66,12 +58,16 @@ class TestModelsCli:
         assert result.returncode == 0, result.stderr
         assert "nothing to download" in result.stdout
 
-    def test_an_unreachable_hub_is_one_line_naming_the_host(self, tmp_path: Path) -> None:
-        """A pull that cannot reach the hub (here: a closed local port) says so in one line, no traceback."""
-        env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_CACHE": str(tmp_path / "hub")}
+    def test_an_unreachable_hub_is_one_line_naming_the_host(
+        self, short_tmp: Path, daemon_process: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A pull the daemon cannot do (the hub on a closed local port) is one line, no traceback."""
+        monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+        monkeypatch.setenv("HF_HUB_CACHE", str(short_tmp / "hub"))
+        daemon_process(short_tmp, cli_flags(short_tmp)).start()
         result = subprocess.run(
-            [sys.executable, "-m", "greenroom", *cli_flags(tmp_path), "models", "pull", "acme/nothing-here"],
-            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, env=env,
+            [sys.executable, "-m", "greenroom", *cli_flags(short_tmp), "models", "pull", "acme/nothing-here"],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
@@ -79,8 +75,10 @@ class TestModelsCli:
         assert "cannot reach 127.0.0.1" in line
         assert "acme/nothing-here is not in the local cache" in line
 
-    def test_pull_offline_of_a_missing_model_says_so(self, tmp_path: Path) -> None:
-        result = greenroom(tmp_path, "pull", "acme/nothing-here", "--offline")
+    def test_pull_offline_of_a_missing_model_says_so(self, short_tmp: Path, daemon_process: Any) -> None:
+        """The daemon's pull fails with a reason, which the CLI prints (exit 1)."""
+        daemon_process(short_tmp, cli_flags(short_tmp)).start()
+        result = greenroom(short_tmp, "pull", "acme/nothing-here", "--offline")
         assert result.returncode == 1
         assert "not in the local cache" in result.stderr
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from greenroom.clients import Client
 from tests.conftest import call, cli_flags, finish, make_config, plan, write_script
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -209,3 +210,23 @@ def _serve(body: bytes) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+class TestForgetInThePage:
+    def test_a_forgotten_note_leaves_the_page_it_was_shown_on(self, daemon: Any, page: Any) -> None:
+        """The page showed memory.stored with the note; after a forget its row and its copy hold the marker."""
+        note = "the gate code for the allotment is four seven one one"
+        attach(page, page_url(daemon))
+        with Client(daemon.config.runtime_dir, timeout=120) as c:
+            item = c.memory_add(note, ["garden"])
+            page.wait_for_function(
+                f"window.greenroom.events.some(e => e.event.type === 'memory.stored' && e.event.text === {note!r})",
+                timeout=20000,
+            )
+            c.memory_forget([item])
+        page.wait_for_function("(window.greenroom.rewritten || 0) > 0", timeout=20000)
+        events = page.evaluate("window.greenroom.events")
+        assert note not in json.dumps(events)
+        assert note not in page.inner_text("#timeline")
+        stored = [e for e in events if e["event"]["type"] == "memory.stored"]
+        assert stored[0]["event"]["text"] == "[forgotten]"

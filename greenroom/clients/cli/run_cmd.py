@@ -58,7 +58,9 @@ def _daemon_argv(args: argparse.Namespace) -> list[str]:
             argv += [f"--{flag.replace('_', '-')}", str(value)]
     for item in getattr(args, "set", None) or []:
         argv += ["--set", item]
-    return [*argv, "daemon"]
+    # Its logs go to <data_dir>/logs only (where a forget scrubs them); daemon.out keeps what
+    # comes before logging starts (a bad config, a taken lock).
+    return [*argv, "daemon", "--no-stderr-log"]
 
 
 def start_daemon(args: argparse.Namespace) -> Client:

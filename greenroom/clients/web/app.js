@@ -118,6 +118,24 @@ class App {
     if (env.task_id && env.task_id === this.selected) this.addTaskEvents([env]);
     if (env.task_id && /^(task\.|step\.|confirmation\.)/.test(type)) this.scheduleTasks();
     if (type.startsWith("model.")) this.refreshModels();
+    if (type === "memory.forgotten" && (env.event.rewritten || []).length) this.showRewritten(env.event.rewritten);
+  }
+
+  // A forget rewrote events this page already holds (their text quoted the forgotten note):
+  // fetch each one's scrubbed version and put it in the old one's place, in memory and on screen.
+  async showRewritten(seqs) {
+    for (const seq of seqs.slice(-1000)) {
+      const i = gr.events.findIndex((e) => e.seq === seq);
+      const row = $("timeline").querySelector(`[data-seq="${seq}"]`);
+      if (i < 0 && !row) continue;
+      const page = await this.request({ op: "replay", from_seq: seq, to_seq: seq, limit: 1 });
+      const fresh = (page.events || []).find((e) => e.seq === seq);
+      if (i >= 0) fresh ? (gr.events[i] = fresh) : gr.events.splice(i, 1);
+      if (row) fresh ? row.replaceWith(renderEvent(fresh, () => fresh.task_id && this.select(fresh.task_id))) : row.remove();
+    }
+    gr.rewritten = (gr.rewritten || 0) + seqs.length;
+    this.scheduleTasks();
+    if (this.selected) this.select(this.selected);
   }
 
   replayFrom() {
