@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from typing_extensions import assert_never
 
+from greenroom.actors import grounding
 from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Interrupted
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import GenerateNow, PlannerMessage, PlanTask
@@ -56,15 +57,21 @@ class PlannerActor(GreenroomActor):
         """
         deps = self.deps
         assert deps.handles is not None
+        task_id = message.task_id or ""
+        try:  # memories, images, a summary of older turns: searched and journaled once (actors/grounding.py)
+            grounding.prepare(deps, task_id, message.goal, message.causation)
+        except Interrupted:
+            return
         if message.revision == 0 and self._plan_by_matching(message):
             return
+        context = grounding.join(grounding.task_context(deps, task_id, message.goal), message.context)
         route = message.revision == 0 and deps.agent.route
         names = deps.tools.names()
         request = GenerationRequest(
             messages=(
-                route_messages(message.goal, deps.tools)
+                route_messages(message.goal, deps.tools, context)
                 if route
-                else plan_messages(message.goal, deps.tools, message.feedback)
+                else plan_messages(message.goal, deps.tools, message.feedback, context)
             ),
             purpose="plan" if message.revision == 0 else f"replan:{message.revision}",
             schema=route_schema(names, deps.agent.max_steps) if route else steps_schema(names, deps.agent.max_steps),

@@ -12,6 +12,25 @@ from typing import Any, Literal, Union
 
 import msgspec
 
+from greenroom.bus.chat_protocol import (
+    ChatCreate,
+    ChatDelete,
+    ChatDuplicate,
+    ChatExport,
+    ChatExported,
+    ChatForget,
+    ChatForgotten,
+    ChatHits,
+    ChatImport,
+    ChatRename,
+    ChatReply,
+    Chats,
+    ChatSearch,
+    ChatSend,
+    ChatSent,
+    GetChat,
+    ListChats,
+)
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
 
@@ -342,6 +361,17 @@ Request = Union[
     McpRemove,
     McpEnable,
     McpRestart,
+    ChatCreate,
+    ListChats,
+    GetChat,
+    ChatRename,
+    ChatDelete,
+    ChatDuplicate,
+    ChatSearch,
+    ChatExport,
+    ChatImport,
+    ChatSend,
+    ChatForget,
 ]
 
 
@@ -709,5 +739,11 @@ Reply = Union[
     PreviewReply,
     McpServersReply,
     McpServerReply,
+    ChatReply,
+    Chats,
+    ChatHits,
+    ChatExported,
+    ChatSent,
+    ChatForgotten,
     ErrorReply,
 ]

@@ -21,6 +21,7 @@ from greenroom.bus import protocol as p
 from greenroom.bus.codec import Codec, decode_envelope, encode
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
+from greenroom.clients.chat_client import ChatRequests
 from greenroom.clients.errors import DaemonNotRunningError, RequestTooLargeError, ServerError
 from greenroom.clients.remote import control_url, open_timeline
 
@@ -91,8 +92,8 @@ class _Cursor:
         return decode_envelope(body)
 
 
-class Client:
-    """A synchronous connection to the daemon.
+class Client(ChatRequests):
+    """A synchronous connection to the daemon (chat requests: ``clients/chat_client.py``).
 
     Args:
         runtime_dir: the daemon's runtime dir (where its sockets are).

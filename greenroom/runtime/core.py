@@ -24,6 +24,7 @@ from greenroom.actors import (
     TaskIndex,
     ToolRunner,
 )
+from greenroom.actors.chat_index import ChatIndex
 from greenroom.actors.messages import (
     CancelTask,
     EvaluateCall,
@@ -85,6 +86,7 @@ from greenroom.models.select import local_backend
 from greenroom.models.vlm_backend import VisionRouter, VlmBackend, has_vision
 from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules, scopes_for
 from greenroom.policy.guards import SecretMasker
+from greenroom.runtime.chat_ops import ChatOps
 from greenroom.runtime.config import Config
 from greenroom.runtime.errors import RequestError
 from greenroom.runtime.paths import (
@@ -196,6 +198,9 @@ class Runtime:
         self.tasks = TaskIndex()
         self.tasks.load(self.journal)
         self.bus.add_listener(self.tasks.apply)
+        self.chats = ChatIndex()
+        self.chats.load(self.journal)
+        self.bus.add_listener(self.chats.apply)
         self.schedules = ScheduleIndex()
         self.schedules.load(self.journal)
         self.bus.add_listener(self.schedules.apply)
@@ -255,7 +260,9 @@ class Runtime:
             clock=clock,
             schedules=self.schedules,
             schedule_config=config.schedules,
+            chats=self.chats,
         )
+        self.chat_ops = ChatOps(self.bus, self.chats, self.tasks, self.deps)
         self.deps.tool_runner = ToolRunner(self.deps, workers=config.agent.tool_workers)
         self.deps.router = ToolRouter(self.memory.embedder, config.agent.tool_match)
         self._confirm_lock = threading.Lock()

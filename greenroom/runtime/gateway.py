@@ -25,6 +25,7 @@ import structlog
 
 from greenroom import __version__
 from greenroom.bus import protocol as p
+from greenroom.bus.chat_protocol import CHAT_REQUESTS
 from greenroom.bus.codec import Codec, Format, detect_format, encode, envelope_to_json, read_envelopes
 from greenroom.bus.errors import DecodeError
 from greenroom.bus.events import Error, event_type
@@ -378,6 +379,8 @@ class Gateway:
                 return p.McpServerReply(server=rt.mcp_enable(name, on))
             case p.McpRestart(name=name):
                 return p.McpServerReply(server=rt.mcp_restart(name))
+            case _ if isinstance(request, CHAT_REQUESTS):
+                return rt.chat_ops.handle(request, client=who)  # runtime/chat_ops.py
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")
 
