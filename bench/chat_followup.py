@@ -28,7 +28,7 @@ from typing import Any
 from bench.common import BenchDaemon
 from greenroom.bus import events as e
 from greenroom.clients import Client
-from greenroom.clients.cli.chat_repl import partial_json_string
+from greenroom.clients.cli.chat_stream import partial_json_string
 from greenroom.models import ensure_default_model
 
 TOPICS = ["the harbour", "the orchard", "the old mill", "the lighthouse", "the market", "the bridge"]

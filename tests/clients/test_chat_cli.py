@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greenroom.clients import Client
-from greenroom.clients.cli.chat_repl import ChatRepl, partial_json_string
+from greenroom.clients.cli.chat_repl import ChatRepl
+from greenroom.clients.cli.chat_stream import partial_json_string
 from greenroom.models import ScriptedBackend
 from tests.conftest import answer, call, cli_flags, finish, make_config, plan, write_script
 

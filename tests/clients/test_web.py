@@ -246,7 +246,7 @@ class TestChatsTab:
 
     def test_the_streaming_parser_matches_the_clients(self, chat_daemon: Any, page: Any) -> None:
         """The page's partial-JSON reader gives what the terminal client's gives, prefix by prefix."""
-        from greenroom.clients.cli.chat_repl import partial_json_string
+        from greenroom.clients.cli.chat_stream import partial_json_string
 
         attach(page, page_url(chat_daemon, "viewer"))
         doc = '{"answer": "Paris \\"x\\" caf\\u00e9 \\ud83d\\ude00 end"}'

@@ -11,9 +11,7 @@ Without a terminal (a pipe), lines are read plainly and the same happens.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,15 +19,11 @@ from pathlib import Path
 from greenroom.bus import events as e
 from greenroom.bus.chat_protocol import ChatSent, ChatView
 from greenroom.bus.envelope import Envelope
-from greenroom.clients.cli.common import err, out, out_part
+from greenroom.clients.cli.chat_stream import ANSWER_CALLS, ROUTE_CALLS, AnswerView, partial_json_string
+from greenroom.clients.cli.common import err, out
 from greenroom.clients.client import Client
 from greenroom.clients.errors import ServerError
 
-ANSWER_CALLS = (":answer",)
-"""Generations whose tokens are the answer (streamed as they come); other model output is internal."""
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-ROUTE_CALLS = (":plan",)
-"""The first call, whose JSON may carry the answer directly (its ``answer`` streams)."""
 HELP = """\
   /new [TITLE]        start a new chat
   /list               your chats, most recent first
@@ -122,7 +116,7 @@ class ChatRepl:
     def follow(self, sent: ChatSent) -> None:
         """Show the task's progress until it ends; Ctrl-C cancels it."""
         stream = self.client.follow(from_seq=sent.seq, task_id=sent.task_id, idle=0.2)
-        view = _View()
+        view = AnswerView()
         try:
             for env in stream:
                 if env is not None and self._show(env, view):
@@ -132,7 +126,7 @@ class ChatRepl:
         finally:
             stream.close()
 
-    def _stop(self, task_id: str, view: _View) -> None:
+    def _stop(self, task_id: str, view: AnswerView) -> None:
         view.end_line()
         try:
             self.client.cancel(task_id)
@@ -140,7 +134,7 @@ class ChatRepl:
         except ServerError as exc:
             out(f"  · {exc.message}")
 
-    def _show(self, env: Envelope, view: _View) -> bool:
+    def _show(self, env: Envelope, view: AnswerView) -> bool:
         """Show one event; True once the task ended."""
         ev = env.event
         match ev:
@@ -181,7 +175,7 @@ class ChatRepl:
                 pass
         return False
 
-    def _ask(self, ev: e.ConfirmationAsked, view: _View) -> None:
+    def _ask(self, ev: e.ConfirmationAsked, view: AnswerView) -> None:
         view.line(f"  ? {ev.question}")
         approved = True
         if not self.yes:
@@ -297,75 +291,6 @@ class ChatRepl:
         out(f"  · forgot {len(report.item_ids)} item(s): {', '.join(report.item_ids) or 'nothing matched'}")
 
 
-class _View:
-    """What the current answer has shown so far."""
-
-    def __init__(self) -> None:
-        self.streaming = False
-        """A streamed answer's line is open."""
-        self.streamed = ""
-        self.route = ""
-
-    def stream(self, text: str) -> None:
-        if not self.streaming:
-            out_part("greenroom> ")
-            self.streaming = True
-        self.streamed += text
-        out_part(text)
-
-    def end_line(self) -> None:
-        if self.streaming:
-            out()
-            self.streaming = False
-
-    def line(self, text: str) -> None:
-        self.end_line()
-        out(text)
-
-    def reset(self) -> None:
-        self.end_line()
-        self.streamed = self.route = ""
-
-    def finish(self, answer: str) -> None:
-        """The final answer: what was streamed, completed (citations), or shown whole if it differs."""
-        if self.streaming and answer.startswith(self.streamed):
-            out_part(answer[len(self.streamed) :])
-            self.end_line()
-        else:
-            self.line(f"greenroom> {answer}")
-
-
-def partial_json_string(text: str, key: str) -> str | None:
-    """The value of ``key`` in a JSON object being written, as far as it is written (None before it starts).
-
-    ``{"answer": "Par`` gives ``Par``; escapes are decoded once complete.
-    """
-    found = re.search(r'"' + re.escape(key) + r'"\s*:\s*"', text)
-    if found is None:
-        return None
-    raw = text[found.end() :]
-    end = len(raw)
-    i = 0
-    while i < len(raw):
-        if raw[i] == "\\":
-            if i + 1 >= len(raw) or (raw[i + 1] == "u" and i + 6 > len(raw)):
-                end = i  # an escape not complete yet
-                break
-            i += 6 if raw[i + 1] == "u" else 2
-            continue
-        if raw[i] == '"':
-            end = i
-            break
-        i += 1
-    try:
-        value = str(json.loads('"' + raw[:end] + '"', strict=False))
-    except ValueError:  # not JSON after all: nothing to stream (the final answer is shown whole)
-        return None
-    if value and "\ud800" <= value[-1] <= "\udbff":
-        value = value[:-1]  # half of a surrogate pair: the other half is on its way
-    return _LONE_SURROGATE.sub("\ufffd", value)
-
-
 def _short(text: str, limit: int = 80) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -399,4 +324,4 @@ def line_reader(history: Path | None) -> Callable[[str], str]:
     return read
 
 
-__all__ = ["ChatRepl", "line_reader", "partial_json_string"]
+__all__ = ["ChatRepl", "line_reader"]
