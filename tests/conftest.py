@@ -64,6 +64,7 @@ def make_config(root: Path, script: Path | None = None, *overrides: str) -> Conf
         f'tools.fs_roots=["{root}"]',
         "llm.backend=scripted",
         "agent.match_tools=false",  # scripts say the plan; tests of matching turn it on
+        "agent.remember_tasks=off",  # a finished task's summary would load the embedding model in every test
     ]
     if script is not None:
         sets.append(f'llm.script="{script}"')
@@ -82,6 +83,7 @@ def cli_flags(root: Path, script: Path | None = None) -> list[str]:
         "--set", "llm.backend=scripted",
         "--set", f'tools.fs_roots=["{root}"]',
         "--set", "agent.match_tools=false",
+        "--set", "agent.remember_tasks=off",
     ]  # fmt: skip
     if script is not None:
         flags += ["--set", f'llm.script="{script}"']
@@ -197,6 +199,17 @@ def daemon_process() -> Iterator[Any]:
         if d.proc is not None and d.proc.poll() is None:
             d.proc.kill()
             d.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def shared_embedder() -> Any:
+    """The offline MiniLM embedder, loaded once per session: daemons given it skip their own load.
+
+    Set it on a fresh daemon before anything touches memory (``d.runtime.memory.embedder = ...``).
+    """
+    from greenroom.memory import Embedder
+
+    return Embedder()
 
 
 @pytest.fixture(scope="session")

@@ -123,6 +123,9 @@ class FinishTask:
     answer: str
     target: Target = "executor"
     key: str = "finish"
+    remember: bool | None = None
+    """Keep a summary of the task in memory: None as ``agent.remember_tasks`` says (on/off), else the
+    person's answer (``ask``)."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from typing_extensions import assert_never
 
+from greenroom.actors import grounding
 from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Interrupted
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import CriticMessage, GenerateNow, JudgeStep
@@ -36,8 +37,11 @@ class CriticActor(GreenroomActor):
         """Publish a ``critic.verdict`` (accept / retry / replan) for the step, or ``request.failed``."""
         deps = self.deps
         assert deps.handles is not None
+        context = grounding.task_context(deps, message.task_id or "", message.goal)  # as every call of the task
         request = GenerationRequest(
-            messages=verdict_messages(message.goal, message.intent, message.result, message.evidence, deps.tools),
+            messages=verdict_messages(
+                message.goal, message.intent, message.result, message.evidence, deps.tools, context
+            ),
             purpose=f"verdict:{message.step}",
             schema=VERDICT_SCHEMA,
             max_tokens=min(deps.llm.max_tokens, VERDICT_TOKENS),

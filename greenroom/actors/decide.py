@@ -89,10 +89,12 @@ def decide(state: TaskState, ctx: Context) -> list[Command]:
     if state.failure is not None:
         return [FailTask(state.failure.code, state.failure.error)]
     try:
-        answer = _Walk(state, ctx).run()
+        walk = _Walk(state, ctx)
+        answer = walk.run()
+        remember = walk.remember()
     except _Pending as pending:
         return pending.commands
-    return [FinishTask(answer)]
+    return [FinishTask(answer) if remember is None else FinishTask(answer, remember=remember)]
 
 
 class _Pending(Exception):
@@ -201,6 +203,19 @@ class _Walk:
                 return done[-1][1]  # the last step's own tools said what was done: that is the answer
             _pend(RequestAnswer(done))
         return text.strip() or "(the model gave no answer)"
+
+    def remember(self) -> bool | None:
+        """With ``agent.remember_tasks = "ask"``: the person's answer (may a summary go into memory?)."""
+        if self.agent.remember_tasks != "ask":
+            return None
+        approved = self._confirm(
+            f"{self.s.task_id}:remember",
+            kind="remember",
+            question="Keep a short summary of this task (its goal and answer) in memory, so later tasks can find it?",
+        )
+        if isinstance(approved, list):
+            _pend(*approved)
+        return approved
 
     def _plan(self, revision: int, feedback: str) -> tuple[PlanStep, ...]:
         plan = self.s.plans.get(revision)

@@ -17,6 +17,7 @@ from greenroom.tools.registry import ToolRegistry
 from greenroom.tools.settings import ToolsConfig
 
 if TYPE_CHECKING:
+    from greenroom.actors.chat_index import ChatIndex
     from greenroom.actors.tool_runner import ToolRunner
     from greenroom.memory.engine import MemoryEngine
     from greenroom.models.backend import Backend
@@ -68,6 +69,8 @@ class ActorDeps:
     tool_runner: ToolRunner | None = None
     router: ToolRouter | None = None
     """Tells which tools a goal needs without a model call (``agent.match_tools``)."""
+    chats: ChatIndex | None = None
+    """Chats (a chat task's prompts show its conversation); None: no chats."""
 
     @property
     def runner(self) -> ToolRunner:

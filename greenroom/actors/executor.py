@@ -22,6 +22,7 @@ import structlog
 from typing_extensions import assert_never
 
 from greenroom.actors import commands as c
+from greenroom.actors import grounding
 from greenroom.actors.arguments import pin_call_schema
 from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor
 from greenroom.actors.decide import Context, ToolTraits, decide, done_text
@@ -223,8 +224,12 @@ class ExecutorActor(GreenroomActor):
                 self._publish(task_id, question, durable=True)
             case c.TimeOut(answer=answer):
                 self._publish(task_id, answer, durable=True)
-            case c.FinishTask(answer=answer):
-                self._publish(task_id, TaskFinished(answer=answer), durable=True)
+            case c.FinishTask(answer=answer, remember=remember):
+                answer, cited = grounding.finished(self.deps, task_id, answer)  # names the memories it used
+                self._publish(task_id, TaskFinished(answer=answer, cited=cited), durable=True)
+                if remember is None:
+                    remember = self.deps.agent.remember_tasks == "on"
+                grounding.after_finish(self.deps, task_id, state.goal, answer, remember=remember)
             case c.FailTask(code=code, error=error):
                 self._publish(task_id, TaskFailed(error=error, code=code), durable=True)
             case c.RequestPlan(revision=r, feedback=feedback):
@@ -262,13 +267,14 @@ class ExecutorActor(GreenroomActor):
         deps, cfg = self.deps, self.deps.llm
         messages: list[Message]
         schema = None
+        context = grounding.task_context(deps, state.task_id, state.goal)  # conversation, images, memories
         if isinstance(cmd, c.RequestAnswer):
-            messages = answer_messages(state.goal, done_text(cmd.done), deps.tools)
+            messages = answer_messages(state.goal, done_text(cmd.done), deps.tools, context)
             cap = ANSWER_TOKENS
         else:
             messages = action_messages(
                 state.goal, cmd.intent, deps.tools, done_text(cmd.done), list(cmd.observations),
-                must_call=cmd.must_call, note=cmd.note,
+                must_call=cmd.must_call, note=cmd.note, context=context,
             )  # fmt: skip
             named = [deps.tools.get(t) for t in cmd.must_call if t in deps.tools]
             schema = deps.tools.call_schema(deps.agent.max_calls_per_round, named or None, allow_finish=not named)

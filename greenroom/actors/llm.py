@@ -274,4 +274,6 @@ class LlmActor(GreenroomActor):
         return {
             "model": getattr(backend, "name", "?"),
             "loaded": bool(getattr(backend, "loaded", True)),
+            "count_tokens": getattr(backend, "count_tokens", None),  # chat budgets (actors/conversation.py)
+            "vision": bool(getattr(backend, "sees_images", False)),  # images described first (actors/grounding.py)
         }

@@ -25,7 +25,9 @@ from greenroom.actors.messages import (
     Recall,
     Remember,
     Search,
+    StartIngest,
     Stats,
+    Store,
     Unwatch,
     Watch,
     WatchChanged,
@@ -77,16 +79,34 @@ class MemoryActor(GreenroomActor):
         match message:
             case Remember(text=text, tags=tags, dedupe_key=key, source=source):
                 return self.remember(text, tags, key, message.task_id, source)
+            case Store(text=text, tags=tags, dedupe_key=key, source=source, uri=uri):
+                if self.deps.cancellations.stopping.is_set():
+                    log.info("memory_store_skipped", reason="daemon stopping", source=source, key=key)
+                    return None  # the engine closes right after the actors stop
+                try:
+                    self.remember(text, tags, key, message.task_id, source, uri)
+                except CallFailed as exc:  # told, not asked: nobody waits for the error
+                    log.warning("memory_store_refused", error=str(exc), source=source)
+                return None
             case Search(query=query, k=k, filters=filters, rerank=rerank):
                 return self.search(query, k, filters, rerank)
             case Recall(query=query, limit=limit, tags=tags):
                 return self.recall(query, limit, tags)
-            case Forget(item_ids=ids, filters=filters, query=query, limit=limit, reason=reason):
-                return self.forget(ids, filters, query, limit, reason)
+            case Forget(item_ids=ids, filters=filters, query=query, limit=limit, reason=reason, keep=keep):
+                return self.forget(ids, filters, query, limit, reason, keep)
             case Stats():
                 return self.stats()
             case Ingest(paths=paths, tags=tags, run_prefix=prefix):
                 return self.ingest(paths, tags, prefix)
+            case StartIngest(paths=paths, tags=tags, run_id=run_id):
+                try:
+                    self.ingest(paths, tags, run_id=run_id)
+                except CallFailed as exc:  # told: whoever waits for the run learns it from its finished event
+                    report = IngestReport(run_id=run_id)
+                    self.deps.bus.publish(
+                        MemoryIngestFinished(run_id=run_id, report=report, error=str(exc)), source=self.name
+                    )
+                return None
             case Watch(paths=paths, tags=tags):
                 return self.watch(paths, tags)
             case Unwatch(path=path):
@@ -100,11 +120,17 @@ class MemoryActor(GreenroomActor):
                 assert_never(message)
 
     def remember(
-        self, text: str, tags: list[str], key: str | None = None, task_id: str | None = None, source: str = "note"
+        self,
+        text: str,
+        tags: list[str],
+        key: str | None = None,
+        task_id: str | None = None,
+        source: str = "note",
+        uri: str | None = None,
     ) -> str:
         """Store text once per ``key`` (and once per content); publishes ``memory.stored`` when new."""
         try:
-            item_id, created = self.engine.add(text, tags=tags, key=key, source=source)
+            item_id, created = self.engine.add(text, tags=tags, key=key, source=source, uri=uri)
         except BadMemoryInput as exc:
             raise CallFailed("bad_request", str(exc)) from exc
         if created:
@@ -148,20 +174,23 @@ class MemoryActor(GreenroomActor):
         query: str | None = None,
         limit: int = 1,
         reason: str = "",
+        keep: list[str] | None = None,
     ) -> ForgetReport:
         try:
-            return self.engine.forget(item_ids or (), filters=filters, query=query, limit=limit, reason=reason)
+            return self.engine.forget(
+                item_ids or (), filters=filters, query=query, limit=limit, reason=reason, keep=keep or ()
+            )
         except BadMemoryInput as exc:
             raise CallFailed("bad_request", str(exc)) from exc
 
     def stats(self) -> MemoryStats:
         return self.engine.stats()
 
-    def ingest(self, paths: list[str], tags: list[str] | None = None, run_prefix: str = "i-") -> str:
+    def ingest(self, paths: list[str], tags: list[str] | None = None, run_prefix: str = "i-", run_id: str = "") -> str:
         """Start ingesting ``paths`` on a thread of its own; return the run id (progress goes on the bus)."""
         cancel = threading.Event()
         try:
-            run_id = run_prefix + uuid.uuid4().hex[:8]
+            run_id = run_id or run_prefix + uuid.uuid4().hex[:8]
             run = Ingestion(self.engine, paths, tags=tags or (), cancel=cancel, run_id=run_id)
         except BadMemoryInput as exc:
             raise CallFailed("bad_request", str(exc)) from exc

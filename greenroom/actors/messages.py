@@ -162,6 +162,16 @@ class Remember(Query[str], frozen=True):
     source: str = "note"
 
 
+class Store(Command, frozen=True):
+    """Store text (once per ``dedupe_key`` and once per content); ``memory.stored`` says when it is new."""
+
+    text: str
+    tags: list[str] = []
+    dedupe_key: str | None = None
+    source: str = "note"
+    uri: str | None = None
+
+
 class Search(Query[SearchResult], frozen=True):
     query: str
     k: int = 10
@@ -183,6 +193,8 @@ class Forget(Query[ForgetReport], frozen=True):
     query: str | None = None
     limit: int = 1
     reason: str = ""
+    keep: list[str] = []
+    """Texts the journal scrub leaves in place: something the person keeps still holds them (a chat's copy)."""
 
 
 class Stats(Query[MemoryStats], frozen=True):
@@ -195,6 +207,14 @@ class Ingest(Query[str], frozen=True):
     paths: list[str]
     tags: list[str] = []
     run_prefix: str = "i-"
+
+
+class StartIngest(Command, frozen=True):
+    """Ingest paths as run ``run_id`` (told: ``memory.ingest.finished`` with that id says how it went)."""
+
+    paths: list[str]
+    run_id: str
+    tags: list[str] = []
 
 
 class Watch(Query[list[WatchView]], frozen=True):
@@ -216,7 +236,9 @@ class WatchChanged(Command, frozen=True):
     changes: dict[str, set[str]]
 
 
-MemoryMessage = Union[Remember, Search, Recall, Forget, Stats, Ingest, Watch, Unwatch, Watches, WatchChanged]
+MemoryMessage = Union[
+    Remember, Store, Search, Recall, Forget, Stats, Ingest, StartIngest, Watch, Unwatch, Watches, WatchChanged
+]
 
 
 # -- Executor and Scheduler ------------------------------------------------------------
@@ -282,7 +304,9 @@ __all__ = [
     "ScheduleTick",
     "SchedulerMessage",
     "Search",
+    "StartIngest",
     "Stats",
+    "Store",
     "Tick",
     "UnloadModel",
     "Unwatch",

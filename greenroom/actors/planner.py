@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from typing_extensions import assert_never
 
+from greenroom.actors import grounding
 from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor, Interrupted
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import GenerateNow, PlannerMessage, PlanTask
@@ -66,10 +67,16 @@ class PlannerActor(GreenroomActor):
         """
         deps = self.deps
         assert deps.handles is not None
+        task_id = message.task_id or ""
+        try:  # memories, images, a summary of older turns: searched and journaled once (actors/grounding.py)
+            grounding.prepare(deps, task_id, message.goal, message.causation)
+        except Interrupted:
+            return
         matched = self._match(message) if message.revision == 0 else None
         if matched:
             self._publish_matched(message, matched)
             return
+        context = grounding.join(grounding.task_context(deps, task_id, message.goal), message.context)
         answer_only = matched == []  # the matching found that no tool is needed
         route = message.revision == 0 and (deps.agent.route or answer_only)
         names = deps.tools.names()
@@ -79,9 +86,9 @@ class PlannerActor(GreenroomActor):
             schema = route_schema(names, deps.agent.max_steps) if route else steps_schema(names, deps.agent.max_steps)
         request = GenerationRequest(
             messages=(
-                route_messages(message.goal, deps.tools, answer_only=answer_only)
+                route_messages(message.goal, deps.tools, context, answer_only=answer_only)
                 if route
-                else plan_messages(message.goal, deps.tools, message.feedback)
+                else plan_messages(message.goal, deps.tools, message.feedback, context)
             ),
             purpose="plan" if message.revision == 0 else f"replan:{message.revision}",
             schema=schema,

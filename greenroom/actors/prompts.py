@@ -48,22 +48,30 @@ def system_message(tools: Iterable[ToolSpec]) -> Message:
     )
 
 
-def route_messages(goal: str, tools: ToolRegistry, *, answer_only: bool = False) -> list[Message]:
+def user_message(text: str, context: str = "") -> Message:
+    """The call's own part, after the task's context (conversation, images, memories: ``actors/grounding.py``).
+
+    The context comes first and is the same for every call of a task, so the prefix cache keeps it too.
+    """
+    return Message("user", f"{context}\n\n{text}" if context else text)
+
+
+def route_messages(goal: str, tools: ToolRegistry, context: str = "", *, answer_only: bool = False) -> list[Message]:
     """The first call: answer the goal now, or (unless ``answer_only``) list the steps that need tools."""
     user = f"Question: {goal}\nAnswer with one short, correct sentence."
     if not answer_only:
         user += " Or, if it needs tools, give the steps with the tool each needs."
-    return [system_message(tools), Message("user", user)]
+    return [system_message(tools), user_message(user, context)]
 
 
-def plan_messages(goal: str, tools: ToolRegistry, feedback: str = "") -> list[Message]:
+def plan_messages(goal: str, tools: ToolRegistry, feedback: str = "", context: str = "") -> list[Message]:
     """A plan (``plan_schema``), after feedback when it is a replan."""
     user = f"Task: {goal}"
     if feedback:
         user += f"\nDone so far:\n{feedback}\nPlan the remaining steps."
     else:
         user += "\nPlan as few steps as possible."
-    return [system_message(tools), Message("user", user)]
+    return [system_message(tools), user_message(user, context)]
 
 
 def action_messages(
@@ -75,6 +83,7 @@ def action_messages(
     *,
     must_call: Iterable[str] = (),
     note: str = "",
+    context: str = "",
 ) -> list[Message]:
     """One round of a step: call tools, or finish the step with its result."""
     user = f"Task: {goal}\nStep: {intent}"
@@ -86,19 +95,21 @@ def action_messages(
         user += f"\nNote: {note}"
     named = list(must_call)
     user += f"\nCall {' or '.join(named)}." if named else "\nCall tools, or finish the step with its result."
-    return [system_message(tools), Message("user", user)]
+    return [system_message(tools), user_message(user, context)]
 
 
-def verdict_messages(goal: str, intent: str, result: str, evidence: str, tools: ToolRegistry) -> list[Message]:
+def verdict_messages(
+    goal: str, intent: str, result: str, evidence: str, tools: ToolRegistry, context: str = ""
+) -> list[Message]:
     """The Critic's check: the step's claimed result beside what its tools really returned."""
     user = f"Task: {goal}\nStep: {intent}\nResult: {result}\nTools run in this step:\n{evidence or '(none)'}"
     user += "\nDid the step do what it says? accept, retry, or replan (say why)."
-    return [system_message(tools), Message("user", user)]
+    return [system_message(tools), user_message(user, context)]
 
 
-def answer_messages(goal: str, done: str, tools: ToolRegistry) -> list[Message]:
+def answer_messages(goal: str, done: str, tools: ToolRegistry, context: str = "") -> list[Message]:
     """The final answer from the steps' results."""
-    return [system_message(tools), Message("user", f"Task: {goal}\nResults:\n{done}\nAnswer the task briefly.")]
+    return [system_message(tools), user_message(f"Task: {goal}\nResults:\n{done}\nAnswer the task briefly.", context)]
 
 
 __all__ = [
@@ -116,5 +127,6 @@ __all__ = [
     "route_schema",
     "system_message",
     "tool_line",
+    "user_message",
     "verdict_messages",
 ]

@@ -39,3 +39,20 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """Tool calls that may run at once, across all tasks (a bounded pool)."""
     park_grace_s: float = 5.0
     """When the daemon stops, how long running tool calls get to finish and journal their results."""
+    remember_tasks: Literal["on", "off", "ask"] = "on"
+    """After a task finishes, keep a short summary of it (goal and answer) in memory as a ``task`` item:
+    ``on``, ``off``, or ``ask`` the person first."""
+    memory_hits: int = 3
+    """Memories put in each task's prompts (searched for the goal and the conversation); 0 searches none."""
+    memory_min_similarity: float = 0.3
+    """A memory is used only if its embedding's cosine similarity to the query reaches this (or, when
+    reranked, its rerank score reaches 0.5)."""
+    history_tokens: int = 1024
+    """At most this many prompt tokens of a chat's earlier turns (less where the model's context window
+    is smaller); older turns are summarised by the model."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.memory_hits <= 20:
+            raise ValueError(f"agent.memory_hits must be 0..20, got {self.memory_hits}")
+        if self.history_tokens < 0:
+            raise ValueError(f"agent.history_tokens must not be negative, got {self.history_tokens}")

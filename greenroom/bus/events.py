@@ -42,6 +42,8 @@ class TaskSubmitted(_Event, tag="task.submitted", frozen=True):
     """The schedule's slot (Unix time) this run is for; None for ``run-now``. At most one per slot."""
     missed: list[int] = []
     """With catch-up ``once``: the slots this one run stands for (the latest 100)."""
+    chat_id: str = ""
+    """Set when a chat message started this task: the task sees the conversation so far."""
 
 
 class TaskStarted(_Event, tag="task.started", frozen=True):
@@ -80,6 +82,8 @@ class TaskParked(_Event, tag="task.parked", frozen=True):
 
 class TaskFinished(_Event, tag="task.finished", frozen=True):
     answer: str
+    cited: list[str] = []
+    """Memory item ids the answer used (named in it as ``[m-…]``)."""
 
 
 class TaskFailed(_Event, tag="task.failed", frozen=True):
@@ -146,9 +150,10 @@ class ToolResult(_Event, tag="tool.result", frozen=True):
 class ConfirmationAsked(_Event, tag="confirmation.asked", frozen=True):
     confirmation_id: str
     question: str
-    kind: Literal["tool", "extend", "rerun"] = "tool"
+    kind: Literal["tool", "extend", "rerun", "remember"] = "tool"
     """``tool``: may this call run? ``extend``: more tool rounds for a step? ``rerun``: this call was
-    running when greenroom stopped and may have acted already: run it again?"""
+    running when greenroom stopped and may have acted already: run it again? ``remember``: keep a
+    summary of this finished task in memory (``agent.remember_tasks = "ask"``)?"""
     call_id: str = ""
     tool: str = ""
     args: dict[str, Any] = {}
@@ -427,6 +432,105 @@ class ModelChosen(_Event, tag="model.chosen", frozen=True):
     model: str
     """Empty: back to ``llm.model`` from the config."""
     client: str = ""
+# --- chats and what a task was grounded on --------------------------------------------
+
+
+class UsedMemory(msgspec.Struct, frozen=True, kw_only=True):
+    """One memory put in a task's prompt, and why it was chosen."""
+
+    item_id: str
+    score: float
+    why: str
+    """The stages that found it: ``dense 0.62 #1, bm25 #3, rerank 0.91``."""
+    text: str = ""
+    """What the prompt showed of it."""
+    source: str = ""
+    uri: str | None = None
+
+
+class MemoryUsed(_Event, tag="memory.used", frozen=True):
+    """The memories a task's prompts carry (searched once, before its first plan)."""
+
+    query: str
+    hits: list[UsedMemory] = []
+    considered: int = 0
+    """Hits the search returned before the relevance cut."""
+    reranked: bool = False
+    note: str = ""
+    """Why fewer (or none) were used, or why they were not reranked."""
+
+
+class ChatMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """A message of a chat as journaled (imports and duplicates carry whole lists of them)."""
+
+    role: Literal["user", "assistant"]
+    text: str
+    images: list[str] = []
+    """Image files (absolute paths on the daemon's machine) or URLs: they go to a vision model."""
+    files: list[str] = []
+    """Files ingested into memory with the chat as their source (tag ``chat:<id>``)."""
+    task_id: str = ""
+    """The task this message started (user) or answered (assistant)."""
+    created: float = 0.0
+
+
+class ChatSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """The model's summary of a chat's messages ``[0, through)``: prompts show it instead of them."""
+
+    through: int
+    text: str
+    created: float = 0.0
+
+
+class ChatCreated(_Event, tag="chat.created", frozen=True):
+    chat_id: str
+    title: str = ""
+    client: str = ""
+
+
+class ChatRenamed(_Event, tag="chat.renamed", frozen=True):
+    chat_id: str
+    title: str
+
+
+class ChatDeleted(_Event, tag="chat.deleted", frozen=True):
+    chat_id: str
+
+
+class ChatDuplicated(_Event, tag="chat.duplicated", frozen=True):
+    """A new chat ``chat_id`` holding a copy of ``source_id`` as it is at this event."""
+
+    chat_id: str
+    source_id: str
+    title: str = ""
+
+
+class ChatImported(_Event, tag="chat.imported", frozen=True):
+    """A chat from an exported document, whole."""
+
+    chat_id: str
+    title: str
+    created: float = 0.0
+    messages: list[ChatMessage] = []
+    summaries: list[ChatSummary] = []
+
+
+class ChatMessageAdded(_Event, tag="chat.message", frozen=True):
+    """A person's message to a chat (answers are the chat's tasks' ``task.finished``)."""
+
+    chat_id: str
+    message: ChatMessage
+    ingest_run: str = ""
+    """The ingest run of the message's files (``memory.ingest.finished`` says when it is done)."""
+
+
+class ChatSummarized(_Event, tag="chat.summarized", frozen=True):
+    """Older turns of a chat no longer fit a prompt: the model summarised them."""
+
+    chat_id: str
+    summary: ChatSummary
+    tokens: int = 0
+    """About how many prompt tokens the summarised turns took."""
 
 
 # --- runtime --------------------------------------------------------------------------
@@ -593,6 +697,14 @@ Event = Union[
     ModelParamsChanged,
     ModelRemoved,
     ModelChosen,
+    MemoryUsed,
+    ChatCreated,
+    ChatRenamed,
+    ChatDeleted,
+    ChatDuplicated,
+    ChatImported,
+    ChatMessageAdded,
+    ChatSummarized,
     DaemonStarted,
     DaemonStopping,
     ActorCrashed,

@@ -12,6 +12,25 @@ from typing import Any, Literal, Union
 
 import msgspec
 
+from greenroom.bus.chat_protocol import (
+    ChatCreate,
+    ChatDelete,
+    ChatDuplicate,
+    ChatExport,
+    ChatExported,
+    ChatForget,
+    ChatForgotten,
+    ChatHits,
+    ChatImport,
+    ChatRename,
+    ChatReply,
+    Chats,
+    ChatSearch,
+    ChatSend,
+    ChatSent,
+    GetChat,
+    ListChats,
+)
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.memory_records import ForgetReport, MemoryStats, SearchResult
 from greenroom.bus.protocol_base import _Reply, _Request
@@ -385,6 +404,17 @@ Request = Union[
     ModelParamsRequest,
     RemoveModel,
     CancelGeneration,
+    ChatCreate,
+    ListChats,
+    GetChat,
+    ChatRename,
+    ChatDelete,
+    ChatDuplicate,
+    ChatSearch,
+    ChatExport,
+    ChatImport,
+    ChatSend,
+    ChatForget,
 ]
 
 
@@ -761,5 +791,11 @@ Reply = Union[
     PluginReply,
     ModelParamsReply,
     ModelRemovedReply,
+    ChatReply,
+    Chats,
+    ChatHits,
+    ChatExported,
+    ChatSent,
+    ChatForgotten,
     ErrorReply,
 ]

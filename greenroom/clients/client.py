@@ -25,6 +25,7 @@ from greenroom.bus import protocol as p
 from greenroom.bus.codec import Codec, decode_envelope, encode
 from greenroom.bus.envelope import Envelope
 from greenroom.clients.calls import Calls
+from greenroom.clients.chat_client import ChatCalls
 from greenroom.clients.errors import DaemonNotRunningError, RequestTooLargeError, ServerError
 from greenroom.clients.remote import control_url, open_timeline
 
@@ -98,8 +99,9 @@ class _Cursor:
             return decode_envelope(frame.partition(b" ")[2])
 
 
-class Client(Calls):
-    """A synchronous connection to the daemon: one blocking method per request (``Calls``), and ``follow``.
+class Client(Calls, ChatCalls):
+    """A synchronous connection to the daemon: one blocking method per request (``Calls``,
+    ``ChatCalls``), and ``follow``.
 
     Args:
         runtime_dir: the daemon's runtime dir (where its sockets are).
@@ -249,9 +251,9 @@ class Client(Calls):
             sub.close()
 
 
-class AsyncClient(Calls):
-    """An asyncio/trio connection to the daemon: one coroutine method per request (``Calls``), and
-    ``follow``; requests may run concurrently (an nng context each).
+class AsyncClient(Calls, ChatCalls):
+    """An asyncio/trio connection to the daemon: one coroutine method per request (``Calls``,
+    ``ChatCalls``), and ``follow``; requests may run concurrently (an nng context each).
 
     Args: as for ``Client``.
     """

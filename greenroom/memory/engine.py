@@ -421,13 +421,15 @@ class MemoryEngine:
         limit: int = 1,
         reason: str = "",
         scrub: bool = True,
+        keep: Sequence[str] = (),
     ) -> ForgetReport:
         """Forget items by id, by filters (source, tags, path prefix, time) or by query.
 
         By query, the items behind the best ``limit`` hits go. Forgotten text leaves
         SQLite (overwritten: ``secure_delete``), the WAL, the embedding cache, the
         HNSW file (its vector is zeroed) and the BM25 files (the index is rewritten);
-        then, with ``scrub``, the engine's ``scrub`` hook takes it out of the journal.
+        then, with ``scrub``, the engine's ``scrub`` hook takes it out of the journal,
+        except the texts in ``keep`` (another live record still holds them word for word).
 
         Raises:
             BadMemoryInput: nothing to select by.
@@ -443,7 +445,8 @@ class MemoryEngine:
         if not targets:
             return ForgetReport()
         with self.mutate:
-            texts = self._texts(targets) if scrub and self.scrub is not None else []
+            kept = set(keep)
+            texts = [t for t in self._texts(targets) if t not in kept] if scrub and self.scrub is not None else []
             chunk_ids = self.store.delete(targets)
             self.store.set_meta("purge_pending", "1")
             self.dense.remove(chunk_ids)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 Source = Literal["path", "url", "chat", "tool", "note"]
-SOURCES: tuple[str, ...] = ("path", "url", "chat", "tool", "note")
+SOURCES: tuple[str, ...] = ("path", "url", "chat", "tool", "note", "task")
 
 
 @dataclass(frozen=True)
@@ -410,6 +410,11 @@ class ItemStore:
             self.db.execute("DELETE FROM tombstones WHERE pending = 0")
 
     # --- stats ----------------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        """No item is stored (a cheap check before searching)."""
+        with self.lock:
+            return self.db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None
 
     def stats(self) -> dict[str, Any]:
         with self.lock:

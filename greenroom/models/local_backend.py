@@ -215,6 +215,13 @@ class LocalBackend:
         assert self._engine is not None
         return prompt_ids(self._engine.tokenizer, request)
 
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens of ``text`` under this model's tokenizer; None while the model is not loaded."""
+        engine = self._engine
+        if engine is None:
+            return None
+        return len(engine.tokenizer.encode(text, add_special_tokens=False))
+
     def stream(self, request: GenerationRequest, usage: Usage, stop: threading.Event) -> Iterator[str]:
         prompt = self.prompt_for(request)
         engine = self._engine

@@ -30,6 +30,8 @@ class ScriptedBackend:
     """Answers from a script instead of a model."""
 
     name = "scripted"
+    sees_images = True
+    """It answers any request from its script, images or not (tests read the images it was sent)."""
 
     def __init__(self, script: Path | None = None) -> None:
         self.responses: dict[str, str] = {}

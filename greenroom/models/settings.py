@@ -61,6 +61,9 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """Emit the tokens a JSON Schema forces without sampling them (fed to the model in one pass)."""
     load_at_start: bool = False
     """Load the active model when the daemon starts (in the background) instead of at its first use."""
+    context_window: int = 0
+    """Prompt plus answer tokens the model takes; 0: the model's own (its parameters, catalog entry or config).
+    Chat turns that do not fit are summarised."""
 
     def __post_init__(self) -> None:
         if self.backend == "openai" and not self.base_url:
@@ -76,5 +79,7 @@ class LlmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             raise ValueError(f"llm.threads must not be negative, got {self.threads}")
         if self.decode_threads < 0:
             raise ValueError(f"llm.decode_threads must not be negative, got {self.decode_threads}")
+        if self.context_window < 0:
+            raise ValueError(f"llm.context_window must not be negative, got {self.context_window}")
         if self.max_tokens < 1:
             raise ValueError(f"llm.max_tokens must be at least 1, got {self.max_tokens}")

@@ -123,6 +123,9 @@ class VlmBackend:
 class VisionRouter:
     """Sends requests with images to the vision backend and the rest to the text backend."""
 
+    sees_images = True
+    """Requests with images are worth sending (chats describe a message's images first)."""
+
     def __init__(self, text: Any, vision: VlmBackend) -> None:
         self.text = text
         self.vision = vision

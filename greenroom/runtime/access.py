@@ -48,6 +48,10 @@ REQUIRED: dict[type, Level] = {
     **dict.fromkeys(
         (p.Submit, p.Cancel, p.Confirm, p.Preview, p.MemoryAdd, p.Generate, p.CancelGeneration), "operator"
     ),
+    **dict.fromkeys((p.ListChats, p.GetChat, p.ChatSearch, p.ChatExport), "viewer"),
+    **dict.fromkeys(
+        (p.ChatCreate, p.ChatRename, p.ChatDelete, p.ChatDuplicate, p.ChatImport, p.ChatSend, p.ChatForget), "operator"
+    ),
     **dict.fromkeys((p.TokenCreate, p.TokenList, p.TokenRevoke, p.Shutdown), "local"),
     # An MCP server is a command line the daemon runs (and its secrets): only the machine's own user.
     **dict.fromkeys((p.McpAdd, p.McpRemove, p.McpEnable, p.McpRestart), "local"),

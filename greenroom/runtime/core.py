@@ -23,6 +23,7 @@ from greenroom.actors import (
     TaskIndex,
     ToolRunner,
 )
+from greenroom.actors.chat_index import ChatIndex
 from greenroom.actors.messages import (
     CancelTask,
     EvaluateCall,
@@ -79,6 +80,7 @@ from greenroom.models.select import local_backend
 from greenroom.models.vlm_backend import VisionRouter, VlmBackend, has_vision
 from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules, scopes_for
 from greenroom.policy.guards import SecretMasker
+from greenroom.runtime.chat_ops import ChatOps
 from greenroom.runtime.config import Config
 from greenroom.runtime.errors import RequestError
 from greenroom.runtime.journal_ops import JournalOps
@@ -196,6 +198,10 @@ class Runtime:
         self.tasks.load(self.journal)
         self.bus.add_listener(self.tasks.apply)
         self.journal_ops = JournalOps(self.bus, self.tasks, config.journal, data_dir / LOG_DIR, clock)
+        self.chats = ChatIndex()
+        self.chats.load(self.journal)
+        self.bus.add_listener(self.chats.apply)
+        self.journal_ops.rewriters.append(self.chats.rewrite)
         self.schedules = ScheduleIndex()
         self.schedules.load(self.journal)
         self.bus.add_listener(self.schedules.apply)
@@ -256,7 +262,9 @@ class Runtime:
             clock=clock,
             schedules=self.schedules,
             schedule_config=config.schedules,
+            chats=self.chats,
         )
+        self.chat_ops = ChatOps(self.bus, self.chats, self.tasks, self.deps)
         self.deps.tool_runner = ToolRunner(self.deps, workers=config.agent.tool_workers)
         self.deps.router = ToolRouter(self.memory.embedder, config.agent.tool_match)
         self.model_ops = ModelOps(self)

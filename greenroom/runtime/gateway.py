@@ -26,6 +26,7 @@ import structlog
 
 from greenroom import __version__
 from greenroom.bus import protocol as p
+from greenroom.bus.chat_protocol import CHAT_REQUESTS
 from greenroom.bus.codec import Codec, Format, detect_format, encode
 from greenroom.bus.errors import DecodeError
 from greenroom.bus.events import Error
@@ -379,5 +380,7 @@ class Gateway:
                 return p.McpServerReply(server=rt.mcp_restart(name))
             case _ if isinstance(request, lifecycle.REQUESTS):
                 return lifecycle.handle(rt, request, who)
+            case _ if isinstance(request, CHAT_REQUESTS):
+                return rt.chat_ops.handle(request, client=who)  # runtime/chat_ops.py
             case _:
                 raise RequestError("bad_request", f"unsupported request {request!r}")

@@ -64,6 +64,8 @@ class JournalOps:
         self.bus = bus
         self.journal: Journal = bus.journal
         self.tasks = tasks
+        self.rewriters: list[Callable[[Callable[[str], str]], None]] = [tasks.rewrite]
+        """What else holds journaled text in memory (task views, chats): each is given the scrubber."""
         self.config = config
         self.log_dir = log_dir
         self.clock = clock
@@ -222,7 +224,8 @@ class JournalOps:
             for seq in finished:
                 changed += self._write(rewrite_chunks, scrubber, None, seq)
             changed += self._write(_finish_scrub, scrubber, head)
-        self.tasks.rewrite(scrubber)
+        for rewrite_view in self.rewriters:
+            rewrite_view(scrubber)
         if self.log_dir is not None:
             rewrite_log_files(self.log_dir, scrubber)
         log.info("journal_scrubbed", events=len(changed))  # ids only: never the text

@@ -2,8 +2,8 @@
 
 No task may be open. Schedules and watched folders are removed first (through
 their own events, so the Scheduler and the watcher let go of them), memory is
-forgotten, then every event is removed on the writer thread, where the task and
-schedule indexes are cleared in the same step. Seq numbers go on from where
+forgotten, then every event is removed on the writer thread, where the task,
+schedule and chat indexes are cleared in the same step. Seq numbers go on from where
 they were (the journal keeps its highest seq as a floor), and the new journal
 starts with ``journal.reset``. Tokens, plugins, model files and parameters,
 remembered policy decisions and the config stay.
@@ -51,6 +51,7 @@ def reset(rt: Runtime, keep_memory: bool, client: str = "") -> p.ResetReply:
         count = journal.maintain(lambda conn: wipe(journal, conn))
         rt.tasks.clear()
         rt.schedules.clear()
+        rt.chats.clear()
         return count
 
     with rt.journal_ops.lock:  # not during a compaction or a scrub

@@ -70,7 +70,7 @@ class TestCodec:
         """The JSON form of an envelope is readable by any JSON library."""
         data = msgspec.json.decode(envelope_to_json(_env(e.TaskFinished(answer="42"), 7)))
         assert data["seq"] == 7
-        assert data["event"] == {"type": "task.finished", "answer": "42"}
+        assert data["event"] == {"type": "task.finished", "answer": "42", "cited": []}
 
 
 class TestEvents:

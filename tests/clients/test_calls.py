@@ -17,6 +17,7 @@ import pytest
 from greenroom.bus import protocol as p
 from greenroom.clients import AsyncClient, Client
 from greenroom.clients.calls import Call, Calls, call
+from greenroom.clients.chat_client import ChatCalls
 from tests.conftest import cli_flags
 
 SAMPLE_ARGS: dict[str, tuple[Any, ...]] = {
@@ -29,6 +30,9 @@ SAMPLE_ARGS: dict[str, tuple[Any, ...]] = {
     "journal_backup": ("/tmp/b",), "plugin_install": ("/x",), "plugin_update": ("x", "/i"),
     "plugin_enable": ("x",), "plugin_disable": ("x",), "plugin_remove": ("x",), "mcp_add": ("s",),
     "mcp_show": ("s",), "mcp_remove": ("s",), "mcp_enable": ("s",), "mcp_restart": ("s",),
+    "chat": ("c-1",), "chat_rename": ("c-1", "t"), "chat_delete": ("c-1",), "chat_duplicate": ("c-1",),
+    "chat_search": ("q",), "chat_export": ("c-1",), "chat_import": ("{}",), "chat_send": ("c-1", "hi"),
+    "chat_forget": ("c-1",),
 }  # fmt: skip
 """Arguments for the calls that need some (the rest take none)."""
 
@@ -37,7 +41,8 @@ CONNECTION_OPS = {"hello"}
 
 
 def calls() -> dict[str, call[Any, Any]]:
-    return {name: value for name, value in vars(Calls).items() if isinstance(value, call)}
+    table = {**vars(Calls), **vars(ChatCalls)}
+    return {name: value for name, value in table.items() if isinstance(value, call)}
 
 
 class TestOneDefinition:

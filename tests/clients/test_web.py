@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from greenroom.clients import Client
-from tests.conftest import call, cli_flags, finish, make_config, plan, write_script
+from tests.conftest import answer, call, cli_flags, finish, make_config, plan, write_script
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -230,3 +230,51 @@ class TestForgetInThePage:
         assert note not in page.inner_text("#timeline")
         stored = [e for e in events if e["event"]["type"] == "memory.stored"]
         assert stored[0]["event"]["text"] == "[forgotten]"
+@pytest.fixture
+def chat_daemon(short_tmp: Path, daemon_factory: Any, shared_embedder: Any) -> Any:
+    script = write_script(short_tmp / "s.json", {"plan": answer("Hello from the chat.")})
+    d = daemon_factory(make_config(short_tmp, script, "memory.rerank=false", *WEB))
+    d.runtime.memory.embedder = shared_embedder
+    return d
+
+
+class TestChatsTab:
+    def test_start_a_chat_send_and_follow_up(self, chat_daemon: Any, page: Any) -> None:
+        """New chat, a message, its answer, a follow-up: the page shows the conversation the daemon holds."""
+        attach(page, page_url(chat_daemon, "operator"))
+        page.click("nav button[data-tab=chats]")
+        page.fill("#chat-new-title", "from the page")
+        page.click("#chat-create")
+        page.wait_for_selector("#chats li.selected", timeout=20000)
+        for text, count in (("hi there", 2), ("and again", 4)):
+            page.fill("#chat-text", text)
+            page.click("#chat-send")
+            page.wait_for_function(
+                f"document.querySelectorAll('#chat-messages .msg.assistant:not(.live)').length === {count // 2}",
+                timeout=20000,
+            )
+        shown = page.inner_text("#chat-messages")
+        assert shown.count("Hello from the chat.") == 2
+        assert "hi there" in shown
+        with chat_daemon.client() as c:
+            (chat,) = c.chats()
+            assert chat.title == "from the page"
+            assert [m.text for m in c.chat(chat.chat_id).messages] == [
+                "hi there", "Hello from the chat.", "and again", "Hello from the chat.",
+            ]  # fmt: skip
+
+    def test_the_streaming_parser_matches_the_clients(self, chat_daemon: Any, page: Any) -> None:
+        """The page's partial-JSON reader gives what the terminal client's gives, prefix by prefix."""
+        from greenroom.clients.cli.chat_stream import partial_json_string
+
+        attach(page, page_url(chat_daemon, "viewer"))
+        doc = '{"answer": "Paris \\"x\\" caf\\u00e9 \\ud83d\\ude00 end"}'
+        got = page.evaluate(
+            """async (doc) => {
+                const { partialJsonString } = await import("./chats.js");
+                return [...Array(doc.length + 1).keys()].map((i) => partialJsonString(doc.slice(0, i), "answer"));
+            }""",
+            doc,
+        )
+        assert got == [partial_json_string(doc[:i], "answer") for i in range(len(doc) + 1)]
+        assert not page.is_visible("#chat-form")  # a viewer cannot send

@@ -241,4 +241,5 @@ class TestTimeline:
             "schedule_id": "",
             "slot": None,
             "missed": [],
+            "chat_id": "",
         }

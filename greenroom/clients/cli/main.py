@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from greenroom import __version__
 from greenroom.clients.cli import (
+    chat_cmd,
     daemon_cmd,
     journal_cmd,
     mcp_cmd,
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     daemon_cmd.add_parser(sub)
     start_cmd.add_parser(sub)
     run_cmd.add_parser(sub)
+    chat_cmd.add_parsers(sub)
     timeline_cmd.add_parser(sub)
     tasks_cmd.add_parsers(sub)
     stop_cmd.add_parser(sub)

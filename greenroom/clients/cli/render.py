@@ -102,6 +102,22 @@ def detail(env: Envelope) -> str:
             return f"{sid} skipped {n} missed slot{'s' if n != 1 else ''}: {_slots(slots)}"
         case e.MemoryWatchAdded(path=path) | e.MemoryWatchRemoved(path=path):
             return path
+        case e.MemoryUsed(hits=hits, note=note):
+            used = ", ".join(f"{h.item_id} ({h.why})" for h in hits) or "none"
+            return used + (f"; {note}" if note else "")
+        case e.ChatCreated(chat_id=cid, title=title) | e.ChatRenamed(chat_id=cid, title=title):
+            return f"{cid} {_short(title, 80)}".rstrip()
+        case e.ChatDeleted(chat_id=cid):
+            return cid
+        case e.ChatDuplicated(chat_id=cid, source_id=src):
+            return f"{cid} copied from {src}"
+        case e.ChatImported(chat_id=cid, title=title, messages=msgs):
+            return f"{cid} {_short(title, 60)} ({len(msgs)} messages)"
+        case e.ChatMessageAdded(chat_id=cid, message=m):
+            attached = len(m.images) + len(m.files)
+            return f"{cid} {_short(m.text, 80)}" + (f" (+{attached} attached)" if attached else "")
+        case e.ChatSummarized(chat_id=cid, summary=s, tokens=n):
+            return f"{cid} first {s.through} messages (~{n} tokens): {_short(s.text, 80)}"
         case e.DaemonStarted(version=v, pid=pid):
             return f"greenroom {v} (pid {pid})"
         case e.DaemonStopping(reason=reason):

@@ -4,6 +4,7 @@
 
 import { Req } from "./nng.js";
 import { Timeline } from "./timeline.js";
+import { Chats } from "./chats.js";
 import { el, clear, short, time, renderEvent, renderTaskTree, renderDiff } from "./render.js";
 
 const TERMINAL = new Set(["finished", "failed", "cancelled"]);
@@ -32,6 +33,7 @@ class App {
     this.taskSeqs = new Set();
     this.timeline = null;
     this.refreshTimer = null;
+    this.chats = new Chats(this);
   }
 
   async connect() {
@@ -119,6 +121,7 @@ class App {
     if (env.task_id && /^(task\.|step\.|confirmation\.)/.test(type)) this.scheduleTasks();
     if (type.startsWith("model.")) this.refreshModels();
     if (type === "memory.forgotten" && (env.event.rewritten || []).length) this.showRewritten(env.event.rewritten);
+    this.chats.onEvent(env);
   }
 
   // A forget rewrote events this page already holds (their text quoted the forgotten note):
@@ -338,6 +341,7 @@ class App {
     for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== `tab-${name}`;
     if (name === "models") this.refreshModels();
     if (name === "status") this.refreshStatus();
+    if (name === "chats") this.chats.refresh();
   }
 }
 
@@ -345,6 +349,8 @@ const app = (window.greenroomApp = new App());
 $("submit-form").addEventListener("submit", (ev) => app.submit(ev).catch(() => {}));
 $("search-form").addEventListener("submit", (ev) => app.search(ev).catch(() => {}));
 $("replay").addEventListener("click", () => app.replayFrom());
+$("chat-new").addEventListener("submit", (ev) => app.chats.create(ev).catch(() => {}));
+$("chat-form").addEventListener("submit", (ev) => app.chats.send(ev).catch(() => {}));
 $("chunks").addEventListener("change", () => document.body.classList.toggle("show-chunks", $("chunks").checked));
 for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => app.showTab(b.dataset.tab));
 app.renderTask();
