@@ -7,10 +7,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import cli_flags
+from tests.conftest import cli_flags, make_config
 
 # (arguments after the global flags, config file text or None for an empty one, what stderr must say)
 MISTAKES: list[tuple[list[str], str | None, str]] = [
@@ -38,10 +39,14 @@ MISTAKES: list[tuple[list[str], str | None, str]] = [
     (["frobnicate"], None, "greenroom: argument COMMAND: invalid choice: 'frobnicate'"),
     (["policy", "test", "fs.write", "{not json"], None, "ARGS_JSON is not valid JSON"),
     (["models", "info", "no-such-model"], None, "unknown model 'no-such-model'"),
-    (["models", "rm", "acme/not-here"], None, "acme/not-here is not on this machine"),
     (["models", "params", "smollm2-135m", "--set", "temperature"], None, "expected KEY=VALUE"),
-    (["models", "params", "smollm2-135m", "--set", "temprature=0.5"], None, "did you mean 'temperature'?"),
 ]
+
+DAEMON_MISTAKES: list[tuple[list[str], str]] = [
+    (["models", "rm", "acme/not-here"], "acme/not-here is not on this machine"),
+    (["models", "params", "smollm2-135m", "--set", "temprature=0.5"], "did you mean 'temperature'?"),
+]
+"""Mistakes only the daemon can name (the CLI asks it: it owns the model files and parameters)."""
 
 
 def greenroom(root: Path, *args: str, config: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -63,6 +68,20 @@ class TestMistakes:
     ) -> None:
         """The mistake gets exit status 2 and one stderr line that names it, never a traceback."""
         proc = greenroom(short_tmp, *args, config=config)
+        assert "Traceback" not in proc.stderr + proc.stdout
+        assert proc.returncode == 2, (proc.returncode, proc.stderr)
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert lines[0].startswith("greenroom: ")
+        assert says in lines[0], lines[0]
+
+    @pytest.mark.parametrize(("args", "says"), DAEMON_MISTAKES, ids=[" ".join(m[0]) for m in DAEMON_MISTAKES])
+    def test_a_mistake_the_daemon_names_is_one_line_and_exit_2(
+        self, short_tmp: Path, daemon_factory: Any, args: list[str], says: str
+    ) -> None:
+        """Asked through the daemon, the mistake is still one stderr line naming it, with exit status 2."""
+        daemon_factory(make_config(short_tmp))
+        proc = greenroom(short_tmp, *args)
         assert "Traceback" not in proc.stderr + proc.stdout
         assert proc.returncode == 2, (proc.returncode, proc.stderr)
         lines = proc.stderr.splitlines()
