@@ -4,9 +4,11 @@ When a step must call a tool and its words name exactly one file, folder or URL
 ("Read notes/today.md"), or quote exactly one text ("write 'hello' to ..."),
 that argument is pinned in the call's schema (a ``const``): the model then only
 writes what is left (a file's new content, a search query), and cannot
-misspell the path. Free strings get a length the
-output budget can hold, so a model that starts repeating itself still closes
-its JSON.
+misspell the path. An optional number the step's words do not give (no digit
+in them: "Summarise notes/meeting.md") is left out, so the tool's default holds
+instead of a number the model makes up (``max_bytes: 10``). Free strings get a
+length the output budget can hold, so a model that starts repeating itself
+still closes its JSON.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ MAX_FREE_STRING = 300
 """Characters a free string argument may take in a round's output (well inside its token budget)."""
 _QUOTED = re.compile(r"(?:^|\s)[\"'\u2018\u201c]([^\"'\u2019\u201d]{1,300})[\"'\u2019\u201d](?=\s|[.,;:!?]|$)")
 _BACK = re.compile(r"\b(?:it|this|that|them|these|those|the (?:list|result|results|output|contents?|text))\b", re.I)
+_DIGIT = re.compile(r"\d")
 _FOLDER = re.compile(r"\b(?:my|the)\s+([\w-]+)\s+(?:folder|directory|dir)\b", re.IGNORECASE)
 
 
@@ -51,6 +54,11 @@ def pin_arguments(schema: dict[str, Any], intent: str, previous: str = "", *, pi
     found = mentioned(intent) if pin else {"path": [], "url": [], "text": []}
     if pin and previous and not found["text"] and _BACK.search(URL_RE.sub(" ", PATH_RE.sub(" ", intent))):
         found["text"] = [previous[:MAX_FREE_STRING]]
+    if pin and not _DIGIT.search(intent):
+        required = set(out.get("required") or ())
+        for name, prop in list(out["properties"].items()):
+            if name not in required and isinstance(prop, dict) and prop.get("type") in ("integer", "number"):
+                del out["properties"][name]  # the tool's default, not a number the model makes up
     for name, prop in out["properties"].items():
         if not isinstance(prop, dict) or prop.get("type") != "string":
             continue

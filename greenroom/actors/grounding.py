@@ -47,7 +47,6 @@ CITE = re.compile(r"\bm-[0-9a-f]{6,}\b")
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 
 
-
 def chat_tag(chat_id: str) -> str:
     """The tag of everything memory holds from a chat: its messages, its tasks' summaries, its files."""
     return f"chat:{chat_id}"
@@ -92,8 +91,14 @@ def _query(goal: str, view: conversation.Turns | None) -> str:
     return " ".join(f"{goal} {last[:300]}".split())[:QUERY_CHARS]
 
 
-def ground(deps: ActorDeps, task_id: str, goal: str, causation: int | None = None) -> list[UsedMemory]:
-    """The memories for ``task_id``'s prompts: searched (and journaled as ``memory.used``) the first time."""
+def ground(
+    deps: ActorDeps, task_id: str, goal: str, causation: int | None = None, skip_sources: Sequence[str] = ()
+) -> list[UsedMemory]:
+    """The memories for ``task_id``'s prompts: searched (and journaled as ``memory.used``) the first time.
+
+    Hits from ``skip_sources`` are left out (a task whose tools give fresh results skips earlier
+    tasks' answers: a file list or a page as it was then would only mislead the model).
+    """
     done = journaled(deps, task_id)
     if done is not None:
         return list(done.hits)
@@ -114,7 +119,11 @@ def ground(deps: ActorDeps, task_id: str, goal: str, causation: int | None = Non
     except (ActorError, TimeoutError) as exc:  # memory must never stop a task: it goes on without
         used = MemoryUsed(query=query, note=f"memory search failed: {exc}")
     else:
-        fresh = [h for h in result.hits if not (own and h.source in ("chat", "task") and own in h.tags)]
+        fresh = [
+            h
+            for h in result.hits
+            if h.source not in skip_sources and not (own and h.source in ("chat", "task") and own in h.tags)
+        ]
         picked: dict[str, Hit] = {}
         for h in fresh:
             if h.item_id not in picked and relevant(h, deps.agent.memory_min_similarity):
@@ -170,14 +179,16 @@ def render_memories(hits: Sequence[UsedMemory]) -> str:
 # -- what every call of a task shows ---------------------------------------------------
 
 
-def prepare(deps: ActorDeps, task_id: str, goal: str, causation: int | None = None) -> None:
+def prepare(
+    deps: ActorDeps, task_id: str, goal: str, causation: int | None = None, skip_sources: Sequence[str] = ()
+) -> None:
     """Before a task's first plan: search memory, look at the message's images, summarise what no
     longer fits (each journaled, each once). ``task_context`` then renders the same text for every call.
 
     Raises:
         Interrupted: the task was cancelled meanwhile.
     """
-    used = ground(deps, task_id, goal, causation)
+    used = ground(deps, task_id, goal, causation, skip_sources)
     view = conversation.turns_for(deps.chats, task_id)
     seen = look(deps, task_id, goal, view, causation)
     if view is not None and view.turns:

@@ -68,11 +68,13 @@ class PlannerActor(GreenroomActor):
         deps = self.deps
         assert deps.handles is not None
         task_id = message.task_id or ""
+        matched = self._match(message) if message.revision == 0 else None
+        # Steps with matched tools get fresh results from them: earlier tasks' answers would be stale.
+        stale = ("task",) if matched and any(m.tool for m in matched) else ()
         try:  # memories, images, a summary of older turns: searched and journaled once (actors/grounding.py)
-            grounding.prepare(deps, task_id, message.goal, message.causation)
+            grounding.prepare(deps, task_id, message.goal, message.causation, skip_sources=stale)
         except Interrupted:
             return
-        matched = self._match(message) if message.revision == 0 else None
         if matched:
             self._publish_matched(message, matched)
             return

@@ -13,6 +13,7 @@ from greenroom.tools import ToolsConfig
 from greenroom.tools.defaults import default_tools
 
 WRITE = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.write").schema()
+READ = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.read").schema()
 
 
 class TestMentioned:
@@ -34,6 +35,12 @@ class TestPinning:
         """'save it to notes/copy.md' after a read writes exactly what was read."""
         pinned = pin_arguments(WRITE, "save it to notes/copy.md", previous="eggs\nbread")
         assert pinned["properties"]["content"] == {"const": "eggs\nbread"}
+
+    def test_an_optional_number_the_step_does_not_give_is_left_out(self) -> None:
+        """'Summarise notes/meeting.md' reads with the tool's own limit; 'the first 200 bytes' may set it."""
+        assert "max_bytes" not in pin_arguments(READ, "Summarise notes/meeting.md")["properties"]
+        assert "max_bytes" in pin_arguments(READ, "Read the first 200 bytes of notes/meeting.md")["properties"]
+        assert "path" in pin_arguments(READ, "Summarise notes/meeting.md")["properties"], "required stays"
 
     def test_two_paths_pin_nothing(self) -> None:
         """Ambiguity is left to the model: two paths, no constant."""

@@ -142,3 +142,16 @@ class TestRememberTasks:
         else:
             d.runtime.bus.flush()
             assert d.runtime.memory.store.is_empty()
+
+
+class TestStaleTaskAnswers:
+    @pytest.mark.parametrize("match", [True, False])
+    def test_a_goal_its_tools_answer_skips_earlier_task_answers(self, grounded: Any, match: bool) -> None:
+        """'What time is it?' matched to the time tool gets no remembered answer (a stale time); unmatched, it does."""
+        d, _ = grounded({"plan": answer("It is noon.")}, f"agent.match_tools={str(match).lower()}")
+        with d.client() as c:
+            stale = c.memory_add("Task: What time is it?\nAnswer: It is 09:00 on Monday.", ["task"], source="task")
+        task_id, _ = d.runtime.submit("What time is it?")
+        finished(d, task_id)
+        used = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.MemoryUsed))
+        assert (stale in [h.item_id for h in used.hits]) is not match
