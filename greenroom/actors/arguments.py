@@ -4,9 +4,9 @@ When a step must call a tool and its words name exactly one file, folder or URL
 ("Read notes/today.md"), or quote exactly one text ("write 'hello' to ..."),
 that argument is pinned in the call's schema (a ``const``): the model then only
 writes what is left (a file's new content, a search query), and cannot
-misspell the path. An optional number the step's words do not give (no digit
-in them: "Summarise notes/meeting.md") is left out, so the tool's default holds
-instead of a number the model makes up (``max_bytes: 10``). Free strings get a
+misspell the path. An optional number or list the step's words do not give
+("Summarise notes/meeting.md" has no digit) is left out, so the tool's default
+holds instead of one the model makes up (``max_bytes: 10``, recall ``tags``). Free strings get a
 length the output budget can hold, so a model that starts repeating itself
 still closes its JSON.
 """
@@ -54,11 +54,8 @@ def pin_arguments(schema: dict[str, Any], intent: str, previous: str = "", *, pi
     found = mentioned(intent) if pin else {"path": [], "url": [], "text": []}
     if pin and previous and not found["text"] and _BACK.search(URL_RE.sub(" ", PATH_RE.sub(" ", intent))):
         found["text"] = [previous[:MAX_FREE_STRING]]
-    if pin and not _DIGIT.search(intent):
-        required = set(out.get("required") or ())
-        for name, prop in list(out["properties"].items()):
-            if name not in required and isinstance(prop, dict) and prop.get("type") in ("integer", "number"):
-                del out["properties"][name]  # the tool's default, not a number the model makes up
+    if pin:
+        _drop_unsaid(out, intent)
     for name, prop in out["properties"].items():
         if not isinstance(prop, dict) or prop.get("type") != "string":
             continue
@@ -69,6 +66,25 @@ def pin_arguments(schema: dict[str, Any], intent: str, previous: str = "", *, pi
 
 
 MAX_ITEMS = 16
+
+
+def _drop_unsaid(schema: dict[str, Any], intent: str) -> None:
+    """Leave out the optional numbers and lists the step does not give: the tool's defaults hold.
+
+    A number is given when the step has a digit; a list (``tags``) when the step names it
+    ("tagged", "tags"). Otherwise a small model makes them up: ``max_bytes: 10``, or ``tags:
+    ["notes"]`` on a recall, which then finds nothing.
+    """
+    required = set(schema.get("required") or ())
+    words = intent.lower()
+    for name, prop in list(schema["properties"].items()):
+        if name in required or not isinstance(prop, dict):
+            continue
+        kind = prop.get("type")
+        if (kind in ("integer", "number") and not _DIGIT.search(intent)) or (
+            kind == "array" and name.lower().rstrip("s") not in words
+        ):
+            del schema["properties"][name]
 
 
 def bounded(schema: Any) -> Any:

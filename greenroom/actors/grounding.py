@@ -135,9 +135,10 @@ def ground(
             )
             for h in list(picked.values())[:k]
         ]  # fmt: skip
-        note = result.rerank_note if not result.reranked else ""
+        # Why the hits were not reranked matters only when there are hits (it was on every task's line).
+        note = result.rerank_note if hits and not result.reranked else ""
         if not hits:
-            note = join(note, "no memory was close enough to the goal").replace("\n\n", "; ")
+            note = "no memory was close enough to the goal"
         used = MemoryUsed(query=query, hits=hits, considered=len(fresh), reranked=result.reranked, note=note)
     deps.bus.publish(  # durable: every prompt of the task reads it back from the journal
         used, source="planner", task_id=task_id, causation_id=causation, correlation_id=task_id, durable=True

@@ -14,6 +14,7 @@ from greenroom.tools.defaults import default_tools
 
 WRITE = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.write").schema()
 READ = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.read").schema()
+RECALL = next(t for t in default_tools(ToolsConfig()) if t.name == "memory.recall").schema()
 
 
 class TestMentioned:
@@ -41,6 +42,11 @@ class TestPinning:
         assert "max_bytes" not in pin_arguments(READ, "Summarise notes/meeting.md")["properties"]
         assert "max_bytes" in pin_arguments(READ, "Read the first 200 bytes of notes/meeting.md")["properties"]
         assert "path" in pin_arguments(READ, "Summarise notes/meeting.md")["properties"], "required stays"
+
+    def test_an_optional_list_the_step_does_not_name_is_left_out(self) -> None:
+        """A recall filters by tags only when the step speaks of tags (a made-up tag finds nothing)."""
+        assert set(pin_arguments(RECALL, "When is my dentist appointment?")["properties"]) == {"query"}
+        assert "tags" in pin_arguments(RECALL, "Recall what is tagged health")["properties"]
 
     def test_two_paths_pin_nothing(self) -> None:
         """Ambiguity is left to the model: two paths, no constant."""
