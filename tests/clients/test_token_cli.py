@@ -63,6 +63,7 @@ class TestTokenCommands:
         run = cli(short_tmp, "web", "--no-open", "--print-url", "--no-start")
         assert run.returncode == 2
         assert "gateway.web=true" in run.stderr
+        assert "`greenroom stop`, then `greenroom web`" in run.stderr, "the shortest way is named first"
         assert "#token=" not in run.stdout
 
 

@@ -68,8 +68,9 @@ def page_url(args: argparse.Namespace) -> str:
         web = client.hello.transports.get("web")
         if not web:
             raise ValueError(
-                "the running daemon does not serve the web page; set `web = true` under [gateway] in the "
-                f"config (or start it with --set {WEB_SETTING}) and restart it"
+                "the running daemon does not serve the web page; `greenroom stop`, then `greenroom web` "
+                f"starts one that does (or set `web = true` under [gateway] in the config, or --set {WEB_SETTING}, "
+                "and restart it)"
             )
         made = client.create_token(args.role, f"{args.command} page", ttl)
     return f"{web}#token={made.token}"
