@@ -32,8 +32,10 @@ PY
 
 # pip runs quietly (-q), so each slow step says what it is doing first.
 step() { echo "install.sh: $*"; }
-step "creating .venv"
-[ -x .venv/bin/python ] || "$python" -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  step "creating .venv"
+  "$python" -m venv .venv
+fi
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 
 # A current pip: older ones warn about extras spelt with "_" (justext asks for lxml[html_clean]).

@@ -69,8 +69,8 @@ class TestInstallScript:
         last = done.stdout.rstrip().splitlines()[-1]
         assert last.endswith(f'export PATH="{repo}/.venv/bin:$PATH" (or call .venv/bin/greenroom)')
 
-    def test_torch_already_there_is_not_announced(self, installer: tuple[Path, Path, Path]) -> None:
-        """A .venv that imports torch skips its step (and its line)."""
+    def test_a_venv_with_torch_already_there_skips_both_lines(self, installer: tuple[Path, Path, Path]) -> None:
+        """A .venv that exists and imports torch is neither created nor given torch again (nor announced)."""
         repo, stub, log = installer
         venv_python = repo / ".venv" / "bin" / "python"
         venv_python.parent.mkdir(parents=True)
@@ -79,6 +79,8 @@ class TestInstallScript:
         done = run(repo, stub, log, "--no-demo")
         assert done.returncode == 0, done.stderr
         assert "installing torch" not in done.stdout
+        assert "creating .venv" not in done.stdout
+        assert not any("venv" in c.split() for c in log.read_text().splitlines())
         assert not any("torch==" in c for c in log.read_text().splitlines())
 
     def test_an_unknown_option_is_one_line_and_exit_2(self, installer: tuple[Path, Path, Path]) -> None:
