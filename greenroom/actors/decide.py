@@ -205,7 +205,13 @@ class _Walk:
         return text.strip() or "(the model gave no answer)"
 
     def remember(self) -> bool | None:
-        """With ``agent.remember_tasks = "ask"``: the person's answer (may a summary go into memory?)."""
+        """With ``agent.remember_tasks = "ask"``: the person's answer (may a summary go into memory?).
+
+        False without asking when a call was declined, denied or failed: such an answer ("the
+        person declined this call") says nothing true that a later task should find.
+        """
+        if any(not r.ok for r in self.s.results.values()):
+            return False
         if self.agent.remember_tasks != "ask":
             return None
         approved = self._confirm(

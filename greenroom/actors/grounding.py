@@ -126,7 +126,8 @@ def ground(
         ]
         picked: dict[str, Hit] = {}
         for h in fresh:
-            if h.item_id not in picked and relevant(h, deps.agent.memory_min_similarity):
+            bar = deps.agent.task_memory_min_similarity if h.source == "task" else deps.agent.memory_min_similarity
+            if h.item_id not in picked and relevant(h, bar):
                 picked[h.item_id] = h
         hits = [
             UsedMemory(
@@ -135,8 +136,8 @@ def ground(
             )
             for h in list(picked.values())[:k]
         ]  # fmt: skip
-        # Why the hits were not reranked matters only when there are hits (it was on every task's line).
-        note = result.rerank_note if hits and not result.reranked else ""
+        # Why the hits were not reranked is reported once (an error event, status); each task says only that.
+        note = "not reranked (the reranker is unavailable: see greenroom status)" if hits and result.rerank_note else ""
         if not hits:
             note = "no memory was close enough to the goal"
         used = MemoryUsed(query=query, hits=hits, considered=len(fresh), reranked=result.reranked, note=note)

@@ -44,11 +44,13 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     ``on``, ``off``, or ``ask`` the person first."""
     memory_hits: int = 3
     """Memories put in each task's prompts (searched for the goal and the conversation); 0 searches none."""
-    memory_min_similarity: float = 0.55
+    memory_min_similarity: float = 0.3
     """A memory is used only if its embedding's cosine similarity to the query reaches this (or, when
-    reranked, its rerank score reaches 0.5). With the default MiniLM, notes that answer a question score
-    0.66-0.84 against it, while remembered tasks that merely look alike ("capital of France" for "capital
-    of Japan") score 0.32-0.49, and a small model copies those into its answer."""
+    reranked, its rerank score reaches 0.5)."""
+    task_memory_min_similarity: float = 0.55
+    """The same for earlier tasks' summaries. They all look alike ("Task: What is ...? Answer: ..."): with
+    the default MiniLM, a look-alike ("capital of France" for "capital of Japan") scores 0.32-0.49 and a
+    small model copies its answer, while a task the goal really asks back for scores 0.64-0.82."""
     history_tokens: int = 1024
     """At most this many prompt tokens of a chat's earlier turns (less where the model's context window
     is smaller); older turns are summarised by the model."""
@@ -56,5 +58,8 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     def __post_init__(self) -> None:
         if not 0 <= self.memory_hits <= 20:
             raise ValueError(f"agent.memory_hits must be 0..20, got {self.memory_hits}")
+        for name in ("memory_min_similarity", "task_memory_min_similarity"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"agent.{name} must be 0..1 (a cosine similarity), got {getattr(self, name)}")
         if self.history_tokens < 0:
             raise ValueError(f"agent.history_tokens must not be negative, got {self.history_tokens}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,18 @@ from greenroom.actors.grounding import cite, relevant
 from greenroom.bus import Bus, Envelope, Journal
 from greenroom.bus import events as e
 from greenroom.bus.memory_records import Hit, HitScores
-from tests.actors.test_decide import Story, T, one_step_done
+from tests.actors.test_decide import (
+    Story,
+    T,
+    calls,
+    decided,
+    finish,
+    one_step_done,
+    output,
+    planned,
+    requested,
+    result,
+)
 
 
 def user(text: str, task: str = "", **kw: Any) -> e.ChatMessage:
@@ -177,6 +189,17 @@ class TestRememberQuestion:
         assert story.next() == []
         story.add(e.ConfirmationAnswered(confirmation_id=cid, approved=False))
         assert story.next() == [c.FinishTask("Paris.", remember=False)]
+
+    @pytest.mark.parametrize("mode", ["on", "ask"])
+    def test_a_task_with_a_failed_or_declined_call_is_not_remembered(self, mode: str) -> None:
+        """Its answer says nothing true to keep: no summary, and no question about one."""
+        story = Story(remember_tasks=mode).add(planned("read it"), e.StepStarted(step=1, intent="read it"))
+        call = requested(1, 1, 0, "fs.read", {"path": "/missing"})
+        story.add(output("step:1:round:1", calls(("fs.read", call.args))), call, decided(call, "deny"))
+        story.add(result(call, "the person declined this call", ok=False))
+        story.add(output("step:1:round:2", finish("The person declined this call.")))
+        story.add(e.StepFinished(step=1, result="The person declined this call."))
+        assert story.next() == [c.FinishTask("The person declined this call.", remember=False)]
 
     def test_on_and_off_leave_it_to_the_config(self) -> None:
         """Without ask, the decider finishes at once and the Executor applies the setting."""

@@ -24,6 +24,7 @@ from greenroom.clients.cli.common import (
     connect,
     err,
     guarded,
+    load,
     out,
     runtime_dir,
     seconds,
@@ -67,8 +68,8 @@ def start_daemon(args: argparse.Namespace) -> Client:
     """Start a background daemon and wait until it answers."""
     rdir = runtime_dir(args)
     rdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    log_path = rdir / "daemon.out"
-    out(f"starting greenroom daemon (log: {log_path})")
+    log_path = rdir / "daemon.out"  # what comes before logging starts (a bad config, a taken lock)
+    out(f"starting greenroom daemon (log: {load(args).data_dir / 'logs' / 'daemon.jsonl'})")
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             _daemon_argv(args),
