@@ -8,7 +8,7 @@ request frame starts with ``{`` (the reply then is JSON too). A client sends
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import msgspec
 
@@ -64,6 +64,10 @@ from greenroom.bus.protocol_lifecycle import PluginView as PluginView
 
 PROTOCOL_VERSION = 1
 
+Seq = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+"""A seq a request names: any signed 64-bit int (what the journal's SQLite holds); a bigger one
+is a ``bad_request`` naming the field, not a failed query."""
+
 TaskStatus = Literal["pending", "running", "waiting", "parked", "finished", "failed", "cancelled"]
 TERMINAL_STATUSES = frozenset({"finished", "failed", "cancelled"})
 
@@ -102,8 +106,8 @@ class GetTask(_Request, tag="task", frozen=True):
 
 
 class Replay(_Request, tag="replay", frozen=True):
-    from_seq: int = 1
-    to_seq: int | None = None
+    from_seq: Seq = 1
+    to_seq: Seq | None = None
     task_id: str | None = None
     limit: int = 1000
 

@@ -3,6 +3,7 @@ operations clients ask for. Everything that lives in the daemon process."""
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -357,6 +358,8 @@ class Runtime:
             raise RequestError("bad_request", "goal is empty")
         if len(goal) > MAX_GOAL_CHARS:
             raise RequestError("bad_request", f"goal is {len(goal)} characters; at most {MAX_GOAL_CHARS}")
+        if run_at is not None and not math.isfinite(run_at):  # NaN ran at once, infinity never
+            raise RequestError("bad_request", f"run_at must be a unix time, not {run_at}")
         task_id = "t-" + uuid.uuid4().hex[:8]
         env = self.bus.publish(
             TaskSubmitted(goal=goal, run_at=run_at, client=client),

@@ -55,6 +55,8 @@ from greenroom.runtime.workers import ControlWorkers, Countdown
 log = structlog.get_logger(__name__)
 
 _request_codec: Codec[p.Request] = Codec(p.Request)
+REQUEST_ID_BYTES = 4
+"""The REQ protocol's header on every request (one hop's request id), counted in nng's receive limit."""
 
 
 def _filters(f: p.MemoryFilter) -> Filters:
@@ -113,7 +115,9 @@ class Gateway:
         ensure_private_dir(self.config.runtime_dir)
         # nng drops (and disconnects) frames over the limit before they are read into memory;
         # the client library checks the size first and says so (HelloReply.max_frame_bytes).
-        rep = pynng.Rep0(recv_max_size=gw.max_frame_bytes)
+        # nng counts the request id the REQ side prepends against the limit, so a frame of
+        # exactly max_frame_bytes needs those bytes on top (without them it vanished unanswered).
+        rep = pynng.Rep0(recv_max_size=gw.max_frame_bytes + REQUEST_ID_BYTES)
         pub = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
         pub_json = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
         rep.add_pre_pipe_connect_cb(self.transports.control_pipe)
