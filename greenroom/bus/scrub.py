@@ -4,8 +4,9 @@ A forgotten memory item's text can sit in many events: its ``memory.stored``
 event, a ``tool.result`` that recalled it, a ``confirmation.asked`` quoting the
 call, the model's ``llm.chunk`` pieces and ``llm.finished`` text that repeated it,
 a step's result, the task's answer. ``Scrubber`` finds the text in a string (as
-written, or JSON-escaped as a tool or a question would quote it, or cut short
-at the end of a string by an output limit) and puts ``MARKER`` in its place.
+written, or JSON-escaped as a tool or a question would quote it, or flattened to
+one line as ``memory.used``, a prompt's memories and chat titles show it, or cut
+short at the end of a string by an output limit) and puts ``MARKER`` in its place.
 Rows are rewritten where they are: the seq, time, type and task never change;
 only strings inside the event do (decoded, replaced, encoded again — never on
 bytes). ``llm.chunk`` events are matched across piece boundaries, one request's
@@ -43,9 +44,16 @@ _FEW = 16
 """Up to this many forms each is searched for; beyond, strings are scanned once per head length."""
 
 
+def _flat(text: str) -> str:
+    """``text`` with each run of whitespace one space: how prompts, ``memory.used`` and previews show it."""
+    return " ".join(text.split())
+
+
 def _forms(text: str) -> set[str]:
-    """``text`` as written and as JSON would quote it (with and without ``\\u`` escapes)."""
-    return {text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    """``text`` as written and flattened (``_flat``), each also as JSON would quote it (with and
+    without ``\\u`` escapes). A flattened form shorter than ``MIN_QUOTE`` is left out."""
+    variants = {text} | ({_flat(text)} if len(_flat(text)) >= MIN_QUOTE else set())
+    return {f for v in variants for f in (v, json.dumps(v)[1:-1], json.dumps(v, ensure_ascii=False)[1:-1])}
 
 
 class Scrubber:
@@ -59,7 +67,7 @@ class Scrubber:
     def __init__(self, texts: Iterable[str], marker: str = MARKER) -> None:
         self.marker = marker
         cleaned = {t.strip() for t in texts if t and t.strip()}
-        self.whole = frozenset(t for t in cleaned if len(t) < MIN_QUOTE)
+        self.whole = frozenset(w for t in cleaned if len(t) < MIN_QUOTE for w in (t, _flat(t)))
         forms = {f for t in cleaned if len(t) >= MIN_QUOTE for f in _forms(t)}
         self.forms = sorted(forms, key=len, reverse=True)
         self._by_head: dict[str, list[str]] = {}

@@ -37,6 +37,31 @@ class TestScrubber:
         assert s("said: " + quoted[:40]) == "said: " + MARKER
         assert s("said: " + quoted[:40] + "\n[... truncated at 40 bytes]").startswith("said: " + MARKER)
 
+    def test_a_note_flattened_to_one_line_is_replaced(self) -> None:
+        """memory.used, a prompt's memories and chat titles show a note on one line, maybe cut short with '…'."""
+        note = "the spare key for the boathouse\n  hangs behind the tide chart\tin the shed"
+        flat = " ".join(note.split())
+        s = Scrubber([note])
+        assert s(flat) == MARKER
+        assert s(f"It is written down: {flat}. Nothing else.") == f"It is written down: {MARKER}. Nothing else."
+        assert s(flat[:40] + "…") == MARKER + "…"
+        assert MARKER in s(json.dumps({"text": flat}))
+        assert Scrubber(["a\n\n\n\n\n\n\nb"])("a b c") == "a b c", "a flattened form under MIN_QUOTE is no needle"
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        words=st.lists(st.text(alphabet="abcdefghij", min_size=1, max_size=8), min_size=3, max_size=10),
+        gaps=st.lists(st.sampled_from([" ", "\n", "  ", "\t", " \n "]), min_size=10, max_size=10),
+        before=TEXT,
+    )
+    def test_no_flattened_form_survives(self, words: list[str], gaps: list[str], before: str) -> None:
+        """Whatever whitespace a note had, its one-line form is gone from a string that quotes it."""
+        note = "".join(w + g for w, g in zip(words, gaps, strict=False)).strip()
+        flat = " ".join(note.split())
+        if len(flat) < 8:
+            return
+        assert flat not in Scrubber([note])(before + " " + flat + " end")
+
     def test_other_text_is_left_alone(self) -> None:
         """A string that merely shares a prefix in the middle, or a short word, is not touched."""
         s = Scrubber([NOTE])
