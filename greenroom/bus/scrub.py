@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 
 import msgspec
+from ahocorasick_rs import AhoCorasick, BytesAhoCorasick
 
 from greenroom.bus.codec import decode_row, encode_envelope
 from greenroom.bus.envelope import Envelope
@@ -41,7 +42,7 @@ HEAD = 24
 """A quote cut short counts when at least this many leading characters (or the whole text) are there."""
 _CUT_MARKS = ("…", "...", "\n[... truncated")
 _FEW = 16
-"""Up to this many forms each is searched for; beyond, strings are scanned once per head length."""
+"""Up to this many forms each is searched for; beyond, one Aho-Corasick pass over each string finds them all."""
 
 
 def _flat(text: str) -> str:
@@ -73,7 +74,9 @@ class Scrubber:
         self._by_head: dict[str, list[str]] = {}
         for form in self.forms:
             self._by_head.setdefault(form[:HEAD], []).append(form)
-        self._head_lengths = sorted({len(h) for h in self._by_head})
+        self._heads = list(self._by_head)
+        # many texts (a whole folder forgotten): one Aho-Corasick pass finds every head at once
+        self._automaton = AhoCorasick(self._heads) if len(self.forms) > _FEW else None
 
     def __bool__(self) -> bool:
         return bool(self.whole or self.forms)
@@ -108,7 +111,7 @@ class Scrubber:
 
     def _starts(self, s: str) -> Iterator[tuple[int, str]]:
         """Positions where a form's head occurs in ``s``, with the form."""
-        if len(self.forms) <= _FEW:
+        if self._automaton is None:
             for form in self.forms:
                 head = form[:HEAD]
                 start = s.find(head)
@@ -116,12 +119,9 @@ class Scrubber:
                     yield start, form
                     start = s.find(head, start + 1)
             return
-        for n in self._head_lengths:  # many texts (a whole folder forgotten): one pass per head length
-            by_head = self._by_head
-            for start in range(len(s) - n + 1):
-                for form in by_head.get(s[start : start + n], ()):
-                    if len(form[:HEAD]) == n:
-                        yield start, form
+        for index, start, _end in self._automaton.find_matches_as_indexes(s, overlapping=True):
+            for form in self._by_head[self._heads[index]]:
+                yield start, form
 
     def __call__(self, s: str) -> str:
         spans = self.spans(s)
@@ -171,8 +171,8 @@ _PREVIOUS_FINISH = (
 def candidates(conn: sqlite3.Connection, scrubber: Scrubber, from_seq: int, to_seq: int | None) -> list[int]:
     """Seqs of rows (other than ``llm.chunk``) whose bytes hold one of the scrubber's heads.
 
-    A few heads are looked for by SQLite (``instr``); many (a folder's chunks) in one pass
-    over the bodies here, a set lookup per position.
+    A few heads are looked for by SQLite (``instr``); many (a folder's chunks) in one
+    Aho-Corasick pass over each body here.
     """
     heads = scrubber.heads()
     if not heads:
@@ -182,14 +182,9 @@ def candidates(conn: sqlite3.Connection, scrubber: Scrubber, from_seq: int, to_s
         where = " OR ".join("instr(body, ?) > 0" for _ in heads)
         sql = f"SELECT seq FROM events WHERE seq >= ?{bound} AND type != 'llm.chunk' AND ({where}) ORDER BY seq"
         return [row[0] for row in conn.execute(sql, [from_seq, *heads])]
-    lengths = sorted({len(h) for h in heads})
-    wanted = set(heads)
-    found = []
+    automaton = BytesAhoCorasick(heads)
     cursor = conn.execute(f"SELECT seq, body FROM events WHERE seq >= ?{bound} AND type != 'llm.chunk'", [from_seq])
-    for seq, body in cursor:
-        if any(body[i : i + n] in wanted for n in lengths for i in range(len(body) - n + 1)):
-            found.append(seq)
-    return found
+    return [seq for seq, body in cursor if automaton.find_matches_as_indexes(body)]
 
 
 class Rewritten(msgspec.Struct, kw_only=True):

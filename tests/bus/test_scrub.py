@@ -151,6 +151,26 @@ class TestRewritingTheJournal:
         assert NOTE[:24].encode() not in file_bytes(tmp_path)
         assert envs[-1].event.goal == "unrelated"
 
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(texts=st.lists(NOTES, min_size=20, max_size=30, unique=True), picks=st.sets(st.integers(0, 19), max_size=5))
+    def test_many_texts_find_the_same_rows_as_each_alone(
+        self, tmp_path_factory: Any, texts: list[str], picks: set[int]
+    ) -> None:
+        """With a folder's worth of texts (the one-pass scan) the candidate rows are those each text finds."""
+        journal = Journal(tmp_path_factory.mktemp("j") / "j.sqlite")
+        bus = Bus(journal)
+        for i in range(20):
+            answer = f"It says: {texts[i]}." if i in picks else f"nothing {i}"
+            bus.publish(e.TaskFinished(answer=answer), source="test", task_id=f"t-{i}")
+            bus.publish(e.LlmChunk(request_id="r", text=texts[i]), source="test", task_id=f"t-{i}")
+        bus.close()
+        many = candidates(journal.reader(), Scrubber(texts), 1, None)
+        each = sorted({seq for t in texts for seq in candidates(journal.reader(), Scrubber([t]), 1, None)})
+        journal.close()
+        assert len(Scrubber(texts).forms) > 16, "the one-pass path"
+        assert many == each
+        assert len(many) >= len(picks)
+
     def test_a_corrupt_row_holding_the_text_becomes_its_placeholder(self, tmp_path: Path) -> None:
         """Undecodable bytes that hold the note are replaced by the error placeholder readers already got."""
         path = tmp_path / "j.sqlite"
