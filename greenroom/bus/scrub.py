@@ -4,8 +4,9 @@ A forgotten memory item's text can sit in many events: its ``memory.stored``
 event, a ``tool.result`` that recalled it, a ``confirmation.asked`` quoting the
 call, the model's ``llm.chunk`` pieces and ``llm.finished`` text that repeated it,
 a step's result, the task's answer. ``Scrubber`` finds the text in a string (as
-written, or JSON-escaped as a tool or a question would quote it, or cut short
-at the end of a string by an output limit) and puts ``MARKER`` in its place.
+written, or JSON-escaped as a tool or a question would quote it, or flattened to
+one line as ``memory.used``, a prompt's memories and chat titles show it, or cut
+short at the end of a string by an output limit) and puts ``MARKER`` in its place.
 Rows are rewritten where they are: the seq, time, type and task never change;
 only strings inside the event do (decoded, replaced, encoded again — never on
 bytes). ``llm.chunk`` events are matched across piece boundaries, one request's
@@ -26,6 +27,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 
 import msgspec
+from ahocorasick_rs import AhoCorasick, BytesAhoCorasick
 
 from greenroom.bus.codec import decode_row, encode_envelope
 from greenroom.bus.envelope import Envelope
@@ -40,12 +42,19 @@ HEAD = 24
 """A quote cut short counts when at least this many leading characters (or the whole text) are there."""
 _CUT_MARKS = ("…", "...", "\n[... truncated")
 _FEW = 16
-"""Up to this many forms each is searched for; beyond, strings are scanned once per head length."""
+"""Up to this many forms each is searched for; beyond, one Aho-Corasick pass over each string finds them all."""
+
+
+def _flat(text: str) -> str:
+    """``text`` with each run of whitespace one space: how prompts, ``memory.used`` and previews show it."""
+    return " ".join(text.split())
 
 
 def _forms(text: str) -> set[str]:
-    """``text`` as written and as JSON would quote it (with and without ``\\u`` escapes)."""
-    return {text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    """``text`` as written and flattened (``_flat``), each also as JSON would quote it (with and
+    without ``\\u`` escapes). A flattened form shorter than ``MIN_QUOTE`` is left out."""
+    variants = {text} | ({_flat(text)} if len(_flat(text)) >= MIN_QUOTE else set())
+    return {f for v in variants for f in (v, json.dumps(v)[1:-1], json.dumps(v, ensure_ascii=False)[1:-1])}
 
 
 class Scrubber:
@@ -59,13 +68,15 @@ class Scrubber:
     def __init__(self, texts: Iterable[str], marker: str = MARKER) -> None:
         self.marker = marker
         cleaned = {t.strip() for t in texts if t and t.strip()}
-        self.whole = frozenset(t for t in cleaned if len(t) < MIN_QUOTE)
+        self.whole = frozenset(w for t in cleaned if len(t) < MIN_QUOTE for w in (t, _flat(t)))
         forms = {f for t in cleaned if len(t) >= MIN_QUOTE for f in _forms(t)}
         self.forms = sorted(forms, key=len, reverse=True)
         self._by_head: dict[str, list[str]] = {}
         for form in self.forms:
             self._by_head.setdefault(form[:HEAD], []).append(form)
-        self._head_lengths = sorted({len(h) for h in self._by_head})
+        self._heads = list(self._by_head)
+        # many texts (a whole folder forgotten): one Aho-Corasick pass finds every head at once
+        self._automaton = AhoCorasick(self._heads) if len(self.forms) > _FEW else None
 
     def __bool__(self) -> bool:
         return bool(self.whole or self.forms)
@@ -100,7 +111,7 @@ class Scrubber:
 
     def _starts(self, s: str) -> Iterator[tuple[int, str]]:
         """Positions where a form's head occurs in ``s``, with the form."""
-        if len(self.forms) <= _FEW:
+        if self._automaton is None:
             for form in self.forms:
                 head = form[:HEAD]
                 start = s.find(head)
@@ -108,12 +119,9 @@ class Scrubber:
                     yield start, form
                     start = s.find(head, start + 1)
             return
-        for n in self._head_lengths:  # many texts (a whole folder forgotten): one pass per head length
-            by_head = self._by_head
-            for start in range(len(s) - n + 1):
-                for form in by_head.get(s[start : start + n], ()):
-                    if len(form[:HEAD]) == n:
-                        yield start, form
+        for index, start, _end in self._automaton.find_matches_as_indexes(s, overlapping=True):
+            for form in self._by_head[self._heads[index]]:
+                yield start, form
 
     def __call__(self, s: str) -> str:
         spans = self.spans(s)
@@ -163,8 +171,8 @@ _PREVIOUS_FINISH = (
 def candidates(conn: sqlite3.Connection, scrubber: Scrubber, from_seq: int, to_seq: int | None) -> list[int]:
     """Seqs of rows (other than ``llm.chunk``) whose bytes hold one of the scrubber's heads.
 
-    A few heads are looked for by SQLite (``instr``); many (a folder's chunks) in one pass
-    over the bodies here, a set lookup per position.
+    A few heads are looked for by SQLite (``instr``); many (a folder's chunks) in one
+    Aho-Corasick pass over each body here.
     """
     heads = scrubber.heads()
     if not heads:
@@ -174,14 +182,9 @@ def candidates(conn: sqlite3.Connection, scrubber: Scrubber, from_seq: int, to_s
         where = " OR ".join("instr(body, ?) > 0" for _ in heads)
         sql = f"SELECT seq FROM events WHERE seq >= ?{bound} AND type != 'llm.chunk' AND ({where}) ORDER BY seq"
         return [row[0] for row in conn.execute(sql, [from_seq, *heads])]
-    lengths = sorted({len(h) for h in heads})
-    wanted = set(heads)
-    found = []
+    automaton = BytesAhoCorasick(heads)
     cursor = conn.execute(f"SELECT seq, body FROM events WHERE seq >= ?{bound} AND type != 'llm.chunk'", [from_seq])
-    for seq, body in cursor:
-        if any(body[i : i + n] in wanted for n in lengths for i in range(len(body) - n + 1)):
-            found.append(seq)
-    return found
+    return [seq for seq, body in cursor if automaton.find_matches_as_indexes(body)]
 
 
 class Rewritten(msgspec.Struct, kw_only=True):

@@ -428,8 +428,10 @@ class MemoryEngine:
         By query, the items behind the best ``limit`` hits go. Forgotten text leaves
         SQLite (overwritten: ``secure_delete``), the WAL, the embedding cache, the
         HNSW file (its vector is zeroed) and the BM25 files (the index is rewritten);
-        then, with ``scrub``, the engine's ``scrub`` hook takes it out of the journal,
-        except the texts in ``keep`` (another live record still holds them word for word).
+        with ``scrub``, other items that quote it (a task's summary, a chat answer) keep
+        the rest of their text with the quote replaced, and the engine's ``scrub`` hook
+        takes it out of the journal; the texts in ``keep`` (another live record still
+        holds them word for word) are left in both.
 
         Raises:
             BadMemoryInput: nothing to select by.
@@ -446,16 +448,33 @@ class MemoryEngine:
             return ForgetReport()
         with self.mutate:
             kept = set(keep)
-            texts = [t for t in self._texts(targets) if t not in kept] if scrub and self.scrub is not None else []
+            texts = [t for t in self._texts(targets) if t not in kept] if scrub else []
             chunk_ids = self.store.delete(targets)
             self.store.set_meta("purge_pending", "1")
             self.dense.remove(chunk_ids)
             self.keyword.delete(chunk_ids)
+            self._unquote(texts)
             self._purge()
         rewritten = self.scrub(texts, targets) if texts and self.scrub is not None else []
         self.publish(MemoryForgotten(item_ids=targets, chunks=len(chunk_ids), reason=reason, rewritten=rewritten))
         log.info("memory_forgotten", items=len(targets), chunks=len(chunk_ids))
         return ForgetReport(item_ids=targets, chunks=len(chunk_ids))
+
+    def _unquote(self, texts: Sequence[str]) -> None:
+        """Rewrite the items that quote ``texts`` (a task's summary, a chat answer): the quote becomes the marker."""
+        from greenroom.bus.scrub import Scrubber
+        from greenroom.memory.quotes import quoting_items, scrubbed_item
+
+        scrubber = Scrubber(texts)
+        if not scrubber:
+            return
+        for item_id in quoting_items(self.store, scrubber):
+            rebuilt = scrubbed_item(self.store, item_id, scrubber, self.embedder.count_tokens)
+            if rebuilt is not None:
+                item, chunks = rebuilt
+                vectors, _ = self.vectors_for(chunks)
+                self.commit_item(item, chunks, vectors, replace=item_id, commit_bm25=False)
+                log.info("memory_quote_forgotten", item_id=item_id)  # ids only: never the text
 
     def _texts(self, item_ids: Sequence[str]) -> list[str]:
         """The text of each chunk of these items, also without its heading line (quotes lack it)."""

@@ -316,12 +316,26 @@ class ItemStore:
         with self.lock:
             rows = query(
                 self.db,
-                "SELECT c.id AS chunk_id, c.item_id, c.text, c.start, c.end, c.heading, c.ord,"
+                "SELECT c.id AS chunk_id, c.item_id, c.text, c.start, c.end, c.heading, c.ord, c.tokens,"
                 " i.source, i.uri, i.title, i.tags, i.created, i.updated, i.quality, i.access_count, i.metadata"
                 f" FROM chunks c JOIN items i ON i.id = c.item_id WHERE c.id IN ({marks})",
                 list(chunk_ids),
             )
             return {r["chunk_id"]: r for r in rows}
+
+    def texts(self, batch: int = 2000) -> Iterator[tuple[str, str]]:
+        """``(item id, text)`` of every chunk, then ``(item id, title)`` of every titled item."""
+        for table, column in (("chunks", "item_id, text"), ("items", "id, title")):
+            last = 0
+            while True:
+                with self.lock:
+                    rows = self.db.execute(
+                        f"SELECT rowid, {column} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", [last, batch]
+                    ).fetchall()
+                if not rows:
+                    break
+                yield from ((r[1], r[2]) for r in rows if r[2])
+                last = rows[-1][0]
 
     def chunk_ids(self, filters: Filters | None = None) -> np.ndarray:
         import numpy as np

@@ -37,6 +37,31 @@ class TestScrubber:
         assert s("said: " + quoted[:40]) == "said: " + MARKER
         assert s("said: " + quoted[:40] + "\n[... truncated at 40 bytes]").startswith("said: " + MARKER)
 
+    def test_a_note_flattened_to_one_line_is_replaced(self) -> None:
+        """memory.used, a prompt's memories and chat titles show a note on one line, maybe cut short with '…'."""
+        note = "the spare key for the boathouse\n  hangs behind the tide chart\tin the shed"
+        flat = " ".join(note.split())
+        s = Scrubber([note])
+        assert s(flat) == MARKER
+        assert s(f"It is written down: {flat}. Nothing else.") == f"It is written down: {MARKER}. Nothing else."
+        assert s(flat[:40] + "…") == MARKER + "…"
+        assert MARKER in s(json.dumps({"text": flat}))
+        assert Scrubber(["a\n\n\n\n\n\n\nb"])("a b c") == "a b c", "a flattened form under MIN_QUOTE is no needle"
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        words=st.lists(st.text(alphabet="abcdefghij", min_size=1, max_size=8), min_size=3, max_size=10),
+        gaps=st.lists(st.sampled_from([" ", "\n", "  ", "\t", " \n "]), min_size=10, max_size=10),
+        before=TEXT,
+    )
+    def test_no_flattened_form_survives(self, words: list[str], gaps: list[str], before: str) -> None:
+        """Whatever whitespace a note had, its one-line form is gone from a string that quotes it."""
+        note = "".join(w + g for w, g in zip(words, gaps, strict=False)).strip()
+        flat = " ".join(note.split())
+        if len(flat) < 8:
+            return
+        assert flat not in Scrubber([note])(before + " " + flat + " end")
+
     def test_other_text_is_left_alone(self) -> None:
         """A string that merely shares a prefix in the middle, or a short word, is not touched."""
         s = Scrubber([NOTE])
@@ -125,6 +150,26 @@ class TestRewritingTheJournal:
         assert NOTE.encode() not in file_bytes(tmp_path)
         assert NOTE[:24].encode() not in file_bytes(tmp_path)
         assert envs[-1].event.goal == "unrelated"
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(texts=st.lists(NOTES, min_size=20, max_size=30, unique=True), picks=st.sets(st.integers(0, 19), max_size=5))
+    def test_many_texts_find_the_same_rows_as_each_alone(
+        self, tmp_path_factory: Any, texts: list[str], picks: set[int]
+    ) -> None:
+        """With a folder's worth of texts (the one-pass scan) the candidate rows are those each text finds."""
+        journal = Journal(tmp_path_factory.mktemp("j") / "j.sqlite")
+        bus = Bus(journal)
+        for i in range(20):
+            answer = f"It says: {texts[i]}." if i in picks else f"nothing {i}"
+            bus.publish(e.TaskFinished(answer=answer), source="test", task_id=f"t-{i}")
+            bus.publish(e.LlmChunk(request_id="r", text=texts[i]), source="test", task_id=f"t-{i}")
+        bus.close()
+        many = candidates(journal.reader(), Scrubber(texts), 1, None)
+        each = sorted({seq for t in texts for seq in candidates(journal.reader(), Scrubber([t]), 1, None)})
+        journal.close()
+        assert len(Scrubber(texts).forms) > 16, "the one-pass path"
+        assert many == each
+        assert len(many) >= len(picks)
 
     def test_a_corrupt_row_holding_the_text_becomes_its_placeholder(self, tmp_path: Path) -> None:
         """Undecodable bytes that hold the note are replaced by the error placeholder readers already got."""

@@ -141,3 +141,12 @@ class TestTheCliNeedsOnlyTheSocket:
         reset = cli("reset", "--yes")
         assert reset.returncode == 0, reset.stderr
         assert "the journal starts again at #" in reset.stdout
+
+    def test_stop(self, shared_daemon: Any) -> None:
+        """`greenroom stop` asks over the socket (no signal: this user could not send one) and waits for the exit."""
+        probe = as_nobody(sys.executable, "-c", f"import os; os.kill({shared_daemon.proc.pid}, 0)")
+        assert "PermissionError" in probe.stderr, "a signal from this user would be refused"
+        stopped = shared_daemon.cli("stop", "--timeout", "60")
+        assert stopped.returncode == 0, stopped.stderr
+        assert f"greenroom daemon (pid {shared_daemon.proc.pid}) stopped" in stopped.stdout
+        assert shared_daemon.proc.wait(30) == 0

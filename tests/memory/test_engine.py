@@ -179,3 +179,48 @@ class TestForget:
         engine.add(NOTES[0])
         assert engine.forget(["m-nope"]).item_ids == []
         assert engine.stats().items == 1
+
+
+class TestForgetReachesQuotes:
+    NOTE = "the spare key for the boathouse\nhangs behind the tide chart in the shed"
+    FLAT = "the spare key for the boathouse hangs behind the tide chart in the shed"
+
+    def test_items_quoting_a_forgotten_note_keep_the_rest_of_their_text(
+        self, engine_factory: Any, tmp_path: Path
+    ) -> None:
+        """A task summary and a chat answer that repeat the note (on one line) lose the quote, nothing else."""
+        engine = engine_factory()
+        note, _ = engine.add(self.NOTE)
+        summary, _ = engine.add(
+            f"Task: where is the key?\nAnswer: It is written down: {self.FLAT}. [{note}]", source="task",
+            tags=["task"], key="task:t-1", uri="task://t-1",
+        )  # fmt: skip
+        answer, _ = engine.add(f"The key: {self.NOTE}", source="chat", tags=["chat:c-1"], key="chat:c-1:1")
+        other, _ = engine.add(NOTES[1])
+        engine.commit_indexes()
+        assert files_containing(tmp_path, b"tide chart"), "the quotes are in the files before"
+
+        report = engine.forget([note])
+
+        assert report.item_ids == [note]
+        assert engine.stats().items == 3
+        kept = engine.get(summary)
+        assert kept is not None
+        assert kept["chunks"] == [f"Task: where is the key?\nAnswer: It is written down: [forgotten]. [{note}]"]
+        assert (kept["source"], kept["tags"], kept["key"], kept["uri"]) == ("task", ["task"], "task:t-1", "task://t-1")
+        assert engine.get(answer)["chunks"] == ["The key: [forgotten]"]  # type: ignore[index]
+        assert engine.get(other)["chunks"] == [NOTES[1]]  # type: ignore[index]
+        hits = engine.search("where is the key? written down", k=10, rerank=False).hits
+        assert summary in {h.item_id for h in hits}, "the rewritten item is indexed again"
+        assert all("tide chart" not in h.text for h in engine.search("tide chart boathouse", k=10, rerank=False).hits)
+        assert files_containing(tmp_path, b"tide chart") == []
+        engine.close()
+        assert files_containing(tmp_path, b"tide chart") == []
+
+    def test_forget_without_scrub_leaves_other_items_alone(self, engine_factory: Any) -> None:
+        """A reset (scrub off) forgets what it is told, and rewrites nothing else."""
+        engine = engine_factory()
+        note, _ = engine.add(self.NOTE)
+        summary, _ = engine.add(f"Answer: {self.FLAT}", source="task")
+        engine.forget([note], scrub=False)
+        assert engine.get(summary)["chunks"] == [f"Answer: {self.FLAT}"]  # type: ignore[index]

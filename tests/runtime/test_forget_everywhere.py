@@ -142,3 +142,45 @@ class TestLogFiles:
         assert NOTE not in text
         assert MARKER in text
         assert text.splitlines()[-1].startswith("after ")
+
+
+class TestForgetWithMemoryInEveryTask:
+    NOTE = "the spare key for the boathouse\nhangs behind the tide chart in the shed"
+    FLAT = "the spare key for the boathouse hangs behind the tide chart in the shed"
+
+    def test_memory_used_summaries_and_chat_answers_lose_the_note(
+        self, short_tmp: Path, daemon_factory: Any, shared_embedder: Any
+    ) -> None:
+        """With the defaults (memories in every prompt, tasks remembered), a chat whose answer repeated a
+        multi-line note on one line: memory.used, the answer, the chat, the task's summary and every file
+        lose it."""
+        from tests.conftest import answer, make_config
+
+        script = write_script(short_tmp / "script.json", {"plan": answer(f"It is written down: {self.FLAT}.")})
+        config = make_config(short_tmp, script, "memory.rerank=false", "agent.remember_tasks=on")
+        d = daemon_factory(config)
+        d.runtime.memory.embedder = shared_embedder
+        with d.client() as client:
+            item_id = client.memory_add(self.NOTE)
+            chat = client.chat_create("keys")
+            task_id = client.chat_send(chat.chat_id, "where is the boathouse key?").task_id
+            wait_for(lambda: client.task(task_id).status == "finished", timeout=60)
+            used = [x.event for x in client.replay(1, task_id=task_id).events if isinstance(x.event, e.MemoryUsed)]
+            assert [h.text for h in used[0].hits] == [self.FLAT], "the prompt showed the note on one line"
+            wait_for(lambda: d.runtime.memory.store.stats()["items"] >= 4, timeout=60)  # note, message, answer, task
+
+            client.memory_forget([item_id])
+
+            wait_for(lambda: any(isinstance(x.event, e.MemoryForgotten) for x in client.replay(1).events))
+            events = client.replay(1, limit=5000).events
+            assert [x.seq for x in events if "tide chart" in _text(x.event)] == []
+            used = [x.event for x in events if isinstance(x.event, e.MemoryUsed)]
+            assert [h.text for h in used[0].hits] == [MARKER]
+            assert "tide chart" not in _text(client.chat(chat.chat_id))
+            assert "tide chart" not in client.chat_export(chat.chat_id)
+            assert "tide chart" not in client.task(task_id).answer
+            hits = client.memory_search("boathouse key tide chart", k=10, rerank=False).hits
+            assert {h.source for h in hits} >= {"task", "chat"}, "the summary and the answer stay, without the note"
+            assert all("tide chart" not in h.text for h in hits)
+        d.stop()
+        assert files_holding(short_tmp / "data", b"tide chart") == []
