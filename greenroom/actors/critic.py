@@ -12,11 +12,13 @@ from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import CriticMessage, GenerateNow, JudgeStep
 from greenroom.actors.planner import publish_failure
 from greenroom.actors.prompts import VERDICT_SCHEMA, VerdictOutput, decode_output, verdict_messages
+from greenroom.actors.schemas import REASON_CHARS
 from greenroom.bus.events import CriticVerdict
 from greenroom.models.backend import GenerationRequest
 
-VERDICT_TOKENS = 60
-"""A verdict and a one-line reason."""
+VERDICT_TOKENS = REASON_CHARS + 30
+"""A verdict and a one-line reason: room for the reason at one token a character (a model that
+repeats itself fills it), so the JSON always closes instead of being cut."""
 
 
 class CriticActor(GreenroomActor):

@@ -27,9 +27,9 @@ from greenroom.tools.routing import Match
 log = structlog.get_logger(__name__)
 
 PLAN_TOKENS = 200
+"""A direct answer, or a few short steps."""
 ANSWER_REPETITION_PENALTY = 1.1
 """Keeps a small model's direct answer to one sentence instead of a loop ("2+2 is 4, 2+2 is 4, ...")."""
-"""A direct answer, or a few short steps."""
 
 
 def _distinct(steps: list[PlanStep]) -> list[PlanStep]:
