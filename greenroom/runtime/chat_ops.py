@@ -187,7 +187,12 @@ class ChatOps:
             raise RequestError("bad_request", f"at most {chat_docs.MAX_ATTACHMENTS} images and files per message")
         with self._lock:  # two clients sending at once: one gets the conflict
             chat = self.show(chat_id)
-            if chat.last_task_id and chat.last_status and chat.last_status not in TERMINAL_STATUSES:
+            if _working(chat):
+                # The timeline leaves before the indexes fold a commit: a client that saw the task end
+                # may ask before they have. Once the commits in flight are done, they agree.
+                self.bus.flush()
+                chat = self.show(chat_id)
+            if _working(chat):
                 raise RequestError(
                     "conflict",
                     f"chat {chat_id} is still working on task {chat.last_task_id} ({chat.last_status}); "
@@ -287,6 +292,11 @@ def _new_id() -> str:
 def _auto_title(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= AUTO_TITLE_CHARS else flat[: AUTO_TITLE_CHARS - 1] + "…"
+
+
+def _working(chat: ChatView) -> bool:
+    """The chat's last task has not ended yet."""
+    return bool(chat.last_task_id and chat.last_status and chat.last_status not in TERMINAL_STATUSES)
 
 
 def _with_status(info: ChatInfo, status: str) -> ChatInfo:

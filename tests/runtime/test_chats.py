@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -11,8 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from greenroom.actors import TaskIndex
+from greenroom.actors.chat_index import ChatIndex
 from greenroom.actors.conversation import estimate_tokens, messages_tokens
-from greenroom.bus import decode_envelope, event_type
+from greenroom.bus import Bus, Journal, decode_envelope, event_type
 from greenroom.bus import events as e
 from greenroom.bus.chat_protocol import ChatView
 from greenroom.clients import ServerError
@@ -378,6 +382,53 @@ class TestFollowUps:
             view = c.chat(chat.chat_id)
         assert types[:2] == ["chat.message", "task.submitted"]
         assert msgspec.json.decode(msgspec.json.encode(view), type=ChatView) == view
+
+
+class TestSendingRightAfterTheAnswer:
+    def test_a_client_that_saw_the_task_end_may_send_at_once(self, tmp_path: Path) -> None:
+        """The timeline leaves before the indexes fold a commit: a message sent on seeing task.finished
+        is taken (no conflict), and lands after the answer."""
+        from greenroom.runtime.chat_ops import ChatOps
+
+        journal = Journal(tmp_path / "j.db")
+        bus = Bus(journal)
+        tasks, chats = TaskIndex(), ChatIndex()
+        ops = ChatOps(bus, chats, tasks, SimpleNamespace(handles=None))  # type: ignore[arg-type]
+        seen, flushing = threading.Event(), threading.Event()
+
+        def timeline(records: list[Any]) -> None:  # the timeline sender runs first; this one waits to be passed
+            if any(r.type == "task.finished" for r in records):
+                seen.set()
+                flushing.wait(30)
+
+        bus.add_listener(tasks.apply)
+        bus.add_listener(chats.apply)
+        bus.add_listener(timeline, first=True)
+        real_flush = bus.flush
+
+        def flush(timeout: float | None = 30.0) -> int:
+            flushing.set()
+            return real_flush(timeout)
+
+        bus.flush = flush  # type: ignore[method-assign]
+        try:
+            chat = ops.create("race")
+            first, _, _ = ops.send(chat.chat_id, "first", [], [])
+            bus.publish(e.TaskFinished(answer="one"), source="executor", task_id=first)
+            assert seen.wait(30)
+            _, index, _ = ops.send(chat.chat_id, "second", [], [])
+        finally:
+            flushing.set()
+            bus.close()
+            journal.close()
+        assert index == 2
+        view = chats.get(chat.chat_id)
+        assert view is not None
+        assert [(m.role, m.text) for m in view.messages] == [
+            ("user", "first"),
+            ("assistant", "one"),
+            ("user", "second"),
+        ]
 
 
 class TestPureChatChecks:
