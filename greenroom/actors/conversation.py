@@ -6,11 +6,16 @@ the prompt and the answer need, capped by ``agent.history_tokens``. Tokens are
 counted with the loaded model's tokenizer when there is one, otherwise
 estimated conservatively (a token per 3 bytes of UTF-8: English runs ~4).
 
+The turns go into a prompt as chat turns, between the system prefix and the
+call's own message: the person's as the first call asks them ("Question: …"),
+the assistant's as it answers them (``{"answer": …}``); see ``prompts.Context``.
+
 When the turns do not fit, the oldest are summarised by the model and the
 summary is journaled (``chat.summarized``, on the task's timeline); prompts
-then show the summary and the newest turns verbatim. Nothing is cut silently:
-where turns must be left out without a summary (a prompt other than the plan),
-the prompt says how many.
+then show the summary (at the head of the first turn shown) and the newest turns
+verbatim. Nothing is cut silently: where turns must be left out without a
+summary (a prompt other than the plan, or a window too small for any), the
+prompt says how many.
 
 The rendering is stable: every call of a task shows the same conversation
 (the budget sets aside a fixed allowance for each call's own part), and the
@@ -28,6 +33,7 @@ from greenroom.actors.base import ActorError, Interrupted
 from greenroom.actors.chat_index import ChatIndex
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import GenerateNow
+from greenroom.actors.prompts import answered, question, system_message
 from greenroom.bus.events import ChatMessage, ChatSummarized, ChatSummary, LlmFinished
 from greenroom.models.backend import GenerationRequest, Message
 
@@ -41,7 +47,6 @@ CALL_TOKENS = 320
 DEFAULT_WINDOW = 4096
 SUMMARY_MAX_TOKENS = 200
 MIN_HISTORY_TOKENS = 48
-HEADER = "Conversation so far:"
 
 
 def estimate_tokens(text: str) -> int:
@@ -95,8 +100,6 @@ def budget(deps: ActorDeps, other: str, count: Counter | None = None) -> int:
     The same for every call of the task (the system prefix, the answer's tokens and ``CALL_TOKENS``
     for the call's own part are set aside), so every call shows the same conversation.
     """
-    from greenroom.actors.prompts import system_message
-
     count = count or counter(deps)
     system = count(system_message(deps.tools).content) + 2 * MESSAGE_OVERHEAD
     room = context_window(deps) - deps.llm.max_tokens - system - count(other) - CALL_TOKENS - SAFETY_TOKENS
@@ -138,36 +141,56 @@ def turns_for(chats: ChatIndex | None, task_id: str) -> Turns | None:
     return Turns(chat.chat_id, before, usable[-1] if usable else None, chat.messages[index], tuple(usable))
 
 
+def _attached(message: ChatMessage) -> str:
+    return "".join(f" [image {p}]" for p in message.images) + "".join(f" [file {p}]" for p in message.files)
+
+
 def turn_line(message: ChatMessage) -> str:
+    """A turn as one line of a transcript (what the summariser reads)."""
     who = "User" if message.role == "user" else "Assistant"
-    extra = "".join(f" [image {p}]" for p in message.images) + "".join(f" [file {p}]" for p in message.files)
-    return f"{who}: {message.text.strip()}{extra}"
+    return f"{who}: {message.text.strip()}{_attached(message)}"
 
 
-def render(turns: Sequence[ChatMessage], summary: ChatSummary | None, start: int | None = None) -> str:
-    """The conversation block of a prompt: the summary of earlier turns, then the turns from ``start``."""
-    start = (summary.through if summary else 0) if start is None else start
-    lines = [HEADER]
-    if summary is not None:
-        lines.append(f"(Earlier turns, summarised) {summary.text.strip()}")
-    skipped = start - (summary.through if summary else 0)
+def turn_message(message: ChatMessage) -> Message:
+    """A turn as a prompt shows it: the person's as the first call asks, the answer as it answers."""
+    if message.role == "user":
+        return Message("user", question(message.text.strip() + _attached(message)))
+    return Message("assistant", answered(message.text.strip()))
+
+
+def _note(summary: ChatSummary | None, skipped: int) -> str:
+    lines = [f"(Earlier turns, summarised) {summary.text.strip()}"] if summary is not None else []
     if skipped > 0:
         lines.append(f"({skipped} earlier turn{'s' if skipped != 1 else ''} not shown)")
-    lines += [turn_line(m) for m in turns[start:]]
-    return "\n".join(lines) if len(lines) > 1 else ""
+    return "\n".join(lines)
+
+
+def render(turns: Sequence[ChatMessage], summary: ChatSummary | None, start: int | None = None) -> list[Message]:
+    """The conversation as prompt turns: from ``start`` on, the summary of earlier turns (and how many
+    are left out) at the head of the first; a lone note when no turn is shown."""
+    start = (summary.through if summary else 0) if start is None else start
+    note = _note(summary, start - (summary.through if summary else 0))
+    shown = [turn_message(m) for m in turns[start:]]
+    if note and shown and shown[0].role == "user":
+        shown[0] = Message("user", f"{note}\n\n{shown[0].content}")
+    elif note:
+        shown.insert(0, Message("user", note))
+    return shown
 
 
 def keep_from(turns: Sequence[ChatMessage], first: int, room: int, count: Counter) -> int:
-    """The earliest index >= ``first`` such that turns from it on (and the header, and the line saying how
-    many were left out) take at most ``room`` tokens."""
-    used = count(HEADER) + count(f"({len(turns)} earlier turns not shown)") + 2
+    """The earliest index >= ``first`` such that turns from it on (led by a person's turn, with the line
+    saying how many were left out) take at most ``room`` tokens."""
+    used = count(f"({len(turns)} earlier turns not shown)") + MESSAGE_OVERHEAD
     start = len(turns)
     while start > first:
-        cost = count(turn_line(turns[start - 1])) + 1
+        cost = count(turn_message(turns[start - 1]).content) + MESSAGE_OVERHEAD
         if used + cost > room:
             break
         used += cost
         start -= 1
+    while start < len(turns) and turns[start].role != "user":  # an answer shown without its question misleads
+        start += 1
     return start
 
 
@@ -179,31 +202,33 @@ def history(
     task_id: str,
     summarize: bool,
     causation: int | None = None,
-) -> str:
-    """The conversation block for a prompt with ``room`` tokens for it.
+) -> list[Message]:
+    """The conversation's turns for a prompt with ``room`` tokens for them.
 
     With ``summarize``, turns that do not fit are summarised by the model first
-    (journaling ``chat.summarized``); otherwise they are left out and the block
-    says how many.
+    (journaling ``chat.summarized``); otherwise they are left out and the first
+    turn shown says how many.
 
     Raises:
         Interrupted: the task was cancelled while the summary was being written.
     """
     count = counter(deps)
-    if not view.turns or room < MIN_HISTORY_TOKENS:
-        return ""
-    text = render(view.turns, view.summary)
-    if count(text) <= room:
-        return text
+    if not view.turns:
+        return []
+    if room < MIN_HISTORY_TOKENS:  # no room for any turn: say so rather than act as if there were none
+        return render(view.turns, None, len(view.turns))
+    shown = render(view.turns, view.summary)
+    if messages_tokens(shown, count) <= room:
+        return shown
     summary_room = min(SUMMARY_MAX_TOKENS, room // 3)
     if summarize:
         keep = keep_from(view.turns, view.start, room - summary_room - 16, count)
         if keep > view.start:
             made = summarise(deps, view, keep, summary_room, task_id=task_id, causation=causation)
             if made is not None:
-                text = render(view.turns, made)
-                if count(text) <= room:
-                    return text
+                shown = render(view.turns, made)
+                if messages_tokens(shown, count) <= room:
+                    return shown
                 view = Turns(view.chat_id, view.turns, made, view.message, (*view.summaries, made))
     reserve = count(view.summary.text) + 16 if view.summary is not None else 0
     return render(view.turns, view.summary, keep_from(view.turns, view.start, room - reserve - 16, count))
@@ -283,5 +308,7 @@ __all__ = [
     "messages_tokens",
     "render",
     "summarise",
+    "turn_line",
+    "turn_message",
     "turns_for",
 ]

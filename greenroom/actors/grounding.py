@@ -8,9 +8,9 @@ once per task: a replan, or the same task after a restart, reads the journaled
 hits back, so its prompts do not change under it.
 
 Every call of the task (route, plan, rounds, verdicts, answer) starts its
-prompt with the same context: the chat's conversation so far (older turns
-summarised), what the vision model saw in the message's images, the memories.
-The same text each time, so the model's prefix cache keeps it.
+prompt with the same context: the chat's conversation so far as chat turns
+(older turns summarised), then what the vision model saw in the message's
+images and the memories. The same each time, so the model's prefix cache keeps it.
 
 The answer names the memories it used (``[m-…]``): those it cites itself, and
 those most of its words come from. After a task finishes, a short summary
@@ -29,6 +29,7 @@ from greenroom.actors import conversation
 from greenroom.actors.base import ActorError, Interrupted
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import GenerateNow, Search, Store
+from greenroom.actors.prompts import Context
 from greenroom.bus.codec import read_envelopes
 from greenroom.bus.events import LlmFinished, MemoryUsed, UsedMemory
 from greenroom.bus.memory_records import Hit
@@ -198,17 +199,18 @@ def prepare(
         conversation.history(deps, view, room, task_id=task_id, summarize=True, causation=causation)
 
 
-def task_context(deps: ActorDeps, task_id: str, goal: str) -> str:
-    """The context every prompt of the task starts with: the conversation, the images, the memories."""
+def task_context(deps: ActorDeps, task_id: str, goal: str) -> Context:
+    """The context every prompt of the task starts with: the conversation's turns, then the images and
+    the memories at the head of the call's own message."""
     used = journaled(deps, task_id)
     memories = render_memories(used.hits if used is not None else ())
     view = conversation.turns_for(deps.chats, task_id)
     seen = _seen(deps, task_id, view)
-    talk = ""
+    turns: list[Message] = []
     if view is not None and view.turns:
         room = conversation.budget(deps, join(goal, seen, memories))
-        talk = conversation.history(deps, view, room, task_id=task_id, summarize=False)
-    return join(talk, seen, memories)
+        turns = conversation.history(deps, view, room, task_id=task_id, summarize=False)
+    return Context(tuple(turns), join(seen, memories))
 
 
 # -- images ------------------------------------------------------------------------------

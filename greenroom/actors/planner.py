@@ -78,7 +78,7 @@ class PlannerActor(GreenroomActor):
         if matched:
             self._publish_matched(message, matched)
             return
-        context = grounding.join(grounding.task_context(deps, task_id, message.goal), message.context)
+        context = grounding.task_context(deps, task_id, message.goal).plus(message.context)
         answer_only = matched == []  # the matching found that no tool is needed
         route = message.revision == 0 and (deps.agent.route or answer_only)
         names = deps.tools.names()

@@ -13,11 +13,14 @@ from hypothesis import strategies as st
 from greenroom.actors import commands as c
 from greenroom.actors import confirmation_id
 from greenroom.actors.chat_index import ChatIndex
-from greenroom.actors.conversation import estimate_tokens, keep_from, render, turn_line
+from greenroom.actors.conversation import estimate_tokens, keep_from, messages_tokens, render, turn_line, turn_message
 from greenroom.actors.grounding import cite, relevant
+from greenroom.actors.prompts import Context, merged, route_messages
 from greenroom.bus import Bus, Envelope, Journal
 from greenroom.bus import events as e
 from greenroom.bus.memory_records import Hit, HitScores
+from greenroom.models.backend import Message
+from greenroom.tools.registry import ToolRegistry
 from tests.actors.test_decide import (
     Story,
     T,
@@ -30,6 +33,12 @@ from tests.actors.test_decide import (
     requested,
     result,
 )
+
+_NO_TOOLS = ToolRegistry([])
+
+
+def e_msg(role: str, content: str) -> Message:
+    return Message(role, content)
 
 
 def user(text: str, task: str = "", **kw: Any) -> e.ChatMessage:
@@ -107,25 +116,62 @@ class TestConversationBudget:
         st.integers(min_value=0, max_value=2000),
     )
     def test_kept_turns_fit_their_room(self, texts: list[str], room: int) -> None:
-        """Whatever the turns, the turns kept verbatim render within the room given (or none are kept)."""
+        """Whatever the turns, the turns kept verbatim render within the room given (or none are kept),
+        and the first kept is the person's."""
         turns = [e.ChatMessage(role="user" if i % 2 == 0 else "assistant", text=t) for i, t in enumerate(texts)]
         start = keep_from(turns, 0, room, estimate_tokens)
         assert 0 <= start <= len(turns)
         if start < len(turns):
-            assert estimate_tokens(render(turns, None, start)) <= room
+            assert turns[start].role == "user"
+            assert messages_tokens(render(turns, None, start), estimate_tokens) <= room
 
     def test_render_is_a_stable_prefix(self) -> None:
         """A longer conversation renders as the shorter one plus its new turns (the KV cache reuses it)."""
         turns = [user("What is the capital of France?"), e.ChatMessage(role="assistant", text="Paris.")]
         more = [*turns, user("And Germany?"), e.ChatMessage(role="assistant", text="Berlin.")]
-        assert render(more, None).startswith(render(turns, None))
+        assert render(more, None)[:2] == render(turns, None)
+
+    def test_turns_read_as_the_first_call_asks_and_answers(self) -> None:
+        """An earlier question is shown as the first call asks it, its answer as that call writes it."""
+        asked = route_messages("What is the capital of France?", _NO_TOOLS, answer_only=True)[-1]
+        assert turn_message(user("What is the capital of France?")) == asked
+        said = turn_message(e.ChatMessage(role="assistant", text='Paris, "the city of light".'))
+        assert (said.role, said.content) == ("assistant", '{"answer":"Paris, \\"the city of light\\"."}')
+
+    def test_a_follow_up_prompt_holds_the_exchange_as_turns(self) -> None:
+        """System prefix, the earlier question, its answer, then the follow-up: the first call's prompt
+        and answer are the start of the next one's."""
+        first = route_messages("What is the capital of France?", _NO_TOOLS, answer_only=True)
+        turns = [user("What is the capital of France?"), e.ChatMessage(role="assistant", text="Paris")]
+        follow = route_messages("And of Germany?", _NO_TOOLS, Context(tuple(render(turns, None))), answer_only=True)
+        assert [m.role for m in follow] == ["system", "user", "assistant", "user"]
+        assert follow[:2] == first
+        assert follow[2].content == '{"answer":"Paris"}'
+        assert follow[3].content.startswith("Question: And of Germany?")
 
     def test_left_out_turns_are_said(self) -> None:
         """Turns not shown without a summary are counted in the prompt, never dropped silently."""
         turns = [user(f"message {i}") for i in range(5)]
-        assert "(3 earlier turns not shown)" in render(turns, None, 3)
+        assert render(turns, None, 3)[0].content.startswith("(3 earlier turns not shown)\n\nQuestion: message 3")
+        assert render(turns, None, 5) == [e_msg("user", "(5 earlier turns not shown)")]
         summary = e.ChatSummary(through=2, text="they counted")
-        assert render(turns, summary).splitlines()[1] == "(Earlier turns, summarised) they counted"
+        assert render(turns, summary)[0].content.splitlines()[0] == "(Earlier turns, summarised) they counted"
+
+    def test_a_window_with_no_room_for_turns_says_so(self) -> None:
+        """When not even one turn fits, the prompt says how many it leaves out (no model call, nothing silent)."""
+        from types import SimpleNamespace
+
+        from greenroom.actors.conversation import Turns, history
+
+        view = Turns("c-1", (user("hi"), e.ChatMessage(role="assistant", text="hello")))
+        shown = history(SimpleNamespace(model_status={}), view, 10, task_id="t-1", summarize=True)  # type: ignore[arg-type]
+        assert shown == [e_msg("user", "(2 earlier turns not shown)")]
+
+    def test_neighbours_of_one_role_are_joined(self) -> None:
+        """An unanswered turn and the next one become one message: roles alternate for any chat template."""
+        turns = [user("one"), user("two"), e.ChatMessage(role="assistant", text="2")]
+        roles = [m.role for m in merged([e_msg("system", "s"), *render(turns, None), e_msg("user", "three")])]
+        assert roles == ["system", "user", "assistant", "user"]
 
     def test_attachments_show_in_the_turn(self) -> None:
         """A turn with an image or file says so (the model knows what was attached)."""

@@ -320,10 +320,12 @@ class TestFollowUps:
             send(c, chat.chat_id, "What is the capital of France?")
             second = send(c, chat.chat_id, "And of Germany?")
             assert c.task(second.task_id).answer == ANSWER
-        plans = [r.messages[-1].content for r in backend.requests if r.purpose == "plan"]
-        first_exchange = "Conversation so far:\nUser: What is the capital of France?\nAssistant: " + ANSWER
-        assert first_exchange not in plans[0]
-        assert plans[1].startswith(first_exchange + "\n\nQuestion: And of Germany?\n")
+        first, follow = (r.messages for r in backend.requests if r.purpose == "plan")
+        assert len(first) == 2
+        assert follow[0] == first[0]
+        assert follow[1].content == "Question: What is the capital of France?\nAnswer with one short, correct sentence."
+        assert (follow[2].role, follow[2].content) == ("assistant", '{"answer":"The answer is forty-two."}')
+        assert follow[3].content.startswith("Question: And of Germany?\n")
         submitted = e.TaskSubmitted(goal="And of Germany?", client="test", chat_id=chat.chat_id)
         assert submitted in task_events(d, second.task_id)
 
@@ -337,8 +339,11 @@ class TestFollowUps:
             send(c, chat.chat_id, "second")
         calls = backend.requests[mark:]
         assert {r.purpose for r in calls} >= {"plan", "step:1:round:1", "step:2:round:1", "answer"}
-        prefix = "Conversation so far:\nUser: first\nAssistant: All done.\n\n"
-        assert all(r.messages[-1].content.startswith(prefix) for r in calls), [r.purpose for r in calls]
+        turns = [
+            ("user", "Question: first\nAnswer with one short, correct sentence."),
+            ("assistant", '{"answer":"All done."}'),
+        ]
+        assert all([(m.role, m.content) for m in r.messages[1:3]] == turns for r in calls), [r.purpose for r in calls]
         assert len({r.messages[0].content for r in calls}) == 1  # one system prefix for all
 
     def test_a_conversation_longer_than_the_window_is_summarised_and_fits(self, chat_daemon: Any) -> None:
@@ -366,7 +371,10 @@ class TestFollowUps:
         assert view.summaries[-1].text == "They talked at length."
         last_plan = [r for r in backend.requests if r.purpose == "plan"][-1]
         assert messages_tokens(last_plan.messages, estimate_tokens) <= window - 256
-        assert "(Earlier turns, summarised) They talked at length." in last_plan.messages[-1].content
+        assert last_plan.messages[1].content.startswith("(Earlier turns, summarised) They talked at length.")
+        assert [m.role for m in last_plan.messages] == ["system", "user", "assistant", "user"][
+            : len(last_plan.messages)
+        ]
         summary_request = next(r for r in backend.requests if r.purpose == "summary")
         assert "Question 0" in summary_request.messages[-1].content
         for r in backend.requests:
