@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from greenroom.actors import conversation
+from greenroom.actors import conversation, followup
 from greenroom.actors.base import ActorError, Interrupted
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import GenerateNow, Search, Store
@@ -86,8 +86,24 @@ def relevant(hit: Hit, min_similarity: float) -> bool:
     return hit.scores.dense is not None and hit.scores.dense >= min_similarity
 
 
+def whole(goal: str, view: conversation.Turns | None) -> str:
+    """The goal as a whole question: a chat's short follow-up ("And of Germany?") made whole from the
+    person's earlier questions (``actors/followup.py``); any other goal as it is."""
+    if view is None or not view.turns:
+        return goal
+    return followup.resolve(goal, [m.text for m in view.turns if m.role == "user"]) or goal
+
+
+def asked(deps: ActorDeps, task_id: str, goal: str) -> str:
+    """``whole`` for ``task_id``'s goal: what tool matching and the first call's question read."""
+    return whole(goal, conversation.turns_for(deps.chats, task_id))
+
+
 def _query(goal: str, view: conversation.Turns | None) -> str:
-    """The goal, with the conversation's last question (a follow-up often leans on it)."""
+    """The goal made whole, or with the conversation's last question (a follow-up often leans on it)."""
+    made = whole(goal, view)
+    if made != goal:
+        return made[:QUERY_CHARS]
     last = next((m.text for m in reversed(view.turns) if m.role == "user"), "") if view else ""
     return " ".join(f"{goal} {last[:300]}".split())[:QUERY_CHARS]
 
@@ -331,6 +347,7 @@ def chat_store(chat_id: str, index: int, text: str, task_id: str | None = None) 
 
 __all__ = [
     "after_finish",
+    "asked",
     "chat_store",
     "chat_tag",
     "cite",
@@ -341,4 +358,5 @@ __all__ = [
     "relevant",
     "render_memories",
     "task_context",
+    "whole",
 ]

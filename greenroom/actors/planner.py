@@ -68,7 +68,8 @@ class PlannerActor(GreenroomActor):
         deps = self.deps
         assert deps.handles is not None
         task_id = message.task_id or ""
-        matched = self._match(message) if message.revision == 0 else None
+        goal = grounding.asked(deps, task_id, message.goal)  # a follow-up ("And of Germany?") made whole
+        matched = self._match(goal) if message.revision == 0 else None
         # Steps with matched tools get fresh results from them: earlier tasks' answers would be stale.
         stale = ("task",) if matched and any(m.tool for m in matched) else ()
         try:  # memories, images, a summary of older turns: searched and journaled once (actors/grounding.py)
@@ -88,9 +89,9 @@ class PlannerActor(GreenroomActor):
             schema = route_schema(names, deps.agent.max_steps) if route else steps_schema(names, deps.agent.max_steps)
         request = GenerationRequest(
             messages=(
-                route_messages(message.goal, deps.tools, context, answer_only=answer_only)
+                route_messages(goal, deps.tools, context, answer_only=answer_only)
                 if route
-                else plan_messages(message.goal, deps.tools, message.feedback, context)
+                else plan_messages(goal, deps.tools, message.feedback, context)
             ),
             purpose="plan" if message.revision == 0 else f"replan:{message.revision}",
             schema=schema,
@@ -112,21 +113,22 @@ class PlannerActor(GreenroomActor):
         except CallFailed as exc:
             publish_failure(deps, message.task_id, message.key, exc, message.causation)
             return
+        reason = message.feedback or (f"follow-up read as: {goal}" if goal != message.goal else "")
         deps.bus.publish(
-            TaskPlanned(revision=message.revision, steps=steps, reason=message.feedback[:500], answer=answer),
+            TaskPlanned(revision=message.revision, steps=steps, reason=reason[:500], answer=answer),
             source=self.name,
             task_id=message.task_id,
             causation_id=finished.seq,
             correlation_id=message.task_id,
         )
 
-    def _match(self, message: PlanTask) -> list[Match] | None:
+    def _match(self, goal: str) -> list[Match] | None:
         """The goal's clauses matched to tools ([] when none needs one); None when matching is off or failed."""
         deps = self.deps
         if not deps.agent.match_tools or deps.router is None:
             return None
         try:
-            return deps.router.route(message.goal, deps.tools)
+            return deps.router.route(goal, deps.tools)
         except Exception as exc:  # the embedding model cannot load: the model plans instead
             log.warning("tool_matching_failed", error=repr(exc))
             return None

@@ -215,4 +215,8 @@ class TestTimelineLines:
         lines = [detail(Envelope(seq=1, ts=0.0, source="t", event=ev)) for ev in events]
         assert all(lines), lines
         assert "m-1 (dense 0.50 #1)" in lines[0]
+        read_as = e.TaskPlanned(revision=0, steps=[], reason="follow-up read as: What is the capital of Germany?")
+        assert detail(Envelope(seq=1, ts=0.0, source="t", event=read_as)) == (
+            "0 steps (answered directly; follow-up read as: What is the capital of Germany?)"
+        )
         assert "(+1 attached)" in lines[6]

@@ -21,7 +21,7 @@ from greenroom.bus import events as e
 from greenroom.bus.chat_protocol import ChatView
 from greenroom.clients import ServerError
 from greenroom.models import ScriptedBackend
-from tests.conftest import answer, finish, make_config, plan, wait_for, write_script
+from tests.conftest import answer, call, finish, make_config, plan, wait_for, write_script
 
 ANSWER = "The answer is forty-two."
 
@@ -325,9 +325,32 @@ class TestFollowUps:
         assert follow[0] == first[0]
         assert follow[1].content == "Question: What is the capital of France?\nAnswer with one short, correct sentence."
         assert (follow[2].role, follow[2].content) == ("assistant", '{"answer":"The answer is forty-two."}')
-        assert follow[3].content.startswith("Question: And of Germany?\n")
+        assert follow[3].content.startswith("Question: What is the capital of Germany?\n")  # the follow-up made whole
+        planned = next(ev for ev in task_events(d, second.task_id) if isinstance(ev, e.TaskPlanned))
+        assert planned.reason == "follow-up read as: What is the capital of Germany?"
         submitted = e.TaskSubmitted(goal="And of Germany?", client="test", chat_id=chat.chat_id)
         assert submitted in task_events(d, second.task_id)
+
+    def test_a_follow_up_that_repeats_a_tool_job_gets_the_tool(self, chat_daemon: Any, short_tmp: Path) -> None:
+        """Tool matching reads "now do the same for ..." as the earlier request (no answer made up from the
+        conversation); the step is the earlier request with the new part."""
+        from greenroom.tools.routing import ToolRouter
+
+        notes = short_tmp / "notes"
+        notes.mkdir()
+        (notes / "today.md").write_text("Meeting on Friday.\n")
+        listed = call(("fs.list", {"path": str(notes)}))
+        d, _ = chat_daemon({"step:*": listed, "step:1:round:2": finish("today.md")}, "agent.match_tools=true")
+        d.runtime.deps.router = ToolRouter(d.runtime.memory.embedder, d.config.agent.tool_match)
+        with d.client() as c:
+            chat = c.chat_create()
+            send(c, chat.chat_id, f"list the files in {notes}")
+            again = send(c, chat.chat_id, "now do the same for last week")
+            assert c.task(again.task_id).status == "finished"
+        planned = next(ev for ev in task_events(d, again.task_id) if isinstance(ev, e.TaskPlanned))
+        assert [s.tools for s in planned.steps] == [["fs.list"]], planned
+        assert planned.steps[0].intent == f"list the files in {notes} for last week"
+        assert any(isinstance(ev, e.ToolInvoked) and ev.tool == "fs.list" for ev in task_events(d, again.task_id))
 
     def test_every_call_of_a_chat_task_starts_with_the_same_context(self, chat_daemon: Any) -> None:
         """Route, rounds and answer of a follow-up share one prefix: the conversation (the KV cache keeps it)."""

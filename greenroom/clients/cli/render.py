@@ -31,10 +31,10 @@ def detail(env: Envelope) -> str:
             return f"{_short(goal)}{when}"
         case e.TaskStarted(resumed=resumed):
             return "resumed after restart" if resumed else ""
-        case e.TaskPlanned(steps=steps, revision=rev):
+        case e.TaskPlanned(steps=steps, revision=rev, reason=reason):
             head = f"{len(steps)} step{'s' if len(steps) != 1 else ''}" + (f" (revision {rev})" if rev else "")
             if not steps:
-                return head + " (answered directly)"
+                return head + " (answered directly" + (f"; {_short(reason, 80)})" if reason else ")")
             return head + ": " + " | ".join(_short(s.intent, 60) for s in steps)
         case e.StepStarted(step=n, intent=intent):
             return f"{n}: {_short(intent)}"
