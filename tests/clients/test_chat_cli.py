@@ -194,6 +194,26 @@ class TestStreamingTheFirstCallsAnswer:
         assert partial_json_string('{"answer": "\\x', "answer") is None
 
 
+class TestTheFinalAnswer:
+    @pytest.mark.parametrize(
+        ("streamed", "answer", "shown"),
+        [
+            ("Paris is the capital. ", "Paris is the capital.", "greenroom> Paris is the capital. \n"),
+            ("It is on the fridge", "It is on the fridge [m-1]", "greenroom> It is on the fridge [m-1]\n"),
+            ("It is on the fridge ", "It is on the fridge [m-1]", "greenroom> It is on the fridge [m-1]\n"),
+            ("Paris", "Berlin", "greenroom> Paris\ngreenroom> Berlin\n"),
+        ],
+    )
+    def test_what_streamed_is_completed_not_repeated(self, capsys: Any, streamed: str, answer: str, shown: str) -> None:
+        """The finished answer completes the streamed line (a trailing space aside); only a different one is shown whole."""
+        from greenroom.clients.cli.chat_stream import AnswerView
+
+        view = AnswerView()
+        view.stream(streamed)
+        view.finish(answer)
+        assert capsys.readouterr().out == shown
+
+
 class TestTimelineLines:
     def test_chat_and_grounding_events_read_on_the_timeline(self) -> None:
         """greenroom tail shows what each new event says, not an empty line."""

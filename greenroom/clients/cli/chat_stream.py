@@ -45,9 +45,14 @@ class AnswerView:
         self.streamed = self.route = ""
 
     def finish(self, answer: str) -> None:
-        """The final answer: what was streamed, completed (citations), or shown whole if it differs."""
-        if self.streaming and answer.startswith(self.streamed):
-            out_part(answer[len(self.streamed) :])
+        """The final answer: what was streamed, completed (citations), or shown whole if it differs.
+
+        The answer is the streamed text stripped: a space streamed at its end is no difference.
+        """
+        shown = self.streamed.rstrip()
+        if self.streaming and answer.startswith(shown):
+            rest = answer[len(shown) :]
+            out_part(rest.lstrip() if shown != self.streamed else rest)
             self.end_line()
         else:
             self.line(f"greenroom> {answer}")
