@@ -84,6 +84,28 @@ class TestGrounding:
         assert done.cited == [cabin]
         assert view.answer.endswith(f"[{cabin}]")
 
+    def test_the_answer_only_first_call_carries_the_memories_and_cites_them(
+        self, grounded: Any, short_tmp: Path
+    ) -> None:
+        """With tool matching on (the default), a goal that needs no tool gets one answer-only call: it still
+        has the memories with their ids, and the answer cites the one it used."""
+        from greenroom.actors.schemas import answer_schema
+        from greenroom.tools.routing import ToolRouter
+
+        d, backend = grounded({"plan": answer("The car's next service is due in March.")}, "agent.match_tools=true")
+        d.runtime.deps.router = ToolRouter(d.runtime.memory.embedder, d.config.agent.tool_match)
+        car = ingest_notes(d, short_tmp / "notes")["car.md"]
+        task_id, _ = d.runtime.submit("when is the car due for its service?")
+        view = finished(d, task_id)
+        (first,) = [r for r in backend.requests if r.purpose == "plan"]
+        assert first.schema == answer_schema()  # matching found no tool: the call may only answer
+        assert f"[{car}] " in first.messages[-1].content
+        used = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.MemoryUsed))
+        assert car in [h.item_id for h in used.hits]
+        done = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.TaskFinished))
+        assert done.cited == [car]
+        assert view.answer.endswith(f"[{car}]")
+
     def test_grounding_runs_once_per_task(self, grounded: Any, short_tmp: Path) -> None:
         """A replan reuses the journaled memories: one memory.used per task."""
         d, backend = grounded(
