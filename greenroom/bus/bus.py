@@ -233,9 +233,9 @@ class Bus:
         """Call ``fn(records)`` on the committing thread after each commit, before subscribers.
 
         For small synchronous views (such as the task index) that must never lag
-        the journal, and for the timeline sender (``first``: called before the
-        others, so frames leave as early as possible). ``fn`` must be fast and
-        must not publish.
+        the journal, and for the timeline sender (added after the views, so what a
+        client sees the views already hold). ``first`` puts ``fn`` before the others.
+        ``fn`` must be fast and must not publish.
         """
         # A new list each time: a commit in progress iterates the old one.
         self._listeners = [fn, *self._listeners] if first else [*self._listeners, fn]

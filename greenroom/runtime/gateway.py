@@ -143,7 +143,9 @@ class Gateway:
                     tg.start_soon(self._run_thread, workers.loop, workers.open_context(), limiter, running)
                 for _ in range(self.replays.workers):
                     tg.start_soon(self._run_thread, lambda _: self.replays.run(), None, limiter, running)
-                bus.add_listener(timeline.offer, first=True)  # each committed batch comes straight here
+                # Each committed batch comes straight here, after the indexes have folded it: a client
+                # that sees an event can act on it at once (cancel, chat send, task status agree).
+                bus.add_listener(timeline.offer)
                 tg.start_soon(self._run_thread, lambda _: timeline.run(), None, limiter, running)
                 await anyio.to_thread.run_sync(running.wait)  # "started" means every worker runs
                 if self.transports.enabled:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from greenroom.bus import Bus, Journal, decode_envelope
 from greenroom.bus import events as e
 from greenroom.runtime.timeline import Timeline
-from tests.conftest import wait_for
+from tests.conftest import answer, make_config, wait_for, write_script
 
 
 class Receiver:
@@ -141,3 +142,23 @@ class TestTimeline:
         assert not s.sender.is_alive()
         s.bus.publish(e.TaskStarted(), source="t", task_id="x", durable=True)
         assert not s.timeline._batches
+
+
+class TestWhatClientsSee:
+    def test_a_task_seen_finished_on_the_timeline_reads_finished(self, short_tmp: Path, daemon_factory: Any) -> None:
+        """The timeline leaves after the task index folds a commit: a client that sees task.finished reads it."""
+        d = daemon_factory(make_config(short_tmp, write_script(short_tmp / "s.json", {"plan": answer("done")})))
+        bus, fold = d.runtime.bus, d.runtime.tasks.apply
+
+        def slow_fold(records: list[Any]) -> None:  # an index slow to fold the finish: the timeline must wait
+            if any(isinstance(r.envelope.event, e.TaskFinished) for r in records):
+                time.sleep(0.3)
+            fold(records)
+
+        bus._listeners = [slow_fold if fn == fold else fn for fn in bus._listeners]
+        with d.client() as c:
+            sub = c.submit("say done")
+            for env in c.follow(from_seq=sub.seq, task_id=sub.task_id):
+                if isinstance(env.event, e.TaskFinished):
+                    assert c.task(sub.task_id).status == "finished"
+                    break
