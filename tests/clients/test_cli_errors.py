@@ -61,6 +61,16 @@ def greenroom(root: Path, *args: str, config: str | None = None) -> subprocess.C
     )  # fmt: skip
 
 
+def one_line_mistake(proc: subprocess.CompletedProcess[str], says: str) -> None:
+    """Exit status 2 and one stderr line, ``greenroom: ...``, that says ``says``; no traceback."""
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("greenroom: ")
+    assert says in lines[0], lines[0]
+
+
 class TestMistakes:
     @pytest.mark.parametrize(("args", "config", "says"), MISTAKES, ids=[" ".join(m[0]) for m in MISTAKES])
     def test_a_mistake_is_one_line_and_exit_2(
@@ -68,12 +78,7 @@ class TestMistakes:
     ) -> None:
         """The mistake gets exit status 2 and one stderr line that names it, never a traceback."""
         proc = greenroom(short_tmp, *args, config=config)
-        assert "Traceback" not in proc.stderr + proc.stdout
-        assert proc.returncode == 2, (proc.returncode, proc.stderr)
-        lines = proc.stderr.splitlines()
-        assert len(lines) == 1, proc.stderr
-        assert lines[0].startswith("greenroom: ")
-        assert says in lines[0], lines[0]
+        one_line_mistake(proc, says)
 
     @pytest.mark.parametrize(("args", "says"), DAEMON_MISTAKES, ids=[" ".join(m[0]) for m in DAEMON_MISTAKES])
     def test_a_mistake_the_daemon_names_is_one_line_and_exit_2(
@@ -82,12 +87,7 @@ class TestMistakes:
         """Asked through the daemon, the mistake is still one stderr line naming it, with exit status 2."""
         daemon_factory(make_config(short_tmp))
         proc = greenroom(short_tmp, *args)
-        assert "Traceback" not in proc.stderr + proc.stdout
-        assert proc.returncode == 2, (proc.returncode, proc.stderr)
-        lines = proc.stderr.splitlines()
-        assert len(lines) == 1, proc.stderr
-        assert lines[0].startswith("greenroom: ")
-        assert says in lines[0], lines[0]
+        one_line_mistake(proc, says)
 
     def test_debug_shows_the_traceback(self, short_tmp: Path) -> None:
         """--debug is the way to a traceback: an unexpected failure with it shows one."""
