@@ -57,6 +57,10 @@ def answer(text: str) -> str:
     return json.dumps({"answer": text})
 
 
+CLIENT_TIMEOUT_S = 60.0
+"""Replies a test waits for: slow work (a forget rewriting indexes) on a loaded machine takes seconds."""
+
+
 def make_config(root: Path, script: Path | None = None, *overrides: str) -> Config:
     sets = [
         f'daemon.data_dir="{root / "data"}"',
@@ -120,7 +124,7 @@ class InProcessDaemon:
         self.runtime, self.gateway = ready[0]
 
     def client(self, name: str = "test") -> Client:
-        return Client(self.config.runtime_dir, name=name).connect()
+        return Client(self.config.runtime_dir, name=name, timeout=CLIENT_TIMEOUT_S).connect()
 
     def stop(self) -> None:
         if self._cm is None:
@@ -177,7 +181,7 @@ class DaemonProcess:
         raise TimeoutError(f"daemon not ready: {self.log.read_text()[-2000:]}")
 
     def client(self) -> Client:
-        return Client(self.runtime_dir, name="test").connect()
+        return Client(self.runtime_dir, name="test", timeout=CLIENT_TIMEOUT_S).connect()
 
     def kill(self, sig: int = signal.SIGKILL, timeout: float = 30.0) -> int:
         assert self.proc is not None

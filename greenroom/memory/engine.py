@@ -447,8 +447,8 @@ class MemoryEngine:
         if not targets:
             return ForgetReport()
         with self.mutate:
-            kept = set(keep)
-            texts = [t for t in self._texts(targets) if t not in kept] if scrub else []
+            # A chunk of a kept text (a long message is several chunks) is kept too.
+            texts = [t for t in self._texts(targets) if not any(t.strip() in k for k in keep)] if scrub else []
             chunk_ids = self.store.delete(targets)
             self.store.set_meta("purge_pending", "1")
             self.dense.remove(chunk_ids)

@@ -101,11 +101,13 @@ class TestChatLifecycle:
             assert [i.chat_id for i in c.chats()] == [chat.chat_id]
 
     def test_a_duplicate_is_an_independent_copy(self, chat_daemon: Any) -> None:
-        """The copy takes its own messages and title; deleting the original leaves it whole."""
+        """The copy takes its own messages and title; deleting the original leaves it whole (a long,
+        many-chunk message too)."""
         d, _ = chat_daemon()
+        long = " ".join(f"Sentence {i} of a long message about the boat and the harbour." for i in range(80))
         with d.client() as c:
             chat = c.chat_create("original")
-            send(c, chat.chat_id, "first question")
+            send(c, chat.chat_id, long)
             copy = c.chat_duplicate(chat.chat_id)
             assert (copy.title, copy.copied_from, len(copy.messages)) == ("original (copy)", chat.chat_id, 2)
             send(c, copy.chat_id, "only in the copy")
@@ -117,7 +119,7 @@ class TestChatLifecycle:
         assert exc.value.code == "not_found"
         assert (kept.title, [m.text for m in kept.messages]) == (
             "original (copy)",
-            ["first question", ANSWER, "only in the copy", ANSWER],
+            [long, ANSWER, "only in the copy", ANSWER],
         )
 
     def test_export_delete_import_gives_back_the_same_chat(self, chat_daemon: Any) -> None:
