@@ -100,7 +100,9 @@ class Gateway:
         """Set by the daemon: starts an orderly stop (the ``shutdown`` request; the argument is who asked)."""
         self.replays = Replays(
             runtime.journal,
-            lambda: runtime.bus.head,
+            # The journal's head: rows are committed before listeners run (the timeline among them),
+            # so a client healing a gap it saw is never told the range does not exist yet.
+            lambda: runtime.journal.head,
             lambda pipe_id: self.access.role_of(pipe_id) != "viewer",
             self._serve,
             workers=config.gateway.replay_workers,
@@ -275,7 +277,7 @@ class Gateway:
             case p.GetTask(task_id=task_id):
                 return p.TaskReply(task=rt.task(task_id))
             case p.Replay():  # JSON and viewers (redacted); others get the journal's bytes (replay.py)
-                return decoded_events(rt.journal, rt.bus.head, request)
+                return decoded_events(rt.journal, rt.journal.head, request)
             case p.Status():
                 with self._lock:
                     clients = self._clients

@@ -162,3 +162,19 @@ class TestWhatClientsSee:
                 if isinstance(env.event, e.TaskFinished):
                     assert c.task(sub.task_id).status == "finished"
                     break
+
+    def test_an_event_seen_on_the_timeline_can_be_replayed_at_once(self, short_tmp: Path, daemon_factory: Any) -> None:
+        """A replay of what a client just saw returns it, though the commit's last listeners still run."""
+        d = daemon_factory(make_config(short_tmp, write_script(short_tmp / "s.json", {"plan": answer("done")})))
+
+        def slow_last(records: list[Any]) -> None:  # the bus counts the batch durable only after this
+            if any(isinstance(r.envelope.event, e.TaskFinished) for r in records):
+                time.sleep(0.3)
+
+        d.runtime.bus.add_listener(slow_last)
+        with d.client() as c:
+            sub = c.submit("say done")
+            for env in c.follow(from_seq=sub.seq, task_id=sub.task_id):
+                if isinstance(env.event, e.TaskFinished):
+                    assert [x.seq for x in c.replay(env.seq, env.seq).events] == [env.seq]
+                    break
