@@ -43,10 +43,12 @@ T = TypeVar("T")
 class _Job:
     """Work for the writer thread (``Bus.exclusive``): its result or error, once done."""
 
-    __slots__ = ("done", "error", "fn", "result")
+    __slots__ = ("after", "done", "error", "fn", "result")
 
-    def __init__(self, fn: Callable[[Journal], Any]) -> None:
+    def __init__(self, fn: Callable[[Journal], Any], after: int) -> None:
         self.fn = fn
+        self.after = after
+        """The last seq published before the job: it runs once that is committed, before later events."""
         self.done = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
@@ -192,19 +194,23 @@ class Bus:
 
         Raises:
             BusClosedError: the bus closed (or its writer failed) before ``fn`` ran.
-            TimeoutError: ``fn`` did not finish within ``timeout`` seconds.
+            TimeoutError: ``fn`` did not start within ``timeout`` seconds (it then never runs).
             Exception: whatever ``fn`` raised.
         """
-        job = _Job(fn)
         with self._lock:
             if self._closed:
                 raise BusClosedError("bus is closed")
+            job = _Job(fn, self._seq)
             self._jobs.append(job)
             if self._idle and not self._committing:
                 self._idle = False
                 self._wake.set()
         if not job.done.wait(timeout):
-            raise TimeoutError(f"journal maintenance did not finish within {timeout}s")
+            with self._lock:
+                if job in self._jobs:  # not started: it must not run after its caller gave up
+                    self._jobs.remove(job)
+                    raise TimeoutError(f"journal maintenance did not start within {timeout}s")
+            job.done.wait()  # started: the caller's work is under way on the writer; wait for its end
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[no-any-return]
@@ -268,12 +274,14 @@ class Bus:
             with self._lock:
                 if self._failure is not None:
                     break
-                if self._pending and not self._committing:
-                    batch = self._take()
-                elif self._jobs and not self._committing:
-                    # Maintenance runs once what was published before it is committed.
-                    jobs, self._jobs = self._jobs, []
+                ready = [j for j in self._jobs if j.after <= self._durable] if not self._committing else []
+                if ready:
+                    # Maintenance runs once what was published before it is committed, ahead of
+                    # what came after it: a steady stream of events cannot starve it.
+                    jobs, self._jobs = ready, [j for j in self._jobs if j.after > self._durable]
                     self._committing = True
+                elif self._pending and not self._committing:
+                    batch = self._take()
                 elif self._closed and not self._pending and not self._committing:
                     break
                 else:

@@ -7,6 +7,7 @@ import pytest
 
 from greenroom.bus import Bus, BusClosedError, Journal, Record
 from greenroom.bus import events as e
+from tests.conftest import wait_for
 
 
 @pytest.fixture
@@ -211,3 +212,36 @@ class TestGroupCommit:
         bus.publish(e.TaskStarted(), source="t", task_id="x", durable=True)
         bus.publish(_chunk(1), source="t", durable=True)
         assert [r.type for r in sub.drain()] == ["task.started", "llm.chunk"]
+
+
+class TestMaintenanceJobs:
+    def test_a_job_runs_under_a_steady_stream_of_events(self, bus: Bus) -> None:
+        """A publisher that never pauses cannot starve maintenance: it runs once what came before it is in."""
+        stop = threading.Event()
+
+        def flood() -> None:
+            while not stop.is_set():
+                bus.publish(e.LlmChunk(request_id="r", text="x"), source="t")
+
+        publisher = threading.Thread(target=flood)
+        publisher.start()
+        try:
+            wait_for(lambda: bus.head > 1000, 30)
+            seen_head = bus.exclusive(lambda journal: journal.head, timeout=60)
+        finally:
+            stop.set()
+            publisher.join()
+        assert seen_head > 1000
+
+    def test_a_job_that_timed_out_before_it_started_never_runs(self, bus: Bus) -> None:
+        """Its caller was told it failed: it must not run later (a reset that 'failed' and then wiped)."""
+        release, ran = threading.Event(), []
+        first = threading.Thread(target=lambda: bus.exclusive(lambda journal: release.wait(60)))
+        first.start()
+        wait_for(lambda: bus._committing, 30)  # the first job holds the writer
+        with pytest.raises(TimeoutError):
+            bus.exclusive(lambda journal: ran.append(1), timeout=0.2)
+        release.set()
+        first.join()
+        bus.exclusive(lambda journal: None)  # the writer has run every job queued before this one
+        assert ran == []
