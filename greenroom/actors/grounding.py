@@ -108,13 +108,35 @@ def _query(goal: str, view: conversation.Turns | None) -> str:
     return " ".join(f"{goal} {last[:300]}".split())[:QUERY_CHARS]
 
 
+ANSWER_TAG = "answer"
+"""Tags a chat's answers in memory (beside the chat's tag): like task summaries, they are earlier answers."""
+
+
+def _earlier_answer(hit: Hit) -> bool:
+    """A task's summary or a chat's answer: what the assistant said then, not what the person told it."""
+    return hit.source == "task" or (hit.source == "chat" and ANSWER_TAG in hit.tags)
+
+
+def _pick(deps: ActorDeps, hits: Sequence[Hit], own: str | None, skip_answers: bool) -> list[Hit]:
+    """The hits worth a prompt: not the task's own chat (the conversation shows it), not earlier answers
+    when ``skip_answers``, and relevant enough (earlier answers by the stricter bar: they look alike)."""
+    agent, picked = deps.agent, {}
+    for h in hits:
+        if (own and h.source in ("chat", "task") and own in h.tags) or (skip_answers and _earlier_answer(h)):
+            continue
+        bar = agent.task_memory_min_similarity if _earlier_answer(h) else agent.memory_min_similarity
+        if h.item_id not in picked and relevant(h, bar):
+            picked[h.item_id] = h
+    return list(picked.values())
+
+
 def ground(
-    deps: ActorDeps, task_id: str, goal: str, causation: int | None = None, skip_sources: Sequence[str] = ()
+    deps: ActorDeps, task_id: str, goal: str, causation: int | None = None, skip_answers: bool = False
 ) -> list[UsedMemory]:
     """The memories for ``task_id``'s prompts: searched (and journaled as ``memory.used``) the first time.
 
-    Hits from ``skip_sources`` are left out (a task whose tools give fresh results skips earlier
-    tasks' answers: a file list or a page as it was then would only mislead the model).
+    With ``skip_answers`` (a task whose tools give fresh results), earlier answers are left out:
+    a file list or the time as it was then would only mislead the model.
     """
     done = journaled(deps, task_id)
     if done is not None:
@@ -136,28 +158,19 @@ def ground(
     except (ActorError, TimeoutError) as exc:  # memory must never stop a task: it goes on without
         used = MemoryUsed(query=query, note=f"memory search failed: {exc}")
     else:
-        fresh = [
-            h
-            for h in result.hits
-            if h.source not in skip_sources and not (own and h.source in ("chat", "task") and own in h.tags)
-        ]
-        picked: dict[str, Hit] = {}
-        for h in fresh:
-            bar = deps.agent.task_memory_min_similarity if h.source == "task" else deps.agent.memory_min_similarity
-            if h.item_id not in picked and relevant(h, bar):
-                picked[h.item_id] = h
+        picked = _pick(deps, result.hits, own, skip_answers)
         hits = [
             UsedMemory(
                 item_id=h.item_id, score=round(h.scores.final, 3), why=why(h), text=_snippet(h.text),
                 source=h.source, uri=h.uri,
             )
-            for h in list(picked.values())[:k]
+            for h in picked[:k]
         ]  # fmt: skip
         # Why the hits were not reranked is reported once (an error event, status); each task says only that.
         note = "not reranked (the reranker is unavailable: see greenroom status)" if hits and result.rerank_note else ""
         if not hits:
             note = "no memory was close enough to the goal"
-        used = MemoryUsed(query=query, hits=hits, considered=len(fresh), reranked=result.reranked, note=note)
+        used = MemoryUsed(query=query, hits=hits, considered=len(result.hits), reranked=result.reranked, note=note)
     deps.bus.publish(  # durable: every prompt of the task reads it back from the journal
         used, source="planner", task_id=task_id, causation_id=causation, correlation_id=task_id, durable=True
     )
@@ -199,7 +212,7 @@ def render_memories(hits: Sequence[UsedMemory]) -> str:
 
 
 def prepare(
-    deps: ActorDeps, task_id: str, goal: str, causation: int | None = None, skip_sources: Sequence[str] = ()
+    deps: ActorDeps, task_id: str, goal: str, causation: int | None = None, skip_answers: bool = False
 ) -> None:
     """Before a task's first plan: search memory, look at the message's images, summarise what no
     longer fits (each journaled, each once). ``task_context`` then renders the same text for every call.
@@ -207,7 +220,7 @@ def prepare(
     Raises:
         Interrupted: the task was cancelled meanwhile.
     """
-    used = ground(deps, task_id, goal, causation, skip_sources)
+    used = ground(deps, task_id, goal, causation, skip_answers)
     view = conversation.turns_for(deps.chats, task_id)
     seen = look(deps, task_id, goal, view, causation)
     if view is not None and view.turns:
@@ -334,14 +347,15 @@ def after_finish(deps: ActorDeps, task_id: str, goal: str, answer: str, *, remem
             (i for i, m in enumerate(chat.messages) if m.role == "assistant" and m.task_id == task_id), None
         ) if chat is not None else None  # fmt: skip
         if index is not None:
-            deps.handles.memory.tell(chat_store(chat_id, index, answer, task_id), wait=5)
+            deps.handles.memory.tell(chat_store(chat_id, index, answer, task_id, answer=True), wait=5)
 
 
-def chat_store(chat_id: str, index: int, text: str, task_id: str | None = None) -> Store:
-    """How a chat message goes into memory (searchable with the chat, forgotten with it)."""
+def chat_store(chat_id: str, index: int, text: str, task_id: str | None = None, *, answer: bool = False) -> Store:
+    """How a chat message goes into memory (searchable with the chat, forgotten with it); an answer
+    is tagged as one (``ANSWER_TAG``)."""
     return Store(
-        task_id=task_id, text=text, tags=[chat_tag(chat_id)], dedupe_key=f"chat:{chat_id}:{index}", source="chat",
-        uri=f"chat://{chat_id}/{index}",
+        task_id=task_id, text=text, tags=[chat_tag(chat_id), *([ANSWER_TAG] if answer else [])],
+        dedupe_key=f"chat:{chat_id}:{index}", source="chat", uri=f"chat://{chat_id}/{index}",
     )  # fmt: skip
 
 

@@ -234,7 +234,7 @@ class ChatOps:
         """Keep a chat's messages in memory (imports, duplicates: identical text is stored once)."""
         for i, m in enumerate(chat.messages):
             if m.text.strip():
-                self._tell(chat_store(chat.chat_id, i, m.text))
+                self._tell(chat_store(chat.chat_id, i, m.text, answer=m.role == "assistant"))
 
     def _forget(self, chat: ChatView) -> ForgetReport:
         """Forget everything memory holds under the chat's tag, then index again the text other chats share.

@@ -168,11 +168,21 @@ class TestRememberTasks:
 
 class TestStaleTaskAnswers:
     @pytest.mark.parametrize("match", [True, False])
-    def test_a_goal_its_tools_answer_skips_earlier_task_answers(self, grounded: Any, match: bool) -> None:
-        """'What time is it?' matched to the time tool gets no remembered answer (a stale time); unmatched, it does."""
+    @pytest.mark.parametrize(
+        ("text", "source", "tags"),
+        [
+            ("Task: What time is it?\nAnswer: It is 09:00 on Monday.", "task", ["task"]),
+            ("What time is it? It is 09:00 on Monday.", "chat", ["chat:c-1a2b3c4d", "answer"]),
+        ],
+        ids=["task summary", "another chat's answer"],
+    )
+    def test_a_goal_its_tools_answer_skips_earlier_answers(
+        self, grounded: Any, match: bool, text: str, source: str, tags: list[str]
+    ) -> None:
+        """'What time is it?' matched to the time tool gets no earlier answer (a stale time); unmatched, it does."""
         d, _ = grounded({"plan": answer("It is noon.")}, f"agent.match_tools={str(match).lower()}")
         with d.client() as c:
-            stale = c.memory_add("Task: What time is it?\nAnswer: It is 09:00 on Monday.", ["task"], source="task")
+            stale = c.memory_add(text, tags, source=source)
         task_id, _ = d.runtime.submit("What time is it?")
         finished(d, task_id)
         used = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.MemoryUsed))
