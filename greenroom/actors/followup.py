@@ -66,6 +66,8 @@ def _named(rest: str) -> bool:
     if first.lower() in PREPOSITIONS:
         return True
     first = _ARTICLE.sub("", rest).split(maxsplit=1)[0] if _ARTICLE.match(rest) and len(words) > 1 else first
+    if first in ("I", "I'm", "I'll", "I've", "I'd"):
+        return False  # "and I see", "so I guess not": about the person, not a new subject
     return first[0].isupper() or first[0].isdigit() or first[0] in "~/." or _PATH.fullmatch(first) is not None
 
 
@@ -82,9 +84,15 @@ def _slot(message: str) -> str | None:
     if m := _SAME.match(text):
         rest = text[m.end() :]
         return rest if not rest or _named(rest) else None
-    if led and len(_WORD.findall(text)) <= 4 and _named(text):
-        return text
+    if led and len(_WORD.findall(text)) <= 4 and _named(text) and (message.rstrip().endswith("?") or _placed(text)):
+        return text  # a bare name or number only as a question: "Ok, Thank you!" is no follow-up
     return None
+
+
+def _placed(rest: str) -> bool:
+    """Led by a preposition ("of Germany") or a path: a follow-up even without a question mark."""
+    first = rest.split(maxsplit=1)[0]
+    return first.lower() in PREPOSITIONS or first[0] in "~/." or _PATH.fullmatch(first) is not None
 
 
 def _last_preposition(text: str, word: str | None = None) -> re.Match[str] | None:

@@ -211,9 +211,7 @@ def render_memories(hits: Sequence[UsedMemory]) -> str:
 # -- what every call of a task shows ---------------------------------------------------
 
 
-def prepare(
-    deps: ActorDeps, task_id: str, goal: str, causation: int | None = None, skip_answers: bool = False
-) -> None:
+def prepare(deps: ActorDeps, task_id: str, goal: str, causation: int | None = None, skip_answers: bool = False) -> None:
     """Before a task's first plan: search memory, look at the message's images, summarise what no
     longer fits (each journaled, each once). ``task_context`` then renders the same text for every call.
 
