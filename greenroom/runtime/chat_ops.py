@@ -143,10 +143,9 @@ class ChatOps:
 
     def delete(self, chat_id: str, forget: bool = True) -> int:
         chat = self.show(chat_id)
-        seq = self._publish(ChatDeleted(chat_id=chat_id), chat_id)
-        if forget:
+        if forget:  # first: if memory cannot forget now, the chat is still there to try again
             self._forget(chat)
-        return seq
+        return self._publish(ChatDeleted(chat_id=chat_id), chat_id)
 
     def duplicate(self, chat_id: str, title: str = "") -> ChatView:
         source = self.show(chat_id)

@@ -1,9 +1,10 @@
 """``reset``: start over with an empty journal (and, unless kept, an empty memory).
 
 No task may be open. Schedules and watched folders are removed first (through
-their own events, so the Scheduler and the watcher let go of them), memory is
-forgotten, then every event is removed on the writer thread, where the task,
-schedule and chat indexes are cleared in the same step. Seq numbers go on from where
+their own events, so the Scheduler and the watcher let go of them), then every
+event is removed on the writer thread, where the task, schedule and chat
+indexes are cleared in the same step (refused there if a task opened meanwhile,
+with memory untouched), then memory is forgotten. Seq numbers go on from where
 they were (the journal keeps its highest seq as a floor), and the new journal
 starts with ``journal.reset``. Tokens, plugins, model files and parameters,
 remembered policy decisions and the config stay.
@@ -40,12 +41,6 @@ def reset(rt: Runtime, keep_memory: bool, client: str = "") -> p.ResetReply:
         rt.schedule_ops.remove(schedule.schedule_id)
     for watch in rt.memory_watches():
         rt.memory_unwatch(watch.path)
-    items = 0
-    if not keep_memory:
-        ids = rt.memory.store.item_ids(Filters())
-        if ids:  # no scrub: the journal goes whole
-            items = len(rt.memory.forget(ids, reason="reset", scrub=False).item_ids)
-
     def start_over(journal: Journal) -> int:
         _refuse_open(rt)  # on the writer: nothing committed can slip in between
         count = journal.maintain(lambda conn: wipe(journal, conn))
@@ -55,7 +50,10 @@ def reset(rt: Runtime, keep_memory: bool, client: str = "") -> p.ResetReply:
         return count
 
     with rt.journal_ops.lock:  # not during a compaction or a scrub
-        count = rt.bus.exclusive(start_over)
-        event = JournalReset(events=count, memory_items=items, client=client)
+        count = rt.bus.exclusive(start_over)  # refused (task opened meanwhile): memory is untouched
+        ids = [] if keep_memory else rt.memory.store.item_ids(Filters())
+        event = JournalReset(events=count, memory_items=len(ids), client=client)
         seq = rt.bus.publish(event, source="gateway", durable=True).seq
-    return p.ResetReply(events=count, memory_items=items, seq=seq)
+        if ids:  # only once the journal is gone; no scrub: there is nothing left to scrub
+            rt.memory.forget(ids, reason="reset", scrub=False)
+    return p.ResetReply(events=count, memory_items=len(ids), seq=seq)
