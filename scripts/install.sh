@@ -50,7 +50,8 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     pip install "$TORCH_SPEC"
   elif [ "$(uname)" = Linux ]; then
     pip install --retries 1 --timeout 20 --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" 2>/dev/null \
-      || pip install "torch==2.13.0"
+      || { step "PyTorch's CPU index did not answer: torch from pip's configured index (on Linux PyPI's wheel brings CUDA)"
+           pip install "torch==2.13.0"; }
   else
     pip install "torch==2.13.0"
   fi

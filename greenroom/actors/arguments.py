@@ -78,8 +78,8 @@ def _drop_unsaid(schema: dict[str, Any], intent: str) -> None:
     required = set(schema.get("required") or ())
     words = intent.lower()
     for name, prop in list(schema["properties"].items()):
-        if name in required or not isinstance(prop, dict):
-            continue
+        if name in required or not isinstance(prop, dict) or "default" not in prop:
+            continue  # only what the tool says it has a default for (an MCP tool may list none as required)
         kind = prop.get("type")
         if (kind in ("integer", "number") and not _DIGIT.search(intent)) or (
             kind == "array" and name.lower().rstrip("s") not in words

@@ -105,6 +105,21 @@ class TestCommands:
             assert "greenroom daemon" in proc.stderr
             assert "Traceback" not in proc.stderr
 
+    def test_run_starts_its_daemon_where_greenroom_runtime_dir_says(self, root: Path) -> None:
+        """With $GREENROOM_RUNTIME_DIR (no --runtime-dir), the daemon `run` starts listens there, and answers."""
+        flags = cli_flags(root, root / "script.json")
+        at = flags.index("--runtime-dir")
+        flags = flags[:at] + flags[at + 2 :]
+        env = {**os.environ, "GREENROOM_RUNTIME_DIR": str(root / "elsewhere")}
+        cmd = [sys.executable, "-m", "greenroom", *flags]
+        try:
+            proc = subprocess.run([*cmd, "run", "--yes", "remember", "to", "buy", "milk"], capture_output=True,
+                                  text=True, timeout=120, stdin=subprocess.DEVNULL, env=env)  # fmt: skip
+            assert proc.returncode == 0, proc.stderr
+            assert (root / "elsewhere" / "control.ipc").exists()
+        finally:
+            subprocess.run([*cmd, "stop"], capture_output=True, timeout=60, env=env)
+
     def test_run_starts_a_daemon_follows_and_answers(self, root: Path) -> None:
         """`greenroom run --yes` starts a daemon, shows the timeline and exits 0 on finish."""
         proc = greenroom(root, "run", "--yes", "remember", "to", "buy", "milk")

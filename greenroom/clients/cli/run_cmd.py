@@ -53,10 +53,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def _daemon_argv(args: argparse.Namespace) -> list[str]:
     argv = [sys.executable, "-m", "greenroom"]
-    for flag in ("config", "data_dir", "runtime_dir"):
+    for flag in ("config", "data_dir"):
         value = getattr(args, flag, None)
         if value:
             argv += [f"--{flag.replace('_', '-')}", str(value)]
+    # Where this CLI will look for it (--runtime-dir, $GREENROOM_RUNTIME_DIR or the config), said outright.
+    argv += ["--runtime-dir", str(runtime_dir(args))]
     for item in getattr(args, "set", None) or []:
         argv += ["--set", item]
     # Its logs go to <data_dir>/logs only (where a forget scrubs them); daemon.out keeps what
