@@ -105,6 +105,29 @@ class TestCommands:
             assert "greenroom daemon" in proc.stderr
             assert "Traceback" not in proc.stderr
 
+    def test_the_end_of_input_leaves_the_question_to_other_terminals(self, root: Path) -> None:
+        """Ctrl-D at a question is nobody's answer: the task waits, and `greenroom confirm` elsewhere goes on."""
+        master, slave = os.openpty()
+        base = [sys.executable, "-m", "greenroom", *cli_flags(root, root / "script.json")]
+        env = {k: v for k, v in os.environ.items() if k != "GREENROOM_RUNTIME_DIR"}
+        proc = subprocess.Popen([*base, "run", "remember", "to", "buy", "milk"], stdin=slave,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+        os.close(slave)
+        try:
+            task = wait_for(lambda: next(iter(json.loads(greenroom(root, "tasks", "--json").stdout or "[]")), None), 60)
+            cids = wait_for(lambda: [q["confirmation_id"] for q in json.loads(
+                greenroom(root, "task", task["task_id"], "--json").stdout)["confirmations"]], 60)  # fmt: skip
+            os.write(master, b"\x04")  # Ctrl-D: the end of input on a terminal
+            assert greenroom(root, "confirm", cids[0], "yes").returncode == 0
+            out, errs = proc.communicate(timeout=60)
+        finally:
+            os.close(master)
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, errs
+        assert f"no more input here: answer from any terminal with greenroom confirm {cids[0]} yes|no" in out
+        assert out.rstrip().endswith("I will remember to buy milk.")
+
     def test_run_starts_its_daemon_where_greenroom_runtime_dir_says(self, root: Path) -> None:
         """With $GREENROOM_RUNTIME_DIR (no --runtime-dir), the daemon `run` starts listens there, and answers."""
         flags = cli_flags(root, root / "script.json")

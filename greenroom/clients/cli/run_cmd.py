@@ -92,11 +92,18 @@ def start_daemon(args: argparse.Namespace) -> Client:
 
 
 def _ask(cid: str) -> bool | None:
-    """Poll stdin for y/n without blocking the timeline; None while no answer was typed."""
+    """Poll stdin for y/n without blocking the timeline; None while no answer was typed.
+
+    Raises:
+        EOFError: stdin ended (no one is there to answer: the question is left to other clients).
+    """
     ready, _, _ = select.select([sys.stdin], [], [], 0)
     if not ready:
         return None
-    answer = sys.stdin.readline().strip().lower()
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    answer = line.strip().lower()
     if answer in ("y", "yes"):
         return True
     if answer in ("n", "no", ""):
@@ -149,7 +156,13 @@ def run(args: argparse.Namespace) -> int:
                         err(f"the daemon is stopping; task {submitted.task_id} is parked and resumes at its next start")
                         return EXIT_PARKED
                 for cid in list(pending)[:1]:
-                    answer = _ask(cid)
+                    try:
+                        answer = _ask(cid)
+                    except EOFError:  # an empty line is "no"; the end of input is nobody's answer
+                        out(f"  no more input here: answer from any terminal with greenroom confirm {cid} yes|no")
+                        pending.clear()
+                        interactive = False
+                        break
                     if answer is not None:
                         pending.pop(cid)
                         client.confirm(cid, answer)
