@@ -41,6 +41,7 @@ def reset(rt: Runtime, keep_memory: bool, client: str = "") -> p.ResetReply:
         rt.schedule_ops.remove(schedule.schedule_id)
     for watch in rt.memory_watches():
         rt.memory_unwatch(watch.path)
+
     def start_over(journal: Journal) -> int:
         _refuse_open(rt)  # on the writer: nothing committed can slip in between
         count = journal.maintain(lambda conn: wipe(journal, conn))
