@@ -10,7 +10,17 @@ from pathlib import Path
 import platformdirs
 
 from greenroom.clients.cli.chat_repl import ChatRepl, line_reader
-from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, out, out_json, out_part
+from greenroom.clients.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    connect,
+    err,
+    guarded,
+    out,
+    out_json,
+    out_part,
+    positive_int,
+)
 from greenroom.clients.errors import DaemonNotRunningError
 
 CHAT_TIMEOUT_S = 300.0
@@ -56,7 +66,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     q.set_defaults(func=duplicate)
     q = cs.add_parser("search", help="find chats", description="Find chats by title and by what was said.")
     q.add_argument("query", nargs="+", help="words to look for")
-    q.add_argument("-k", type=int, default=10, help="at most this many chats")
+    q.add_argument("-k", type=positive_int, default=10, help="at most this many chats")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=search)
     q = cs.add_parser("export", help="export a chat", description="Write a chat as JSON (importable) or Markdown.")
