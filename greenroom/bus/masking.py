@@ -21,7 +21,7 @@ from itertools import accumulate
 from typing import Any, Protocol
 
 import msgspec
-from ahocorasick_rs import BytesAhoCorasick
+from ahocorasick_rs import BytesAhoCorasick, Implementation
 
 from greenroom.bus.envelope import Envelope
 
@@ -42,27 +42,40 @@ class Masker(Protocol):
 class MarkerScan:
     """Finds the encoded events of a batch that hold a masker's markers (ASCII case ignored).
 
-    The batch is joined (``\\0`` between events: no marker spans two) and lower-cased
-    once, then searched for every marker in one Aho-Corasick pass (Rust):
-    ~1 µs an event, where one ``in`` per marker cost ~6.
+    Events are joined (``\\0`` between them: no marker spans two) and lower-cased a
+    slice of ``SLICE`` events at a time, each slice searched for every marker in one
+    Aho-Corasick pass (Rust, a DFA): ~0.4 µs an event, where one ``in`` per marker
+    cost ~6. Slices keep the copies in the CPU's cache; a whole batch of thousands
+    of events joined at once cost a third more.
 
     Args:
-        markers: lower-case ASCII literals.
+        markers: lower-case ASCII literals, apart from any non-ASCII letters a masker
+            matches (the scan lower-cases ASCII only).
     """
 
+    SLICE = 512
+
     def __init__(self, markers: Sequence[bytes]) -> None:
-        self._automaton = BytesAhoCorasick(list(markers)) if markers else None
+        self._automaton = BytesAhoCorasick(list(markers), implementation=Implementation.DFA) if markers else None
 
     def __call__(self, raws: Sequence[bytes]) -> list[int]:
         """Indexes of the events in ``raws`` whose bytes hold a marker, ascending."""
-        if self._automaton is None or not raws:
+        if self._automaton is None:
             return []
-        joined = b"\0".join(raws).lower()
-        found = self._automaton.find_matches_as_indexes(joined)
+        hits: list[int] = []
+        for offset in range(0, len(raws), self.SLICE):
+            part = raws[offset : offset + self.SLICE]
+            hits += (offset + i for i in self._scan(self._automaton, part))
+        return hits
+
+    @staticmethod
+    def _scan(automaton: BytesAhoCorasick, raws: Sequence[bytes]) -> list[int]:
+        found = automaton.find_matches_as_indexes(b"\0".join(raws).lower())
         if not found:
             return []
-        ends = list(accumulate(len(r) + 1 for r in raws))  # each event's end, its separator included
-        return sorted({bisect_right(ends, start) for _, start, _ in found})
+        ends = list(accumulate(map(len, raws)))  # event i ends at ends[i] + i in the joined bytes (i separators)
+        starts = {start for _, start, _ in found}
+        return sorted({bisect_right(range(len(raws)), start, key=lambda i: ends[i] + i) for start in starts})
 
 
 @functools.cache

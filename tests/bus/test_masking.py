@@ -122,6 +122,16 @@ class TestMarkerScan:
         expected = [i for i, raw in enumerate(raws) if any(m in raw.lower() for m in MARKERS)]
         assert MarkerScan(MARKERS)(raws) == expected
 
+    @settings(max_examples=200, deadline=None)
+    @given(raws=st.lists(_pieces(), max_size=12), size=st.integers(min_value=1, max_value=4))
+    def test_slices_find_the_same_events(self, raws: list[bytes], size: int) -> None:
+        """Scanning a slice of events at a time flags the same events, at the right indexes."""
+
+        class Small(MarkerScan):
+            SLICE = size
+
+        assert Small(MARKERS)(raws) == MarkerScan(MARKERS)(raws)
+
     def test_a_marker_never_spans_two_events(self) -> None:
         """The end of one event and the start of the next do not make a marker together."""
         assert MarkerScan([b"token"])([b"xxto", b"kenxx"]) == []

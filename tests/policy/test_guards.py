@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-import pytest
+import re
 
-from greenroom.policy.guards import SecretMasker, find_injection, redact
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from greenroom.bus import MarkerScan
+from greenroom.policy.guards import MARKERS, SecretMasker, find_injection, redact
 
 AWS = "AKIAIOSFODNN7EXAMPLE"
 GH = "ghp_" + "a1B2" * 9
@@ -66,5 +71,69 @@ class TestSecrets:
         plain = "nothing to see here"
         assert masker(plain) is plain
         assert masker(f"key {AWS}") == "key [REDACTED:aws-access-key]"
-        assert masker.candidates(b"xx TOKEN yy")
-        assert not masker.candidates(b"plain bytes")
+        assert masker("prompt_tokens: 412") == "prompt_tokens: 412"  # a marker, but no secret
+
+
+# Pieces a secret pattern is made of, in the spellings case-insensitive matching accepts
+# (ASCII upper case, and the non-ASCII letters Python's ``re`` equates with i, k and s).
+_LETTERS = {"i": "iI\u0130\u0131", "k": "kK\u212a", "s": "sS\u017f"}  # what (?i) takes for i, k and s
+
+
+def _spelled(word: str) -> st.SearchStrategy[str]:
+    letters = [st.sampled_from(_LETTERS.get(c, c + c.upper())) for c in word]
+    return st.tuples(*letters).map("".join)
+
+
+_SPELLED = st.sampled_from(["password", "passwd", "secret", "api_key", "apikey", "token"]).flatmap(_spelled)
+_PIECES = st.one_of(
+    _SPELLED,
+    st.sampled_from(['"', "'", ":", "=", " ", "\t", "\u00a0", "\u2003", "\u3000", "@", "/", "://", "-"]),
+    st.sampled_from(["AKIA", "ASIA", "ghp_", "github_pat_", "sk-", "sk-ant-", "xoxb-", "AIza", "sk_live_",
+                     "rk_test_", "eyJ", ".eyJ", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"]),
+    st.text(alphabet="abcXYZ0123456789_-.", min_size=1, max_size=40),
+    st.text(max_size=6),
+)  # fmt: skip
+_ASSIGNED = st.builds(
+    lambda *parts: "".join(parts),
+    _SPELLED,
+    st.sampled_from(["", '"', "'"]),
+    st.sampled_from(["", " ", "\t", "\u2003", "\x1c"]),
+    st.sampled_from([":", "="]),
+    st.sampled_from(["", " ", '"']),
+    st.text(alphabet="abcXYZ0123456789", min_size=6, max_size=12),
+)
+"""``password = "value"`` in any spelling of the keyword: what the password pattern matches."""
+SECRETISH = st.lists(st.one_of(_PIECES, _ASSIGNED), max_size=10).map("".join)
+
+
+class TestMarkers:
+    @settings(max_examples=600, deadline=None)
+    @given(text=SECRETISH)
+    def test_every_secret_holds_a_marker(self, text: str) -> None:
+        """Text any pattern redacts holds a marker in its UTF-8 bytes, whatever its case or spelling."""
+        if redact(text)[0] != text:
+            assert MarkerScan(MARKERS)([text.encode("utf-8", "surrogatepass")]) == [0]
+
+    @settings(max_examples=600, deadline=None)
+    @given(text=SECRETISH)
+    def test_the_masker_redacts_exactly_what_redact_does(self, text: str) -> None:
+        """Looking only for the kinds whose markers a text holds changes nothing in the result."""
+        assert SecretMasker()(text) == redact(text)[0]
+
+    @pytest.mark.parametrize(
+        "text", ["pa\u017f\u017fword=hunter2222", "to\u212aen: abcdefgh12", "ap\u0130_key = 'zzzzzzzz'"]
+    )
+    def test_non_ascii_spellings_are_masked(self, text: str) -> None:
+        """Letters that case-insensitive matching equates with i, k or s still mark a secret."""
+        assert "[REDACTED:password]" in SecretMasker()(text)
+
+    def test_field_names_are_not_markers(self) -> None:
+        """Words such as prompt_tokens (an event's field names) do not flag an event to be walked."""
+        names = [b"prompt_tokens", b"generated_tokens", b"tokens_per_s", b"max_tokens", b"secrets_dir"]
+        assert MarkerScan(MARKERS)(names) == []
+
+    def test_whitespace_list_matches_re(self) -> None:
+        """The markers' whitespace is exactly what ``\\s`` matches in a str pattern."""
+        from greenroom.policy.guards import _WHITESPACE
+
+        assert "".join(c for c in map(chr, range(0x110000)) if re.match(r"\s", c)) == _WHITESPACE
