@@ -104,22 +104,29 @@ class Subscription:
 
     # -- consumer side -------------------------------------------------------------------
 
-    def _replay(self, upto: int | None) -> int:
-        """Fill the backlog from the journal: ``next_seq .. upto`` (or to the head); returns the rows read.
+    def _read(self, upto: int | None) -> list[Record]:
+        """One page of the journal from ``next_seq`` to ``upto`` (or to the head), as records.
 
         Rows are decoded here, so a corrupt row reaches consumers as its ``error``
         placeholder (see ``decode_row``), never as bytes they cannot read.
         """
         journal = self._bus.journal
         rows = journal.read_rows(self.next_seq, upto, limit=REPLAY_PAGE)
+        records = []
         for row in rows:
             env, ok = decode_row(row, journal.report_corrupt)
             if ok:
-                self._backlog.append(Record(env.seq, row[4], env, row[2]))
+                records.append(Record(env.seq, row[4], env, row[2]))
             else:
-                self._backlog.append(Record(env.seq, encode_envelope(env), env, event_type(env.event)))
+                records.append(Record(env.seq, encode_envelope(env), env, event_type(env.event)))
         self.replayed += len(rows)
-        return len(rows)
+        return records
+
+    def _replay(self, upto: int | None) -> int:
+        """Fill the (empty) backlog from the journal: ``next_seq .. upto``; returns the rows read."""
+        records = self._read(upto)
+        self._backlog.extend(records)
+        return len(records)
 
     def _next_ready(self) -> Record | None:
         """The next record in order, healing gaps from the journal; None when caught up."""
@@ -149,8 +156,12 @@ class Subscription:
             if rec.seq > self.next_seq:
                 # A gap: events were dropped before this one. Read them back first; when the
                 # journal has none there, the range is a hole (folded by compaction): go on.
-                if self._replay(rec.seq - 1):
-                    self._backlog.append(rec)
+                healed = self._read(rec.seq - 1)
+                if healed:
+                    # Ahead of the rest of the backlog, which comes after ``rec``: appended,
+                    # every later record would find the same gap and read it again.
+                    healed.append(rec)
+                    self._backlog.extendleft(reversed(healed))
                     continue
                 self.next_seq = rec.seq
             self.next_seq = rec.seq + 1

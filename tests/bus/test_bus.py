@@ -79,6 +79,18 @@ class TestBus:
         bus.publish(_chunk(50), source="t", durable=True)
         assert [r.seq for r in sub.drain()] == list(range(41, 52))
 
+    def test_a_catch_up_behind_a_live_backlog_reads_each_row_once(self, bus: Bus) -> None:
+        """Replaying history while live events queued reads every missed row once, not once per live event."""
+        for i in range(3000):
+            bus.publish(_chunk(i), source="t")
+        bus.flush()
+        sub = bus.subscribe("late", from_seq=1)
+        for i in range(2000):
+            bus.publish(_chunk(i), source="t")
+        bus.flush()
+        assert [r.seq for r in sub.drain()] == list(range(1, 5001))
+        assert sub.replayed == 3000
+
     def test_blocking_get_wakes_on_publish(self, bus: Bus) -> None:
         """get() blocks until an event arrives."""
         sub = bus.subscribe("g")
