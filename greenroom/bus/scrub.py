@@ -260,11 +260,23 @@ def rewrite_chunks(
     return changed
 
 
-def checkpoint(conn: sqlite3.Connection, attempts: int = 50) -> bool:
-    """Copy the WAL into the database and truncate it to nothing; False if readers kept it busy."""
-    for _ in range(attempts):
-        busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if not busy:
-            return True
-        time.sleep(0.02)  # a reader finishing its page: checkpoints are retried, never waited on long
-    return False
+def checkpoint(conn: sqlite3.Connection, wait_ms: int = 100, attempts: int = 3) -> bool:
+    """Copy the WAL into the database and truncate it to nothing; False if readers kept it busy.
+
+    It runs on the writer, so it waits for readers briefly (``wait_ms`` each attempt,
+    not the connection's busy timeout: a reader holding a snapshot would otherwise
+    hold every commit for seconds per attempt). A False is retried later, off the
+    writer (``JournalOps.truncate_wal``).
+    """
+    (saved,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+    try:
+        for attempt in range(attempts):
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return True
+            if attempt + 1 < attempts:
+                time.sleep(0.02)  # a reader finishing its page
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(saved)}")

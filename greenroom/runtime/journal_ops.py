@@ -45,6 +45,8 @@ REWRITE_STEP = 500
 MAX_EXPORT_PAGE = 5000
 FIRST_COMPACTION_S = 60.0
 """The retention timer's first run comes this long after the start (start-up stays quick)."""
+WAL_RETRY_S = (0.5, 30.0)
+"""A WAL that readers kept from being truncated is tried again after this long, doubling up to the second."""
 
 
 class JournalOps:
@@ -73,6 +75,9 @@ class JournalOps:
         """Held by each maintenance operation (and by a reset): one at a time."""
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
+        self._wal_lock = threading.Lock()
+        self._wal_retry: threading.Thread | None = None
+        self._wal_dirty = False
 
     def _write(self, fn: Callable[..., T], *args: object) -> T:
         """Run ``fn(conn, *args)`` on the writer connection, between commits."""
@@ -119,7 +124,8 @@ class JournalOps:
             for batch in _batches([t for t in due if counts.get(t)], counts, FOLD_STEP):
                 total.add(self._write(fold_tasks, batch))
             total.add(self._write(fold_taskless, self.clock() - days * 86400, self.bus.head))
-            self._write(_give_back)
+            self._write(release_space)
+            self.truncate_wal()
             after = self._files()
             seconds = round(time.perf_counter() - started, 3)
         folded = len([t for t in due if counts.get(t)])
@@ -156,8 +162,48 @@ class JournalOps:
 
     def close(self) -> None:
         self._stop.set()
-        if self._timer is not None:
-            self._timer.join(timeout=30)
+        for thread in (self._timer, self._wal_retry):
+            if thread is not None:
+                thread.join(timeout=30)
+
+    # -- the WAL -------------------------------------------------------------------------
+
+    def truncate_wal(self) -> bool:
+        """Empty the WAL now if readers let it, else keep trying in the background until they do.
+
+        Old copies of rewritten or deleted pages stay in the WAL until it is truncated:
+        a scrub, a compaction and a reset end here. Returns whether it was emptied now.
+        """
+        if self._write(checkpoint):
+            return True
+        log.warning("wal_truncate_deferred", reason="a reader holds an old snapshot")
+        with self._wal_lock:
+            self._wal_dirty = True
+            if self._wal_retry is None:
+                self._wal_retry = threading.Thread(target=self._truncate_later, name="wal-truncate", daemon=True)
+                self._wal_retry.start()
+        return False
+
+    def _truncate_later(self) -> None:
+        wait, longest = WAL_RETRY_S
+        while not self._stop.wait(wait):
+            with self._wal_lock:
+                self._wal_dirty = False  # this attempt covers every request made so far
+            try:
+                done = self._write(checkpoint)
+            except Exception as exc:  # the bus closed, or the journal failed: nothing left to do
+                log.error("wal_truncate_failed", error=repr(exc))
+                done = False
+                self._stop.wait(longest)
+            with self._wal_lock:
+                if done and not self._wal_dirty:
+                    self._wal_retry = None
+                    log.info("wal_truncated", deferred=True)
+                    return
+                self._wal_dirty = True
+            wait = min(wait * 2, longest)
+        with self._wal_lock:
+            self._wal_retry = None
 
     # -- backup and export ---------------------------------------------------------------
 
@@ -203,7 +249,8 @@ class JournalOps:
 
         Returns:
             the seqs of the events rewritten. Afterwards the WAL is checkpointed and
-            truncated, so the old bytes are in no file.
+            truncated, so the old bytes are in no file (``truncate_wal``: at once, or
+            as soon as a reader holding an older snapshot lets go).
         """
         scrubber = Scrubber([*texts, *self._stored_texts(item_ids)])
         if not scrubber:
@@ -224,6 +271,7 @@ class JournalOps:
             for seq in finished:
                 changed += self._write(rewrite_chunks, scrubber, None, seq)
             changed += self._write(_finish_scrub, scrubber, head)
+            self.truncate_wal()
         for rewrite_view in self.rewriters:
             rewrite_view(scrubber)
         if self.log_dir is not None:
@@ -245,16 +293,9 @@ def _stored(journal: Journal, item_ids: Sequence[str]) -> list[str]:
     return out
 
 
-def _give_back(conn: sqlite3.Connection) -> None:
-    release_space(conn)
-    checkpoint(conn)
-
-
 def _finish_scrub(conn: sqlite3.Connection, scrubber: Scrubber, head: int) -> list[int]:
-    """Events committed while the scrub ran, then the checkpoint that empties the WAL (one writer step)."""
-    late = rewrite(conn, scrubber, candidates(conn, scrubber, head + 1, None))
-    checkpoint(conn)
-    return late.seqs
+    """Events committed while the scrub ran."""
+    return rewrite(conn, scrubber, candidates(conn, scrubber, head + 1, None)).seqs
 
 
 def _batches(task_ids: list[str], counts: dict[str, int], budget: int) -> list[list[str]]:

@@ -55,6 +55,7 @@ def reset(rt: Runtime, keep_memory: bool, client: str = "") -> p.ResetReply:
         ids = [] if keep_memory else rt.memory.store.item_ids(Filters())
         event = JournalReset(events=count, memory_items=len(ids), client=client)
         seq = rt.bus.publish(event, source="gateway", durable=True).seq
+        rt.journal_ops.truncate_wal()  # the wipe's own checkpoint may have met a reader
         if ids:  # only once the journal is gone; no scrub: there is nothing left to scrub
             rt.memory.forget(ids, reason="reset", scrub=False)
     return p.ResetReply(events=count, memory_items=len(ids), seq=seq)
