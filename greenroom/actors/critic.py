@@ -13,12 +13,13 @@ from greenroom.actors.messages import CriticMessage, GenerateNow, JudgeStep
 from greenroom.actors.planner import publish_failure
 from greenroom.actors.prompts import VERDICT_SCHEMA, VerdictOutput, decode_output, verdict_messages
 from greenroom.actors.schemas import REASON_CHARS
-from greenroom.bus.events import CriticVerdict
+from greenroom.bus.events import CriticVerdict, LlmFinished
 from greenroom.models.backend import GenerationRequest
 
 VERDICT_TOKENS = REASON_CHARS + 30
 """A verdict and a one-line reason: room for the reason at one token a character (a model that
-repeats itself fills it), so the JSON always closes instead of being cut."""
+repeats itself fills it), so the JSON closes instead of being cut; a reason in a script of more
+tokens a character is cut and closed where it stopped (``decode_output(cut=True)``)."""
 
 
 class CriticActor(GreenroomActor):
@@ -53,7 +54,10 @@ class CriticActor(GreenroomActor):
         generate = GenerateNow(task_id=message.task_id, key=message.key, request=request, causation=message.causation)
         try:
             finished = deps.handles.llm.ask(generate)
-            out = decode_output(finished.event.text, VerdictOutput, "verdict")  # type: ignore[union-attr]
+            event = finished.event
+            assert isinstance(event, LlmFinished)
+            # A reason in a script of several tokens a character can fill the cap: keep what came.
+            out = decode_output(event.text, VerdictOutput, "verdict", cut=event.stop_reason == "length")
         except Interrupted:
             return
         except CallFailed as exc:

@@ -20,7 +20,7 @@ from greenroom.actors.schemas import (
     route_steps,
     steps_schema,
 )
-from greenroom.bus.events import PlanStep, RequestFailed, TaskPlanned
+from greenroom.bus.events import LlmFinished, PlanStep, RequestFailed, TaskPlanned
 from greenroom.models.backend import GenerationRequest
 from greenroom.tools.routing import Match
 
@@ -103,7 +103,8 @@ class PlannerActor(GreenroomActor):
         generate = GenerateNow(task_id=message.task_id, key=message.key, request=request, causation=message.causation)
         try:
             finished = deps.handles.llm.ask(generate)
-            out = decode_output(finished.event.text, RouteOutput, "plan")  # type: ignore[union-attr]
+            assert isinstance(finished.event, LlmFinished)
+            out = _decode_route(finished.event, route)
             steps = _distinct(route_steps(out, set(names)))[: deps.agent.max_steps]
             answer = out.answer.strip() if route and not steps else ""
             if not steps and not answer:
@@ -156,3 +157,21 @@ def publish_failure(deps: ActorDeps, task_id: str | None, key: str, exc: CallFai
         causation_id=causation,
         correlation_id=task_id,
     )
+
+
+def _decode_route(finished: LlmFinished, route: bool) -> RouteOutput:
+    """The plan (or direct answer) the model wrote; a direct answer cut by the token cap is closed.
+
+    Text in scripts that take several tokens a character (Chinese, Japanese) can fill the
+    cap before the answer's character limit: the answer is kept as far as it got. Steps
+    cut short are not: a cut step could name half a thing to do.
+    """
+    try:
+        return decode_output(finished.text, RouteOutput, "plan")
+    except CallFailed:
+        if not (route and finished.stop_reason == "length"):
+            raise
+        out = decode_output(finished.text, RouteOutput, "plan", cut=True)
+        if out.steps or not out.answer.strip():
+            raise
+        return out

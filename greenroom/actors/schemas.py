@@ -9,6 +9,7 @@ one pass, so they cost little.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Literal, TypeVar
 
@@ -59,8 +60,15 @@ class VerdictOutput(msgspec.Struct, frozen=True):
     reason: str = ""
 
 
-def decode_output(text: str, type_: type[T], what: str) -> T:
+def decode_output(text: str, type_: type[T], what: str, *, cut: bool = False) -> T:
     """Decode a model's structured output.
+
+    Args:
+        cut: generation stopped at its token cap. The output is then a valid prefix of
+            the schema's JSON (decoding is constrained), usually cut inside its last
+            string: it is closed where it stopped (``close_cut``) and decoded again.
+            Callers pass it only where a shortened last string is still worth having
+            (an answer, a verdict's reason), never for tool arguments.
 
     Raises:
         CallFailed: it does not parse (say, generation hit max_tokens mid-object).
@@ -68,9 +76,53 @@ def decode_output(text: str, type_: type[T], what: str) -> T:
     try:
         return msgspec.json.decode(text, type=type_)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        if cut:
+            try:
+                return msgspec.json.decode(close_cut(text), type=type_)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                pass
         raise CallFailed(
             "bad_model_output", f"the model's {what} was not valid ({exc}); it said: {text[:200]!r}"
         ) from None
+
+
+_TRAILING_ESCAPE = re.compile(r"(\\+)(u[0-9a-fA-F]{0,3}|u[dD][89abAB][0-9a-fA-F]{2})?$")
+"""A run of backslashes at the end, with what an escape it opens holds so far (a ``\\u`` cut short,
+or the first half of a surrogate pair, which decodes to nothing on its own)."""
+
+
+def close_cut(text: str) -> str:
+    """``text``, a valid JSON prefix cut short, closed where it stopped.
+
+    An escape cut in half (or half a surrogate pair) is dropped, an open string is
+    closed, then the open arrays and objects. Exact, not a guess: constrained decoding
+    guarantees a valid prefix (a repair library's heuristics changed escapes such as
+    ``\\f``). What is cut anywhere but inside a string value still fails to decode.
+    """
+    closers: list[str] = []
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            closers.append("}")
+        elif ch == "[":
+            closers.append("]")
+        elif ch in "}]" and closers:
+            closers.pop()
+    if in_string:
+        # An odd run of backslashes: its last one opens an escape (an even run is escaped backslashes).
+        while (match := _TRAILING_ESCAPE.search(text)) is not None and len(match.group(1)) % 2 == 1:
+            text = text[: match.end(1) - 1]
+        text += '"'
+    return text + "".join(reversed(closers))
 
 
 def _string(max_len: int) -> dict[str, Any]:
