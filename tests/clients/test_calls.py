@@ -114,13 +114,27 @@ class TestClosedPipe:
         assert result.returncode == 0, result.stderr
         assert result.stderr == ""
 
+    def test_tail_into_head_ends_while_the_daemon_is_quiet(self, daemon_process: Any, short_tmp: Path) -> None:
+        """`greenroom tail --from 0 | head -1` ends once head has its line, though no event follows."""
+        daemon = daemon_process(short_tmp, cli_flags(short_tmp)).start()
+        with Client(daemon.runtime_dir, timeout=60) as client:
+            assert client.status().head >= 1, "the daemon's start is journaled"
+        command = " ".join(shlex.quote(a) for a in [*_gr(short_tmp), "tail", "--from", "0"])
+        shell = f"set -o pipefail; {command} 2>err.txt | head -1"
+        result = subprocess.run(["bash", "-c", shell], cwd=short_tmp, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (short_tmp / "err.txt").read_text()
+        assert len(result.stdout.splitlines()) == 1
+        assert (short_tmp / "err.txt").read_text() == ""
+
     def test_piped_into_head(self, daemon_process: Any, short_tmp: Path) -> None:
         """`greenroom memory search … | head -1`: one line out, the pipeline's status (the CLI's) is 0."""
         daemon = daemon_process(short_tmp, [*cli_flags(short_tmp), "--set", "memory.rerank=false"]).start()
         with Client(daemon.runtime_dir, timeout=120) as client:
             for i in range(30):
                 client.memory_add(f"note {i} about the cabin wifi and a long tail of words " * 3, ["cabin"])
-        command = " ".join(shlex.quote(a) for a in [*_gr(short_tmp), "memory", "search", "cabin wifi", "-k", "30", "--no-rerank"])
+        command = " ".join(
+            shlex.quote(a) for a in [*_gr(short_tmp), "memory", "search", "cabin wifi", "-k", "30", "--no-rerank"]
+        )
         shell = f"set -o pipefail; {command} 2>err.txt | head -1"
         result = subprocess.run(["bash", "-c", shell], cwd=short_tmp, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, (short_tmp / "err.txt").read_text()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
+import stat
 import sys
 from pathlib import Path
 
@@ -76,6 +78,23 @@ def closed_pipe() -> int:
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     return EXIT_OK
+
+
+def stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has gone (``greenroom tail | head``, between events).
+
+    A write would say so, but a follower with nothing to write would wait for the next
+    event forever: it asks while idle instead. Where ``poll`` is missing, it never says.
+    """
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode) or not hasattr(select, "poll"):
+            return False
+        poller = select.poll()
+        poller.register(fd, 0)  # no events asked for: errors and hang-ups are always reported
+        return any(mask & (select.POLLERR | select.POLLHUP) for _fd, mask in poller.poll(0))
+    except (OSError, ValueError):  # stdout closed or replaced by something without a descriptor
+        return False
 
 
 def err(text: str) -> None:

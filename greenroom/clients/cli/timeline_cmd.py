@@ -6,8 +6,11 @@ import argparse
 
 from greenroom.bus.codec import envelope_to_json
 from greenroom.bus.events import LlmChunk
-from greenroom.clients.cli.common import EXIT_OK, connect, guarded, out, positive_int
+from greenroom.clients.cli.common import EXIT_OK, closed_pipe, connect, guarded, out, positive_int, stdout_gone
 from greenroom.clients.cli.render import Printer
+
+IDLE_S = 1.0
+"""How often a quiet ``tail`` checks that its reader is still there."""
 
 
 def _seq(value: str) -> int:
@@ -43,10 +46,14 @@ def tail(args: argparse.Namespace) -> int:
     shown = 0
     printer = Printer(tokens=args.tokens)
     with connect(args) as client:
-        stream = client.follow(from_seq=args.from_seq, task_id=args.task_id)
+        stream = client.follow(from_seq=args.from_seq, task_id=args.task_id, idle=IDLE_S)
         try:
             for env in stream:
-                if env is None or (isinstance(env.event, LlmChunk) and not args.tokens):
+                if env is None:
+                    if stdout_gone():  # `| head` took what it wanted while nothing happened
+                        return closed_pipe()
+                    continue
+                if isinstance(env.event, LlmChunk) and not args.tokens:
                     continue
                 if args.json:
                     out(envelope_to_json(env).decode())
