@@ -48,7 +48,9 @@ def daemon(short_tmp: Path, daemon_factory: Any) -> Any:
         short_tmp / "s.json",
         {
             "plan": plan("update the notes", "report"),
-            "step:1:round:1": call(("fs.write", {"path": str(short_tmp / "notes.md"), "content": "old line\nnew line\n"})),
+            "step:1:round:1": call(
+                ("fs.write", {"path": str(short_tmp / "notes.md"), "content": "old line\nnew line\n"})
+            ),
             "step:1:round:2": finish("notes updated"),
             "answer": "The notes have a new line.",
         },
@@ -230,6 +232,26 @@ class TestForgetInThePage:
         assert note not in page.inner_text("#timeline")
         stored = [e for e in events if e["event"]["type"] == "memory.stored"]
         assert stored[0]["event"]["text"] == "[forgotten]"
+
+    def test_search_hits_of_a_forgotten_note_leave_the_memory_tab(self, daemon: Any, page: Any) -> None:
+        """A search showed the note; once it is forgotten, the hits on screen no longer hold it."""
+        note = "the spare bicycle lock key is under the blue flowerpot"
+        attach(page, page_url(daemon))
+        with Client(daemon.config.runtime_dir, timeout=120) as c:
+            item = c.memory_add(note, ["garden"])
+            c.memory_add("the bicycle pump lives in the shed", ["garden"])
+            page.click("nav button[data-tab=memory]")
+            page.fill("#query", "bicycle lock key")
+            page.press("#query", "Enter")
+            page.wait_for_function(f"document.getElementById('hits').innerText.includes({note!r})", timeout=60000)
+            c.memory_forget([item])
+        page.wait_for_function(
+            f"!document.getElementById('hits').innerText.includes({note!r})"
+            " && document.getElementById('hits').innerText.includes('pump')",
+            timeout=20000,
+        )
+
+
 @pytest.fixture
 def chat_daemon(short_tmp: Path, daemon_factory: Any, shared_embedder: Any) -> Any:
     script = write_script(short_tmp / "s.json", {"plan": answer("Hello from the chat.")})

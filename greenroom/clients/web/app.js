@@ -121,6 +121,7 @@ class App {
     if (env.task_id && /^(task\.|step\.|confirmation\.)/.test(type)) this.scheduleTasks();
     if (type.startsWith("model.")) this.refreshModels();
     if (type === "memory.forgotten" && (env.event.rewritten || []).length) this.showRewritten(env.event.rewritten);
+    if (type === "memory.forgotten" || type === "memory.stored") this.refreshHits();
     this.chats.onEvent(env);
   }
 
@@ -278,6 +279,19 @@ class App {
     ev.preventDefault();
     const query = $("query").value.trim();
     if (!query) return;
+    this.lastQuery = query;
+    await this.showHits(query);
+  }
+
+  // The hits on screen came from memory as it was: after a forget (or a new note) the last
+  // search runs again, so a forgotten note does not stay on screen.
+  refreshHits() {
+    if (!this.lastQuery || this.hitsPending) return;
+    this.hitsPending = true;
+    setTimeout(() => { this.hitsPending = false; this.showHits(this.lastQuery); }, 200);
+  }
+
+  async showHits(query) {
     const reply = await this.request({ op: "memory_search", query, k: 10 });
     const list = $("hits");
     clear(list);
