@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psutil
 import structlog
 
 from greenroom import __version__
@@ -560,6 +559,8 @@ class Runtime:
         return self._mcp(self.mcp.restart, name)  # type: ignore[no-any-return]
 
     def status(self, clients: int = 0) -> StatusReply:
+        import psutil  # here, not at the top: only status needs it (the cold start does not)
+
         info = self.deps.model_status
         return StatusReply(
             version=__version__,

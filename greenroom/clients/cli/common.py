@@ -8,10 +8,13 @@ import select
 import stat
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from greenroom.clients.client import Client
 from greenroom.clients.errors import ClientError, DaemonNotRunningError, RequestTooLargeError, ServerError
 from greenroom.runtime.errors import ConfigError
+
+if TYPE_CHECKING:
+    from greenroom.clients.client import Client
 
 EXIT_OK = 0
 EXIT_TASK_FAILED = 1
@@ -143,6 +146,8 @@ def connect(args: argparse.Namespace, timeout: float = 10.0) -> Client:
     Raises:
         DaemonNotRunningError: with a message saying how to start one.
     """
+    from greenroom.clients.client import Client  # not at the top: `greenroom daemon` never needs it
+
     return Client(runtime_dir(args), name="greenroom-cli", timeout=timeout).connect()
 
 

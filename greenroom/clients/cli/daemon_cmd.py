@@ -26,13 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from greenroom.runtime import (
-        ConfigError,
-        DaemonAlreadyRunningError,
-        configure_logging,
-        run_daemon,
-    )
-    from greenroom.runtime.errors import UnsafeDirectoryError
+    from greenroom.runtime.errors import ConfigError, DaemonAlreadyRunningError, UnsafeDirectoryError
+    from greenroom.runtime.logging import configure_logging  # structlog's first importer: it hides rich
     from greenroom.runtime.paths import LOG_DIR, ensure_private_dir
 
     try:
@@ -43,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         err(str(exc))
         return EXIT_USAGE
     configure_logging(config.daemon.log_level, log_dir / "daemon.jsonl", stderr=not args.no_stderr_log)
+    from greenroom.runtime.daemon import run_daemon
+
     try:
         run_daemon(config)
     except (DaemonAlreadyRunningError, UnsafeDirectoryError) as exc:
