@@ -8,6 +8,9 @@ backup files) are filtered out. Changing the set of folders restarts the one
 watching thread. The OS watches are registered before ``watch`` returns (the
 Rust watcher is built on the caller's thread), so no change made after it
 returns is missed.
+
+watchfiles is imported when a folder is first watched: a daemon with no watched
+folder never loads it.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
-import watchfiles
-from watchfiles._rust_notify import RustNotify
+
+if TYPE_CHECKING:
+    import watchfiles
+    from watchfiles._rust_notify import RustNotify
 
 log = structlog.get_logger(__name__)
 
@@ -27,15 +33,17 @@ Changes = dict[str, set[str]]
 """Changed paths by the watched root they lie under."""
 
 
-class _Filter(watchfiles.DefaultFilter):
+class _Filter:
     """watchfiles' default filter, plus hidden entries below a root and ``memory.ignore``."""
 
     def __init__(self, roots: Sequence[str], ignore: Sequence[str]) -> None:
-        super().__init__(ignore_dirs=(*watchfiles.DefaultFilter.ignore_dirs, *ignore))
+        import watchfiles
+
+        self._default = watchfiles.DefaultFilter(ignore_dirs=(*watchfiles.DefaultFilter.ignore_dirs, *ignore))
         self.roots = roots
 
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
-        if not super().__call__(change, path):
+        if not self._default(change, path):
             return False
         root = owning_root(path, self.roots)
         if root is None:
@@ -81,6 +89,8 @@ class FolderWatcher:
             existing = [r for r in self.roots if Path(r).exists()]
             if not existing:
                 return
+            from watchfiles._rust_notify import RustNotify
+
             try:
                 notify = RustNotify(existing, False, False, 300, True, True)
             except (OSError, RuntimeError) as exc:
@@ -103,6 +113,8 @@ class FolderWatcher:
         self._thread = None
 
     def _run(self, notify: RustNotify, roots: list[str], stop: threading.Event) -> None:
+        import watchfiles
+
         log.info("memory_watch_started", roots=roots)
         watch_filter = _Filter(roots, self._ignore)
         try:

@@ -19,6 +19,36 @@ HEAVY = {
 """Each costs tens to hundreds of milliseconds to import, and none is needed until used."""
 CLI_ALSO_AVOIDS = {"pykka", "structlog", "anyio", "psutil", "rich"}
 """The daemon's own machinery: a command that only talks to the daemon needs none of it."""
+DAEMON_ALSO_AVOIDS = {"rich", "croniter", "psutil", "watchfiles", "greenroom.clients.client"}
+"""Light but not needed to answer a hello: structlog's console renderer (rich), cron parsing with
+no cron schedule, process stats until ``status``, folder watching with no watched folder, and the
+client library (``greenroom daemon`` enters through the CLI package)."""
+
+_DAEMON_PROBE = """
+import json, os, signal, sys, threading, time
+from pathlib import Path
+
+root = Path({root!r})
+
+def probe() -> None:
+    # Raw nng (which the daemon imports anyway), not the client library this test keeps out.
+    import pynng
+
+    control = root / "run" / "control.ipc"
+    while not control.exists():
+        time.sleep(0.005)
+    with pynng.Req0(dial=f"ipc://{{control}}", recv_timeout=60_000, send_timeout=60_000) as sock:
+        sock.send(b'{{"op": "hello", "protocol": 1, "client": "probe"}}')
+        reply = json.loads(sock.recv())
+    print(json.dumps({{"reply": reply, "modules": sorted(sys.modules)}}), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)  # an orderly stop, as `greenroom stop` asks
+
+threading.Thread(target=probe, daemon=True).start()
+sys.argv = ["greenroom", "--config", str(root / "config.toml"), "--data-dir", str(root / "data"),
+            "--runtime-dir", str(root / "run"), "daemon", "--no-stderr-log"]
+from greenroom.clients.cli.main import main
+sys.exit(main())
+"""
 
 
 def imported_after(code: str) -> set[str]:
@@ -83,3 +113,24 @@ class TestColdImports:
         loaded = imported_after(code)
         assert {"greenroom", "pykka", "pynng"} <= loaded
         assert not loaded & HEAVY, sorted(loaded & HEAVY)
+
+
+class TestDaemonColdStart:
+    @pytest.mark.slow
+    def test_greenroom_daemon_answers_hello_with_nothing_heavy_imported(self, short_tmp: Path) -> None:
+        """`greenroom daemon`, as its command line runs it, answers a hello without loading what it does not use yet."""
+        (short_tmp / "config.toml").touch()
+        proc = subprocess.run(
+            [sys.executable, "-c", _DAEMON_PROBE.format(root=str(short_tmp))],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert report["reply"]["type"] == "hello", report["reply"]
+        modules = set(report["modules"])
+        assert {"greenroom.runtime.daemon", "pykka", "structlog"} <= modules  # it is the daemon that answered
+        tops = {m.split(".")[0] for m in modules}
+        avoided = HEAVY | DAEMON_ALSO_AVOIDS
+        assert not (tops | modules) & avoided, sorted((tops | modules) & avoided)
