@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pykka
 import structlog
@@ -36,8 +36,11 @@ from greenroom.actors.messages import (
 from greenroom.bus.events import MemoryIngestFinished, MemoryStored
 from greenroom.bus.memory_records import ForgetReport, IngestReport, MemoryStats, SearchResult
 from greenroom.bus.protocol import WatchView
-from greenroom.memory import BadMemoryInput, Filters, Ingestion, MemoryEngineError
+from greenroom.memory import BadMemoryInput, Filters, MemoryEngineError
 from greenroom.policy.guards import redact
+
+if TYPE_CHECKING:
+    from greenroom.memory import Ingestion
 
 log = structlog.get_logger(__name__)
 
@@ -188,6 +191,8 @@ class MemoryActor(GreenroomActor):
 
     def ingest(self, paths: list[str], tags: list[str] | None = None, run_prefix: str = "i-", run_id: str = "") -> str:
         """Start ingesting ``paths`` on a thread of its own; return the run id (progress goes on the bus)."""
+        from greenroom.memory import Ingestion  # with its file readers: not needed until an ingest
+
         cancel = threading.Event()
         try:
             run_id = run_id or run_prefix + uuid.uuid4().hex[:8]

@@ -10,6 +10,8 @@ resumes from the journal.
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import signal
 import time
@@ -120,5 +122,16 @@ async def _wait_for_stop(stop: anyio.Event | None, handle_signals: bool) -> str:
 
 
 def run_daemon(config: Config) -> None:
-    """Blocking entry point for ``greenroom daemon``."""
-    anyio.run(serve, config)
+    """Blocking entry point for ``greenroom daemon``.
+
+    The entry point may have switched the cyclic garbage collector off for the start
+    (``greenroom daemon`` does): it is switched on again once the daemon is ready.
+    """
+    anyio.run(functools.partial(serve, config, on_ready=_started))
+
+
+def _started(runtime: Runtime, gateway: Gateway) -> None:
+    """Start-up is over: what it built (modules, actors, indexes) lives as long as the daemon,
+    so it moves out of the collector's sight (``gc.freeze``) and collection starts now."""
+    gc.freeze()
+    gc.enable()
