@@ -77,4 +77,5 @@ class TestDaemonParser:
         """`greenroom daemon --help` reads the same through either parser."""
         short, full = _outcome(("daemon_cmd",), ["daemon", "--help"]), _outcome(COMMAND_MODULES, ["daemon", "--help"])
         assert short == full
-        assert short[0] == "exit" and "Run the greenroom daemon in the foreground" in str(short[1])
+        assert short[0] == "exit"
+        assert "Run the greenroom daemon in the foreground" in str(short[1])
