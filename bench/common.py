@@ -55,7 +55,7 @@ class BenchDaemon:
         control = self.runtime_dir / CONTROL_SOCKET
         while True:
             # Wait for the socket file (a stat) before dialling: a client built and torn down
-            # every 2 ms took CPU from the daemon it was timing (2 cores here).
+            # every few ms would compete for the CPU with the daemon it times (2 cores here).
             if control.exists():
                 try:
                     Client(self.runtime_dir, timeout=2).connect().close()

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psutil
 import structlog
 
 from greenroom import __version__
@@ -63,8 +64,21 @@ from greenroom.bus.protocol import (
     WatchView,
 )
 from greenroom.memory import BadMemoryInput, Filters, MemoryEngine, MemoryEngineError
-from greenroom.models import Backend, LlmConfig, ModelError, ProgressFn
+from greenroom.models import (
+    DEFAULT_MODEL,
+    Backend,
+    LlmConfig,
+    ModelError,
+    ProgressFn,
+    ScriptedBackend,
+    ensure_default_model,
+)
+from greenroom.models.catalog import load_catalog
+from greenroom.models.hub import pull
+from greenroom.models.openai_backend import FallbackBackend, OpenAIBackend
 from greenroom.models.params import ParamsStore, check_model_id
+from greenroom.models.select import local_backend
+from greenroom.models.vlm_backend import VisionRouter, VlmBackend, has_vision
 from greenroom.policy import PolicyDecision, PolicyEngine, Scope, default_rules, scopes_for
 from greenroom.policy.guards import SecretMasker
 from greenroom.runtime.chat_ops import ChatOps
@@ -111,16 +125,9 @@ MAX_GOAL_CHARS = 8000
 
 
 def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-def]
-    """A zero-argument factory of the configured backend (models load lazily).
-
-    The backends' modules are imported when the first backend is made, not at start.
-    """
+    """A zero-argument factory of the configured backend (models load lazily)."""
 
     def mlx(model: str) -> Backend:
-        from greenroom.models import DEFAULT_MODEL, ensure_default_model
-        from greenroom.models.select import local_backend
-        from greenroom.models.vlm_backend import VisionRouter, VlmBackend, has_vision
-
         def resolve(progress: ProgressFn | None = None) -> str | Path:
             if model == DEFAULT_MODEL:
                 return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR, ours=True), progress)
@@ -152,8 +159,6 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
 
     def backend_for(model: str) -> Backend:
         """A remote by name, the configured server for the main model, or a local mlx model."""
-        from greenroom.models.openai_backend import OpenAIBackend
-
         if (remote := remotes.get(model)) is not None:
             return OpenAIBackend(remote.base_url, remote.model or remote.name, api_key=remote.api_key)
         if llm.backend == "openai" and model == llm.model:
@@ -161,9 +166,6 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
         return mlx(model)
 
     def make(model: str | None = None) -> Backend:
-        from greenroom.models import ScriptedBackend
-        from greenroom.models.openai_backend import FallbackBackend
-
         if llm.backend == "scripted":
             return ScriptedBackend(Path(llm.script).expanduser() if llm.script else None)
         if model is not None and model != llm.model:
@@ -457,9 +459,6 @@ class Runtime:
 
     def pull_model(self, model: str, offline: bool) -> None:
         """Start downloading ``model`` (a catalog id or hub repo) on a thread; progress goes on the bus."""
-        from greenroom.models.catalog import load_catalog
-        from greenroom.models.hub import pull
-
         entry = load_catalog().get(model)
         repo = entry.hub_repo if entry else model
         try:
@@ -561,8 +560,6 @@ class Runtime:
         return self._mcp(self.mcp.restart, name)  # type: ignore[no-any-return]
 
     def status(self, clients: int = 0) -> StatusReply:
-        import psutil  # here, not at the top: only status needs it (the cold start does not)
-
         info = self.deps.model_status
         return StatusReply(
             version=__version__,

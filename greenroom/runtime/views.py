@@ -12,6 +12,8 @@ from typing import Any
 import msgspec
 
 from greenroom.bus import protocol as p
+from greenroom.models.catalog import load_catalog
+from greenroom.models.system import detect_system, fit
 from greenroom.policy.guards import redact
 from greenroom.runtime.errors import RequestError
 from greenroom.runtime.paths import MODELS_DIR
@@ -20,11 +22,7 @@ from greenroom.tools.spec import ToolContext, ToolError, UnknownToolError
 
 def models_view(runtime: Any) -> p.ModelsReply:
     """The catalog badged for the daemon's machine, which models are on disk and which is active."""
-    # Here, not at the top: the gateway imports this module at start, and psutil (through
-    # models.system) is not needed until a client asks for the model list.
-    from greenroom.models.catalog import load_catalog
     from greenroom.models.local import local_models
-    from greenroom.models.system import detect_system, fit
 
     system = detect_system()
     try:

@@ -19,10 +19,10 @@ HEAVY = {
 """Each costs tens to hundreds of milliseconds to import, and none is needed until used."""
 CLI_ALSO_AVOIDS = {"pykka", "structlog", "anyio", "psutil", "rich"}
 """The daemon's own machinery: a command that only talks to the daemon needs none of it."""
-DAEMON_ALSO_AVOIDS = {"rich", "croniter", "psutil", "watchfiles", "greenroom.clients.client"}
+DAEMON_ALSO_AVOIDS = {"rich", "croniter", "watchfiles", "greenroom.clients.client"}
 """Light but not needed to answer a hello: structlog's console renderer (rich), cron parsing with
-no cron schedule, process stats until ``status``, folder watching with no watched folder, and the
-client library (``greenroom daemon`` enters through the CLI package)."""
+no cron schedule, folder watching with no watched folder, and the client library (``greenroom
+daemon`` enters through the CLI package)."""
 
 _DAEMON_PROBE = """
 import json, os, signal, sys, threading, time
