@@ -60,6 +60,7 @@ class TestDaemonParser:
             ["--config"],
             ["--bogus", "daemon"],
             ["run", "daemon"],
+            ["--", "daemon"],
         ],
     )
     def test_anything_else_takes_the_full_parser(self, argv: list[str]) -> None:

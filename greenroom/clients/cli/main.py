@@ -92,6 +92,8 @@ def _is_daemon(argv: list[str]) -> bool:
     Anything else (``--help``, ``--version``, a mistake, another command) gets the full parser,
     so help and error messages are the same whichever way the command line was parsed.
     """
+    if "--" in argv:  # main() cuts a command line off at its first "--"; one left is a mistake to explain
+        return False
     pre = _PreParser(prog="greenroom", add_help=False)
     _add_global_options(pre)
     pre.add_argument("command")
