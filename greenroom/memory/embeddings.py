@@ -157,7 +157,7 @@ class Embedder:
     def embed_query(self, text: str) -> NDArray[np.float32]:
         """One query's vector (models with a query prompt get it), L2-normalised.
 
-        The vector is the model's own (as :meth:`embed` would give for the same text and prompt);
+        The vector is the model's own (what :meth:`embed` gives for the prompt and text together);
         a recent query's comes from the cache, as a copy, so callers may change it.
         """
         keep = self.query_cache > 0 and len(text) <= QUERY_CACHE_CHARS
