@@ -84,7 +84,10 @@ class MemoryEngine:
         self.config = config or MemoryConfig()
         self.store = ItemStore(db_path)
         self.index_dir = index_dir
-        self.embedder = embedder or Embedder(self.config.embedding_model, batch_size=self.config.embedding_batch)
+        self.embedder = embedder or Embedder(
+            self.config.embedding_model, batch_size=self.config.embedding_batch,
+            query_cache=self.config.query_cache, query_threads=self.config.query_threads,
+        )  # fmt: skip
         self.reranker = reranker or Reranker(self.config.reranker_model, instruction=self.config.rerank_instruction)
         self.publish: Publish = publish or (lambda event: None)
         self.scrub = scrub
@@ -455,6 +458,7 @@ class MemoryEngine:
             self.keyword.delete(chunk_ids)
             self._unquote(texts)
             self._purge()
+            self.embedder.clear_query_cache()  # recent query texts may quote what was forgotten
         rewritten = self.scrub(texts, targets) if texts and self.scrub is not None else []
         self.publish(MemoryForgotten(item_ids=targets, chunks=len(chunk_ids), reason=reason, rewritten=rewritten))
         log.info("memory_forgotten", items=len(targets), chunks=len(chunk_ids))
