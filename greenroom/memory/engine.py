@@ -371,17 +371,18 @@ class MemoryEngine:
         relevance = scaled(dict(top))
         rerank_scores: dict[int, float] = {}
         note = "" if do_rerank else "reranking is off"
-        if do_rerank and top:
+        if do_rerank and top and not self.reranker.ready:  # never wait on a download: fetch it meanwhile
+            self.reranker.fetch(self._reranker_failed)
+            note = self._reranker_error or f"not reranked yet: {self.reranker.model_name} is being downloaded"
+        elif do_rerank and top:
             t4 = time.perf_counter()
             try:
                 scores = self.reranker.score(query, [rows[doc]["text"] for doc, _ in top])
                 rerank_scores = dict(zip((doc for doc, _ in top), scores, strict=True))
                 relevance = dict(rerank_scores)
             except RerankerUnavailable as exc:
-                if self._reranker_error is None:  # reported once: a log line and one event, not per search
-                    log.warning("reranker_unavailable", error=str(exc))
-                    self.publish(Error(message=str(exc), code="reranker_unavailable"))
-                self._reranker_error = note = str(exc)
+                self._reranker_failed(exc)
+                note = str(exc)
             timings["rerank"] = (time.perf_counter() - t4) * 1e3
 
         dense_rank = {doc: (rank, s) for rank, (doc, s) in enumerate(dense_hits, start=1)}
@@ -519,6 +520,13 @@ class MemoryEngine:
 
     def set_quality(self, item_id: str, quality: float) -> bool:
         return self.store.set_quality(item_id, quality)
+
+    def _reranker_failed(self, exc: RerankerUnavailable) -> None:
+        """Report an unloadable reranker once: a log line and one event, not one per search."""
+        if self._reranker_error is None:
+            log.warning("reranker_unavailable", error=str(exc))
+            self.publish(Error(message=str(exc), code="reranker_unavailable"))
+        self._reranker_error = str(exc)
 
     @property
     def reranker_error(self) -> str | None:

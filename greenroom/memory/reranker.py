@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -61,11 +61,45 @@ class Reranker:
         self._prefix: list[int] = []
         self._suffix: list[int] = []
         self._failed: tuple[float, RerankerUnavailable] | None = None
+        self._fetching: threading.Thread | None = None
+        self._fetch_lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
         """The model is in memory (scoring will not wait for a load)."""
         return self._model is not None
+
+    @property
+    def ready(self) -> bool:
+        """Scoring now will not wait on the network: the model is loaded, or on disk to load from."""
+        return self._model is not None or self._loadable_offline()
+
+    @property
+    def fetching(self) -> bool:
+        """A background download and load (``fetch``) is under way."""
+        return self._fetching is not None and self._fetching.is_alive()
+
+    def fetch(self, on_failure: Callable[[RerankerUnavailable], None]) -> None:
+        """Download and load the model on a thread of its own (one at a time), so no search waits.
+
+        A first download is about 1.2 GB for the default: minutes that a task's memory search
+        must not spend. After a failure, nothing is tried again until ``RETRY_AFTER_S`` passed.
+        """
+        with self._fetch_lock:
+            if self.fetching or self._model is not None:
+                return
+            if self._failed is not None and time.monotonic() < self._failed[0]:
+                return
+            self._fetching = threading.Thread(
+                target=self._fetch, args=(on_failure,), name="reranker-fetch", daemon=True
+            )
+            self._fetching.start()
+
+    def _fetch(self, on_failure: Callable[[RerankerUnavailable], None]) -> None:
+        try:
+            self.load()
+        except RerankerUnavailable as exc:
+            on_failure(exc)
 
     RETRY_AFTER_S = 300.0
     """After a failed load, searches go on unreranked this long before the next try
@@ -109,12 +143,14 @@ class Reranker:
         """``loaded``, why it is unavailable, or whether a first use can load it offline."""
         if self._model is not None:
             return "loaded"
+        if self.fetching:
+            return "downloading in the background (searches go on unreranked until it is loaded)"
         if self._failed is not None:
             return f"unavailable: {self._failed[1]}"
         return (
             "not loaded yet (loads on the first search)"
             if self._loadable_offline()
-            else ("not loaded yet; not downloaded, so the first search needs the hub (greenroom models pull)")
+            else "not downloaded yet: the first search downloads it in the background (or: greenroom models pull)"
         )
 
     def _loadable_offline(self) -> bool:

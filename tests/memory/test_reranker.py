@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from greenroom.memory import Reranker
+from tests.conftest import wait_for
 
 
 class TestReranker:
@@ -40,6 +42,10 @@ class TestReranker:
         monkeypatch.setattr(mlx_lm, "load", lambda path, *a, **k: (loads.append(path), real_load(path, *a, **k))[1])
         engine = engine_factory(reranker=Reranker(str(tmp_path / "no-such-model")))
         engine.add("the heron stands in the pond")
+        first = engine.search("heron", k=1)  # not on disk: fetched in the background, this search goes on
+        assert not first.reranked
+        assert "being downloaded" in first.rerank_note or "cannot load reranker" in first.rerank_note  # fast fail
+        wait_for(lambda: engine.reranker_error is not None, timeout=60)
         result = engine.search("heron", k=1)
         assert not result.reranked
         assert "cannot load reranker" in result.rerank_note
@@ -57,8 +63,10 @@ class TestReranker:
         engine = engine_factory(reranker=Reranker(str(tmp_path / "no-such-model")))
         published: list[Any] = []
         engine.publish = published.append
-        assert engine.stats().reranker_status.startswith("not loaded yet")
+        assert engine.stats().reranker_status.startswith("not downloaded yet")
         engine.add("the heron stands in the pond")
+        engine.search("heron", k=1)
+        wait_for(lambda: engine.reranker_error is not None, timeout=60)
         for _ in range(3):
             engine.search("heron", k=1)
         errors = [ev for ev in published if isinstance(ev, Error)]
@@ -66,3 +74,30 @@ class TestReranker:
         assert engine.reranker_error == errors[0].message
         stats = engine.stats()
         assert stats.reranker_status.startswith("unavailable: cannot load reranker")
+
+
+class TestRerankerDownload:
+    def test_a_search_never_waits_on_the_download(
+        self, engine_factory: Any, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """While the reranker downloads, searches answer unreranked; once it is loaded they are reranked."""
+        import mlx_lm
+
+        folder = str(tiny_model)
+        release = threading.Event()
+        real_load = mlx_lm.load
+
+        def slow_download(path: str, *args: Any, **kwargs: Any) -> Any:
+            release.wait(60)  # the hub, slow: held until the test has searched meanwhile
+            return real_load(folder, *args, **kwargs)
+
+        monkeypatch.setattr(mlx_lm, "load", slow_download)
+        engine = engine_factory(reranker=Reranker("Qwen/Not-On-This-Disk-Reranker"))
+        engine.add("the heron stands in the pond")
+        during = engine.search("heron", k=1)
+        assert not during.reranked
+        assert "being downloaded" in during.rerank_note
+        assert engine.stats().reranker_status.startswith("downloading in the background")
+        release.set()
+        wait_for(lambda: engine.reranker.loaded, timeout=60)
+        assert engine.search("heron", k=1).reranked
