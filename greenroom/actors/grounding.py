@@ -21,7 +21,9 @@ answers are kept there too, so chats are searchable.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import structlog
 
@@ -31,7 +33,7 @@ from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import GenerateNow, Search, Store
 from greenroom.actors.prompts import Context
 from greenroom.bus.codec import read_envelopes
-from greenroom.bus.events import LlmFinished, MemoryUsed, UsedMemory
+from greenroom.bus.events import LlmFinished, MemoryUsed, ModelLoaded, ModelLoading, UsedMemory
 from greenroom.bus.memory_records import Hit
 from greenroom.models.backend import GenerationRequest, Message
 
@@ -209,6 +211,35 @@ def render_memories(hits: Sequence[UsedMemory]) -> str:
 
 
 # -- what every call of a task shows ---------------------------------------------------
+
+
+@contextmanager
+def embeddings_first_use(deps: ActorDeps, task_id: str, causation: int | None = None) -> Iterator[None]:
+    """Around a task's tool matching and memory search: when they load the embedding model (seconds,
+    once per daemon start), the task's timeline says so first (``model.loading``) and how long after
+    (``model.loaded``), instead of a silent wait."""
+    embedder = deps.memory.embedder
+    needed = (deps.agent.match_tools and deps.router is not None) or (
+        deps.agent.memory_hits > 0 and not deps.memory.store.is_empty()
+    )
+    if getattr(embedder, "loaded", True) or not needed:
+        yield
+        return
+    name = embedder.model_name
+    deps.bus.publish(
+        ModelLoading(model=name, purpose="embeddings for memory search and tool matching", reason="first use"),
+        source="planner", task_id=task_id, causation_id=causation, correlation_id=task_id,
+    )  # fmt: skip
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        if embedder.loaded:
+            seconds = round(time.monotonic() - started, 3)
+            deps.bus.publish(
+                ModelLoaded(model=name, seconds=seconds, reason="first use"),
+                source="planner", task_id=task_id, causation_id=causation, correlation_id=task_id,
+            )  # fmt: skip
 
 
 def prepare(deps: ActorDeps, task_id: str, goal: str, causation: int | None = None, skip_answers: bool = False) -> None:

@@ -69,13 +69,14 @@ class PlannerActor(GreenroomActor):
         assert deps.handles is not None
         task_id = message.task_id or ""
         goal = grounding.asked(deps, task_id, message.goal)  # a follow-up ("And of Germany?") made whole
-        matched = self._match(goal) if message.revision == 0 else None
-        # Steps with matched tools get fresh results from them: earlier tasks' answers would be stale.
-        stale = matched is not None and any(m.tool for m in matched)
-        try:  # memories, images, a summary of older turns: searched and journaled once (actors/grounding.py)
-            grounding.prepare(deps, task_id, message.goal, message.causation, skip_answers=stale)
-        except Interrupted:
-            return
+        with grounding.embeddings_first_use(deps, task_id, message.causation):
+            matched = self._match(goal) if message.revision == 0 else None
+            # Steps with matched tools get fresh results from them: earlier tasks' answers would be stale.
+            stale = matched is not None and any(m.tool for m in matched)
+            try:  # memories, images, a summary of older turns: searched and journaled once (actors/grounding.py)
+                grounding.prepare(deps, task_id, message.goal, message.causation, skip_answers=stale)
+            except Interrupted:
+                return
         if matched:
             self._publish_matched(message, matched)
             return

@@ -214,6 +214,15 @@ class ModelLoaded(_Event, tag="model.loaded", frozen=True):
     """``first use`` (lazy) or ``explicit`` (someone asked)."""
 
 
+class ModelLoading(_Event, tag="model.loading", frozen=True):
+    """A model loads for its first use and the task waits (seconds); ``model.loaded`` follows."""
+
+    model: str
+    purpose: str = ""
+    """What it is for, in words (``embeddings for memory search and tool matching``)."""
+    reason: str = ""
+
+
 class ModelPreparing(_Event, tag="model.preparing", frozen=True):
     """A slow, one-time preparation before a model can load (the default model's conversion)."""
 
@@ -432,6 +441,8 @@ class ModelChosen(_Event, tag="model.chosen", frozen=True):
     model: str
     """Empty: back to ``llm.model`` from the config."""
     client: str = ""
+
+
 # --- chats and what a task was grounded on --------------------------------------------
 
 
@@ -672,6 +683,7 @@ Event = Union[
     LlmChunk,
     LlmFinished,
     ModelLoaded,
+    ModelLoading,
     ModelPreparing,
     ModelUnloaded,
     ModelDownloadProgress,

@@ -132,6 +132,11 @@ class Embedder:
         return lean
 
     @property
+    def loaded(self) -> bool:
+        """The model is in memory (embedding will not wait for a load)."""
+        return self._model is not None
+
+    @property
     def dim(self) -> int:
         model = self._load()
         return int(model.get_embedding_dimension())
@@ -150,7 +155,11 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
         vectors = model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,  # at log level info it would draw tqdm bars into the daemon's output
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 

@@ -187,3 +187,26 @@ class TestStaleTaskAnswers:
         finished(d, task_id)
         used = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.MemoryUsed))
         assert (stale in [h.item_id for h in used.hits]) is not match
+
+
+class TestEmbeddingsFirstUse:
+    def test_the_first_task_says_it_waits_for_the_embedding_model(self, short_tmp: Path, daemon_factory: Any) -> None:
+        """The load that used to be seconds of silence shows as model.loading, then model.loaded; once only."""
+        script = write_script(short_tmp / "script.json", {"plan": answer("Paris")})
+        d = daemon_factory(make_config(short_tmp, script, "memory.rerank=false", "agent.match_tools=true"))
+        # its own embedder, not loaded yet: tool matching loads it for the first task
+        embedder = d.runtime.memory.embedder
+        assert not embedder.loaded
+        with d.client() as c:
+            first = c.submit("what is the capital of France?").task_id
+            finished(d, first)
+            second = c.submit("what is the capital of Italy?").task_id
+            finished(d, second)
+        kinds = [type(ev).__name__ for ev in events_of(d, first)]
+        loading = [ev for ev in events_of(d, first) if isinstance(ev, e.ModelLoading)]
+        loaded = [ev for ev in events_of(d, first) if isinstance(ev, e.ModelLoaded) and ev.model == embedder.model_name]
+        assert [ev.model for ev in loading] == [embedder.model_name]
+        assert len(loaded) == 1
+        assert loaded[0].seconds > 0
+        assert kinds.index("ModelLoading") < kinds.index("ModelLoaded") < kinds.index("TaskPlanned")
+        assert not [ev for ev in events_of(d, second) if isinstance(ev, e.ModelLoading)], "loaded once"

@@ -60,6 +60,8 @@ def detail(env: Envelope) -> str:
             return f"{purpose}: {n} tokens, {tps:.1f} tok/s ({model})"
         case e.ModelLoaded(model=model, seconds=seconds):
             return f"{model} in {seconds:.1f}s"
+        case e.ModelLoading(model=model, purpose=purpose, reason=reason):
+            return f"{model}: loading{f' the {purpose}' if purpose else ''}{f' ({reason})' if reason else ''}…"
         case e.ModelPreparing(model=model, stage=stage, fraction=f, eta_s=eta):
             if f >= 1:
                 return f"{model}: one-time conversion done"

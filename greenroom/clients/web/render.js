@@ -50,6 +50,7 @@ export function detail(event) {
     case "llm.finished": return `${e.purpose}: ${e.generated_tokens} tokens, ${e.tokens_per_s.toFixed(1)} tok/s (${e.model})`;
     case "llm.chunk": return short(e.text, 60);
     case "model.loaded": return `${e.model} in ${e.seconds.toFixed(1)}s`;
+    case "model.loading": return `${e.model}: loading ${e.purpose ? `the ${e.purpose} ` : ""}${e.reason ? `(${e.reason})` : ""}…`;
     case "model.unloaded": return `${e.model} (${e.reason})`;
     case "memory.stored": return short(e.text, 80);
     case "access.refused": return `${e.transport} ${e.address}: ${e.reason}`;
