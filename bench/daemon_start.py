@@ -113,10 +113,11 @@ def imported_by_first_hello() -> list[str]:
     root = Path(tempfile.mkdtemp(prefix="grb-", dir="/tmp"))
     try:
         (root / "config.toml").touch()
-        proc = subprocess.run(
-            [sys.executable, "-c", _PROBE, str(root)], capture_output=True, text=True, timeout=120, check=True
-        )
-        modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+        proc = subprocess.run([sys.executable, "-c", _PROBE, str(root)], capture_output=True, text=True, timeout=120)
+        lines = proc.stdout.strip().splitlines()
+        if not lines:  # the list is printed before the stop: how the process then ends does not matter
+            raise RuntimeError(f"the probe printed nothing (exit {proc.returncode}): {proc.stderr[-2000:]}")
+        modules = set(json.loads(lines[-1]))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return [h for h in HEAVY if h in modules or any(m.startswith(h + ".") for m in modules)]
