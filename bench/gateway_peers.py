@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 import time
+from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,23 @@ def _ready() -> None:
 
 
 def follow(args: dict[str, Any]) -> dict[str, Any]:
-    """``Client.follow`` from now on; latency of every event (or only ``type``); stop at ``count`` of them."""
+    """``Client.follow`` from now on; latency of every event (or only ``type``); stop at ``count`` of them.
+
+    ``batched`` false: one event a frame (``Client.follow(batched=False)``); a client from
+    before the batch timeline reads that way anyway, so the bench runs against older code too.
+    """
     stop = _stdin_closed()
     want, count = args.get("type"), args.get("count", 0)
     latencies: list[float] = []
     last_at = 0.0
     started = False
     with Client(Path(args["runtime_dir"]), name="bench-follow", timeout=30) as client:
-        for env in client.follow(idle=0.1):
+        options = (
+            {"batched": False}
+            if "batched" in signature(client.follow).parameters and not args.get("batched", True)
+            else {}
+        )
+        for env in client.follow(idle=0.1, **options):
             now = time.time()
             if env is None:
                 if not started:

@@ -512,6 +512,9 @@ class HelloReply(_Reply, tag="hello", frozen=True):
     """``local`` over ipc (the machine's own user); the token's role over ws/tcp."""
     transports: dict[str, str] = {}
     """Where the daemon listens besides ipc: ``ws``, ``tcp`` and ``web`` (the page's URL)."""
+    timeline_batch: str = ""
+    """The batch timeline (several events a frame, ``greenroom.bus.batch_frames``); empty: none
+    (an older daemon, or a ws/tcp connection)."""
 
 
 class Submitted(_Reply, tag="submitted", frozen=True):

@@ -6,7 +6,8 @@ once for both in ``greenroom.clients.calls`` (blocking here, coroutines in
 yields the timeline in order and without gaps: it replays what happened since
 ``from_seq`` from the journal, then reads the live timeline, and when it sees
 a gap in ``seq`` (nng dropped frames because this client was slow) it replays
-the missing range before going on.
+the missing range before going on. Over ipc it reads the batch timeline (several
+events a frame) when the daemon has one: one nng message per burst, not per event.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import msgspec
 import pynng
 
 from greenroom.bus import protocol as p
+from greenroom.bus.batch_frames import decode_batch
 from greenroom.bus.codec import Codec, decode_envelope, encode
 from greenroom.bus.envelope import Envelope
+from greenroom.bus.errors import DecodeError
 from greenroom.clients.calls import Calls
 from greenroom.clients.chat_client import ChatCalls
 from greenroom.clients.errors import DaemonNotRunningError, RequestTooLargeError, ServerError
@@ -97,6 +100,17 @@ class _Cursor:
             return _envelope_decoder.decode(frame[frame.index(b" ") + 1 :])
         except Exception:
             return decode_envelope(frame.partition(b" ")[2])
+
+    @staticmethod
+    def envelopes(frame: bytes, batched: bool) -> list[Envelope]:
+        """A live frame's envelopes. A batch frame that does not decode gives none: the
+        follower then sees a gap at the next frame (or when quiet) and replays those events."""
+        if not batched:
+            return [_Cursor.parse(frame)]
+        try:
+            return decode_batch(frame)
+        except DecodeError:
+            return []
 
 
 class Client(Calls, ChatCalls):
@@ -210,7 +224,12 @@ class Client(Calls, ChatCalls):
                 return
 
     def follow(
-        self, from_seq: int | None = None, task_id: str | None = None, idle: float | None = None
+        self,
+        from_seq: int | None = None,
+        task_id: str | None = None,
+        idle: float | None = None,
+        *,
+        batched: bool = True,
     ) -> Generator[Envelope | None, None, None]:
         """Yield committed events in seq order, forever (close the generator to stop).
 
@@ -219,12 +238,14 @@ class Client(Calls, ChatCalls):
             task_id: only this task's events.
             idle: if set, yield ``None`` after this many seconds without events
                 (a chance for the caller to do other work).
+            batched: read the batch timeline when the daemon offers one (ipc); False: one
+                event a frame, as every client before it did.
         """
         assert self.hello is not None or self.connect()
         assert self.hello is not None
         if self.url:  # a ws timeline ticket is single-use: a fresh hello brings a fresh one
             self.hello = self.request(self.hello_request(), p.HelloReply)
-        sub = open_timeline(self.hello, self.token, self.name, int((idle or 0.5) * 1000))
+        sub, in_batches = open_timeline(self.hello, self.token, self.name, int((idle or 0.5) * 1000), batched)
         try:
             head = self.status().head
             cursor = _Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
@@ -238,15 +259,15 @@ class Client(Calls, ChatCalls):
                     if idle is not None:
                         yield None
                     continue
-                env = _Cursor.parse(frame)
-                if env.seq < cursor.next_seq:
-                    continue
-                if env.seq > cursor.next_seq:
-                    self.healed += env.seq - cursor.next_seq
-                    yield from self._replay_into(cursor, env.seq - 1)
-                cursor.next_seq = env.seq + 1
-                if cursor.wants(env):
-                    yield env
+                for env in _Cursor.envelopes(frame, in_batches):
+                    if env.seq < cursor.next_seq:
+                        continue
+                    if env.seq > cursor.next_seq:
+                        self.healed += env.seq - cursor.next_seq
+                        yield from self._replay_into(cursor, env.seq - 1)
+                    cursor.next_seq = env.seq + 1
+                    if cursor.wants(env):
+                        yield env
         finally:
             sub.close()
 
@@ -313,12 +334,14 @@ class AsyncClient(Calls, ChatCalls):
             ctx.close()
         return decode_reply(frame, expected)
 
-    async def follow(self, from_seq: int | None = None, task_id: str | None = None) -> AsyncIterator[Envelope]:
+    async def follow(
+        self, from_seq: int | None = None, task_id: str | None = None, *, batched: bool = True
+    ) -> AsyncIterator[Envelope]:
         """As ``Client.follow`` (without idle ticks)."""
         assert self.hello is not None, "connect() first"
         if self.url:  # a ws timeline ticket is single-use: a fresh hello brings a fresh one
             self.hello = await self.request(self.hello_request(), p.HelloReply)
-        sub = open_timeline(self.hello, self.token, self.name, -1)  # -1: no timeout
+        sub, in_batches = open_timeline(self.hello, self.token, self.name, -1, batched)  # -1: no timeout
         try:
             head = (await self.status()).head
             cursor = _Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
@@ -334,15 +357,15 @@ class AsyncClient(Calls, ChatCalls):
             for env in await catch_up(None):
                 yield env
             while True:
-                env = _Cursor.parse(await sub.arecv())
-                if env.seq < cursor.next_seq:
-                    continue
-                if env.seq > cursor.next_seq:
-                    for missed in await catch_up(env.seq - 1):
-                        yield missed
-                cursor.next_seq = env.seq + 1
-                if cursor.wants(env):
-                    yield env
+                for env in _Cursor.envelopes(await sub.arecv(), in_batches):
+                    if env.seq < cursor.next_seq:
+                        continue
+                    if env.seq > cursor.next_seq:
+                        for missed in await catch_up(env.seq - 1):
+                            yield missed
+                    cursor.next_seq = env.seq + 1
+                    if cursor.wants(env):
+                        yield env
         finally:
             sub.close()
 

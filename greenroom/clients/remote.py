@@ -10,6 +10,7 @@ from __future__ import annotations
 import pynng
 
 from greenroom.bus import protocol as p
+from greenroom.bus.batch_frames import BATCH_TOPIC
 from greenroom.bus.codec import encode
 
 
@@ -20,14 +21,20 @@ def control_url(url: str) -> str:
     return url
 
 
-def open_timeline(hello: p.HelloReply, token: str, name: str, timeout_ms: int) -> pynng.Socket:
-    """A socket receiving the timeline frames ``hello`` points at (subscribed to everything).
+def open_timeline(
+    hello: p.HelloReply, token: str, name: str, timeout_ms: int, batched: bool = False
+) -> tuple[pynng.Socket, bool]:
+    """A socket receiving the timeline frames ``hello`` points at, and whether they are batch frames.
 
+    With ``batched`` and a batch timeline in ``hello`` (ipc only), that one, subscribed to
+    ``batch.v1`` frames; else the one-event-a-frame timeline, subscribed to everything.
     ipc and ws timelines are Pub0 (the ws URL holds a single-use ticket); the tcp
     timeline is a Pair1 socket that says hello with the token first.
     """
     from greenroom.clients.client import decode_reply
 
+    if batched and hello.timeline_batch.startswith("ipc://"):
+        return _sub(hello.timeline_batch, BATCH_TOPIC, timeout_ms), True
     if hello.timeline.startswith(("tcp://", "tls+tcp://")):
         pair = pynng.Pair1(recv_timeout=timeout_ms, send_timeout=timeout_ms, recv_buffer_size=8192)
         try:
@@ -37,11 +44,15 @@ def open_timeline(hello: p.HelloReply, token: str, name: str, timeout_ms: int) -
         except BaseException:
             pair.close()
             raise
-        return pair
+        return pair, False
+    return _sub(hello.timeline, b"", timeout_ms), False
+
+
+def _sub(url: str, topic: bytes, timeout_ms: int) -> pynng.Sub0:
     sub = pynng.Sub0(recv_buffer_size=8192, recv_timeout=timeout_ms)
-    sub.subscribe(b"")
+    sub.subscribe(topic)
     try:
-        sub.dial(hello.timeline, block=True)
+        sub.dial(url, block=True)
     except BaseException:
         sub.close()
         raise

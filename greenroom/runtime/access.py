@@ -250,7 +250,12 @@ class Access:
             case p.HelloReply():
                 timeline, timeline_json = self._timeline_urls(session)
                 return msgspec.structs.replace(
-                    reply, timeline=timeline, timeline_json=timeline_json, role=session.role or "", transports={}
+                    reply,
+                    timeline=timeline,
+                    timeline_json=timeline_json,
+                    role=session.role or "",
+                    transports={},
+                    timeline_batch="",  # ipc only: remote timelines send one event a frame
                 )
             case p.Events(events=events) if viewer:
                 return msgspec.structs.replace(reply, events=[redact_envelope(x, self.sensitive) for x in events])

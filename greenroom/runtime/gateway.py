@@ -40,6 +40,7 @@ from greenroom.runtime.nng import listen_private
 from greenroom.runtime.paths import (
     CONTROL_SOCKET,
     STATE_FILE,
+    TIMELINE_BATCH_SOCKET,
     TIMELINE_JSON_SOCKET,
     TIMELINE_SOCKET,
     ensure_private_dir,
@@ -81,6 +82,7 @@ class Gateway:
         self.control_url = ipc_url(rdir, CONTROL_SOCKET)
         self.timeline_url = ipc_url(rdir, TIMELINE_SOCKET)
         self.timeline_json_url = ipc_url(rdir, TIMELINE_JSON_SOCKET)
+        self.timeline_batch_url = ipc_url(rdir, TIMELINE_BATCH_SOCKET)
         self._hello: dict[int, str] = {}  # pipe id -> the client's name from its hello
         self._clients = 0
         self._json_subscribers = 0
@@ -122,19 +124,21 @@ class Gateway:
         rep = pynng.Rep0(recv_max_size=gw.max_frame_bytes + REQUEST_ID_BYTES)
         pub = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
         pub_json = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
+        pub_batch = pynng.Pub0(send_buffer_size=gw.timeline_buffer)
         rep.add_pre_pipe_connect_cb(self.transports.control_pipe)
         rep.add_post_pipe_connect_cb(self._pipe_added)
         rep.add_post_pipe_remove_cb(self._pipe_removed)
         pub_json.add_post_pipe_connect_cb(lambda _pipe: self._count_json(+1))
         pub_json.add_post_pipe_remove_cb(lambda _pipe: self._count_json(-1))
         bus = self.runtime.bus
-        timeline = Timeline(bus.journal, pub, pub_json, lambda: self._json_subscribers > 0)
+        timeline = Timeline(bus.journal, pub, pub_json, lambda: self._json_subscribers > 0, pub_batch=pub_batch)
         workers = ControlWorkers(rep, self._admit, self._serve, self._crashed, self.replays, self.accepting)
         try:
             for sock, url in (
                 (rep, self.control_url),
                 (pub, self.timeline_url),
                 (pub_json, self.timeline_json_url),
+                (pub_batch, self.timeline_batch_url),
             ):
                 listen_private(sock, url)
             threads = gw.workers + self.replays.workers + 1
@@ -159,7 +163,7 @@ class Gateway:
             timeline.close()
             self.replays.close()
             workers.close()
-            for sock in (rep, pub, pub_json):
+            for sock in (rep, pub, pub_json, pub_batch):
                 sock.close()
             self.access.store.close()
 
@@ -261,6 +265,7 @@ class Gateway:
                     timeline=self.timeline_url,
                     timeline_json=self.timeline_json_url,
                     max_frame_bytes=self.config.gateway.max_frame_bytes,
+                    timeline_batch=self.timeline_batch_url,
                 )
             case p.Submit(goal=goal, run_at=run_at):
                 task_id, seq = rt.submit(goal, run_at, client=who)

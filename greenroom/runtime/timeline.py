@@ -4,7 +4,10 @@ The bus calls :meth:`Timeline.offer` right after each commit (a bus listener,
 on the committing thread) with the committed records, which carry their type
 (the topic) and the journal's own bytes. Frames are ``<type> <body>``: nothing
 is decoded or re-encoded for the msgpack timeline, and the JSON timeline
-encodes only while someone listens.
+encodes only while someone listens. The batch timeline gets the same batch as
+few frames as fit (``greenroom.bus.batch_frames``: the journal's bodies behind
+one array header), so a burst costs its followers one nng message per frame,
+not per event.
 
 A small batch that finds the sender thread idle is sent right there, on the
 committing thread (a Pub0 send never blocks: nng drops for a full pipe), so a
@@ -32,6 +35,7 @@ from pynng._nng import lib
 from pynng.exceptions import check_err
 
 from greenroom.bus import Envelope, Journal, Record, decode_row, envelope_to_json, event_type
+from greenroom.bus.batch_frames import batch_frames
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +53,7 @@ class Timeline:
         pub_json: the JSON timeline socket.
         json_wanted: whether anyone listens on ``pub_json`` now (cheap; called per batch).
         max_pending: records queued at most before the sender heals from the journal instead.
+        pub_batch: the batch timeline socket (several events a frame); None: none.
     """
 
     def __init__(
@@ -58,10 +63,12 @@ class Timeline:
         pub_json: pynng.Socket,
         json_wanted: Callable[[], bool],
         max_pending: int = 65536,
+        pub_batch: pynng.Socket | None = None,
     ) -> None:
         self._journal = journal
         self._pub = pub
         self._pub_json = pub_json
+        self._pub_batch = pub_batch
         self._json_wanted = json_wanted
         self._max_pending = max_pending
         self._cond = threading.Condition(threading.Lock())
@@ -133,6 +140,8 @@ class Timeline:
 
     def _send(self, records: list[Record]) -> None:
         self._send_frames([(rec.seq, rec.type, rec.raw) for rec in records])
+        if self._pub_batch is not None:
+            self._send_batches(records[0].seq, [rec.raw for rec in records])
         if self._json_wanted():
             self._send_json([(rec.type, rec.envelope) for rec in records])
 
@@ -149,6 +158,20 @@ class Timeline:
                     raise
                 except pynng.NNGException as exc:  # one frame that cannot be sent must not end the timeline
                     log.error("timeline_send_failed", seq=seq, error=repr(exc))
+
+    def _send_batches(self, first: int, bodies: list[bytes]) -> None:
+        """``bodies`` (seq ``first`` on) as batch frames; no listener costs one nng_send a frame."""
+        assert self._pub_batch is not None
+        send, sock = lib.nng_send, self._pub_batch.socket
+        for frame in batch_frames(bodies):
+            err = send(sock, frame, len(frame), 0)
+            if err:
+                try:
+                    check_err(err)
+                except pynng.Closed:
+                    raise
+                except pynng.NNGException as exc:  # clients heal the frame's events from the journal
+                    log.error("timeline_send_failed", first_seq=first, format="batch", error=repr(exc))
 
     def _send_json(self, envs: list[tuple[str, Envelope]]) -> None:
         for kind, env in envs:
@@ -168,6 +191,8 @@ class Timeline:
             if not rows:
                 return
             self._send_frames([(row[0], row[2], row[4]) for row in rows])
+            if self._pub_batch is not None:
+                self._send_batches(rows[0][0], [row[4] for row in rows])
             if self._json_wanted():
                 envs = [decode_row(row, self._journal.report_corrupt)[0] for row in rows]
                 self._send_json([(event_type(env.event), env) for env in envs])
