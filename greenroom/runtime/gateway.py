@@ -98,6 +98,8 @@ class Gateway:
         self.accepting = threading.Event()
         """Set by the daemon once the actors run: requests that come earlier wait in nng's queue (a
         hello answered before the actors start would let a client ask for them too soon)."""
+        self.timeline: Timeline | None = None
+        """The timeline sender while serving (tests reach its sockets)."""
         self.on_shutdown: Callable[[str], None] | None = None
         """Set by the daemon: starts an orderly stop (the ``shutdown`` request; the argument is who asked)."""
         self.replays = Replays(
@@ -132,6 +134,7 @@ class Gateway:
         pub_json.add_post_pipe_remove_cb(lambda _pipe: self._count_json(-1))
         bus = self.runtime.bus
         timeline = Timeline(bus.journal, pub, pub_json, lambda: self._json_subscribers > 0, pub_batch=pub_batch)
+        self.timeline = timeline
         workers = ControlWorkers(rep, self._admit, self._serve, self._crashed, self.replays, self.accepting)
         try:
             for sock, url in (

@@ -13,8 +13,10 @@ import pytest
 from greenroom.bus import Envelope, encode
 from greenroom.bus import events as e
 from greenroom.bus import protocol as p
+from greenroom.bus.batch_frames import BATCH_TOPIC, decode_batch
 from greenroom.clients import Client, DaemonNotRunningError
-from tests.conftest import call, finish, make_config, plan, write_script
+from greenroom.clients.remote import open_timeline
+from tests.conftest import call, finish, make_config, plan, wait_for, write_script
 
 
 @pytest.fixture
@@ -69,8 +71,6 @@ class TestAttachedClients:
         def pending() -> Any:
             return daemon.runtime.tasks.get(task_id).confirmations
 
-        from tests.conftest import wait_for
-
         (conf,) = wait_for(pending)
         b.confirm(conf.confirmation_id, approved=True)
         for t in threads:
@@ -88,7 +88,6 @@ class TestAttachedClients:
         """A client attaching after the fact replays the whole timeline from seq 0."""
         with daemon.client() as c:
             task_id = c.submit("remember").task_id
-            from tests.conftest import wait_for
 
             (conf,) = wait_for(lambda: daemon.runtime.tasks.get(task_id).confirmations)
             c.confirm(conf.confirmation_id, approved=True)
@@ -99,10 +98,12 @@ class TestAttachedClients:
         assert isinstance(got[0].event, e.DaemonStarted)
         assert got[-1].task_id == task_id
 
-    def test_slow_client_heals_gaps_and_never_slows_others(self, daemon: Any) -> None:
+    @pytest.mark.parametrize("batched", [False, True], ids=["event-frames", "batch-frames"])
+    def test_slow_client_heals_gaps_and_never_slows_others(self, daemon: Any, batched: bool) -> None:
         """A client that stops reading during a burst loses frames at nng, then replays them;
-        a fast client and the bus are unaffected."""
-        n = 60000
+        a fast client and the bus are unaffected (one event a frame, and batch frames: there
+        each event is committed alone, so each is a frame and the burst overflows nng too)."""
+        n = 24000 if batched else 60000
         bus = daemon.runtime.bus
         chunk = e.LlmChunk(request_id="burst", text="x")
         first = bus.head + 1
@@ -116,7 +117,7 @@ class TestAttachedClients:
         fast_client = daemon.client("fast")
 
         def fast() -> None:
-            for env in fast_client.follow(from_seq=first):
+            for env in fast_client.follow(from_seq=first, batched=batched):
                 assert env is not None
                 fast_seen.append(env.seq)
                 fast_started.set()
@@ -125,7 +126,7 @@ class TestAttachedClients:
                     return
 
         def slow() -> None:
-            stream = slow_client.follow(from_seq=first)
+            stream = slow_client.follow(from_seq=first, batched=batched)
             for env in stream:
                 assert env is not None
                 if not slow_seen:
@@ -145,16 +146,71 @@ class TestAttachedClients:
         assert slow_started.wait(10)
         started = time.perf_counter()
         for _ in range(n):
-            bus.publish(chunk, source="test")
+            bus.publish(chunk, source="test", durable=batched)
         publish_s = time.perf_counter() - started
         for t in threads:
             t.join(120)
         assert fast_seen == list(range(first, last + 1))
         assert slow_seen == list(range(first, last + 1))
         assert slow_client.healed > 0, "the burst should have overflowed the slow client's buffers"
-        assert publish_s < 5.0
+        if not batched:
+            assert publish_s < 5.0
         slow_client.close()
         fast_client.close()
+
+
+class TestBatchTimeline:
+    def test_follow_reads_batch_frames_over_ipc(self, daemon: Any) -> None:
+        """Over ipc the hello names the batch timeline, and a batched follower's socket gets ``batch.v1`` frames."""
+        with daemon.client() as c:
+            assert c.hello is not None
+            sock, batched = open_timeline(c.hello, "", "test", 10_000, batched=True)
+            with sock:
+                assert batched
+                wait_for(lambda: daemon.gateway.timeline._pub_batch.pipes)  # the daemon sends to it now
+                task_id = c.submit("batched").task_id
+                envs = decode_batch(sock.recv())
+            plain, batched = open_timeline(c.hello, "", "test", 10_000, batched=False)
+            plain.close()
+            assert not batched
+        assert any(env.task_id == task_id and isinstance(env.event, e.TaskSubmitted) for env in envs)
+
+    def test_an_unreadable_batch_frame_is_healed_from_the_journal(self, daemon: Any) -> None:
+        """A batch frame that does not decode is skipped, and the events it should have carried are replayed."""
+        bus, timeline = daemon.runtime.bus, daemon.gateway.timeline
+        client = daemon.client("mangled")
+        got: list[Envelope] = []
+        live = threading.Event()
+        first = bus.head + 1
+
+        def chunk(text: str) -> Envelope:
+            return bus.publish(e.LlmChunk(request_id="mangled", text=text), source="test", durable=True)
+
+        def follow() -> None:
+            for env in client.follow(from_seq=first):
+                assert env is not None
+                got.append(env)
+                live.set()
+                if env.event == e.LlmChunk(request_id="mangled", text="after"):
+                    return
+
+        thread = threading.Thread(target=follow)
+        thread.start()
+        chunk("before")
+        assert live.wait(10)
+        # The next event never reaches the batch timeline; a frame that cannot be read comes instead.
+        bus.remove_listener(timeline.offer)
+        missed = chunk("lost")
+        bus.add_listener(timeline.offer)
+        timeline._pub_batch.send(BATCH_TOPIC + b"\xc1 not msgpack")
+        chunk("after")
+        thread.join(30)
+        client.close()
+        assert [env.seq for env in got] == list(range(first, got[-1].seq + 1))
+        ours = [env for env in got if isinstance(env.event, e.LlmChunk) and env.event.request_id == "mangled"]
+        assert [env.event.text for env in ours] == ["before", "lost", "after"]  # type: ignore[attr-defined]
+        assert ours[1].seq == missed.seq
+        assert client.healed >= 1
 
 
 class TestNoDaemon:

@@ -32,7 +32,9 @@ def daemon(short_tmp: Path, daemon_factory: Any) -> Any:
         short_tmp / "s.json",
         {
             "plan": plan("update notes"),
-            "step:1:round:1": call(("fs.write", {"path": str(short_tmp / "notes.md"), "content": "old\nsecret-words\n"})),
+            "step:1:round:1": call(
+                ("fs.write", {"path": str(short_tmp / "notes.md"), "content": "old\nsecret-words\n"})
+            ),
             "step:1:round:2": finish("done"),
             "answer": "ok",
         },
@@ -74,7 +76,11 @@ def refusals(daemon: Any) -> list[Any]:
     events = daemon.runtime.journal.read(1, None, limit=10000)
     from greenroom.bus.codec import decode_envelope
 
-    return [env.event for env in (decode_envelope(raw) for _, raw in events) if env.event.__class__.__name__ == "AccessRefused"]
+    return [
+        env.event
+        for env in (decode_envelope(raw) for _, raw in events)
+        if env.event.__class__.__name__ == "AccessRefused"
+    ]
 
 
 def run_to_confirmation(daemon: Any, url: str, token: str) -> tuple[str, str]:
@@ -89,7 +95,9 @@ class TestUnauthenticatedPipes:
         """Before a valid hello, every request on ws gets `unauthorized` and nothing else."""
         base = endpoints(daemon)["ws"]
         with connect(base + "/control", subprotocols=["rep.sp.nanomsg.org"]) as ws:
-            for i, body in enumerate([{"op": "status"}, {"op": "tasks"}, {"op": "replay"}, {"op": "hello", "protocol": 1}]):
+            for i, body in enumerate(
+                [{"op": "status"}, {"op": "tasks"}, {"op": "replay"}, {"op": "hello", "protocol": 1}]
+            ):
                 reply = ws_request(ws, body, i + 1)
                 assert reply["type"] == "error", reply
                 assert reply["code"] == "unauthorized"
@@ -110,6 +118,17 @@ class TestUnauthenticatedPipes:
                         assert received(ws, 1.0) == []
                 assert received(good, 1.0), "the admitted pipe does get frames"
         assert any("ticket" in r.reason for r in refusals(daemon))
+
+    def test_remote_hellos_offer_no_batch_timeline(self, daemon: Any) -> None:
+        """The batch timeline is ipc only: a ws or tcp hello leaves it empty, an ipc hello names it."""
+        admin = tokens(daemon)["admin"]
+        for url in (endpoints(daemon)["ws"], endpoints(daemon)["tcp"]):
+            with Client(daemon.config.runtime_dir, url=url, token=admin) as c:
+                assert c.hello is not None
+                assert c.hello.timeline_batch == ""
+        with daemon.client() as c:
+            assert c.hello is not None
+            assert c.hello.timeline_batch == f"ipc://{daemon.config.runtime_dir}/timeline-batch.ipc"
 
     def test_tcp_timeline_pipe_receives_nothing_until_its_hello_is_accepted(self, daemon: Any) -> None:
         """On the Pair1 tcp timeline, a silent pipe gets nothing and a bad hello gets only the refusal."""
@@ -147,7 +166,6 @@ class TestUnauthenticatedPipes:
             body = json.loads(raw) if raw[:1] == b"{" else msgspec.msgpack.decode(raw)
             assert body["type"] == "error"
             assert body["code"] in ("unauthorized", "rate_limited")
-
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(frame=st.binary(min_size=1, max_size=300))
@@ -237,7 +255,9 @@ class TestRevocationAndLimits:
             Client(daemon.config.runtime_dir, url=url, token=t["viewer"]).connect()
         assert exc.value.code == "unauthorized"
 
-    def test_rejected_hellos_are_rate_limited_and_journaled_once_limited(self, short_tmp: Path, daemon_factory: Any) -> None:
+    def test_rejected_hellos_are_rate_limited_and_journaled_once_limited(
+        self, short_tmp: Path, daemon_factory: Any
+    ) -> None:
         """After the limit, hellos are refused without a token check and the journal stops growing."""
         d = daemon_factory(make_config(short_tmp, None, *REMOTE, "gateway.hello_failures_per_minute=3"))
         good = tokens(d)["admin"]

@@ -14,6 +14,7 @@ import pytest
 
 from greenroom.bus import Bus, Journal, decode_envelope
 from greenroom.bus import events as e
+from greenroom.bus.batch_frames import decode_batch
 from greenroom.runtime.timeline import Timeline
 from tests.conftest import answer, make_config, wait_for, write_script
 
@@ -51,11 +52,16 @@ class Setup:
         self.pub.listen(f"ipc://{root}/t.ipc")
         self.pub_json = pynng.Pub0(send_buffer_size=8192)
         self.pub_json.listen(f"ipc://{root}/tj.ipc")
-        self.timeline = Timeline(self.journal, self.pub, self.pub_json, lambda: json, max_pending=max_pending)
+        self.pub_batch = pynng.Pub0(send_buffer_size=8192)
+        self.pub_batch.listen(f"ipc://{root}/tb.ipc")
+        self.timeline = Timeline(
+            self.journal, self.pub, self.pub_json, lambda: json, max_pending=max_pending, pub_batch=self.pub_batch
+        )
         self.bus.add_listener(self.timeline.offer, first=True)
         self.rx = Receiver(f"ipc://{root}/t.ipc")
         self.rx_json = Receiver(f"ipc://{root}/tj.ipc")
-        wait_for(lambda: len(self.pub.pipes) == 1 and len(self.pub_json.pipes) == 1)  # frames reach them
+        self.rx_batch = Receiver(f"ipc://{root}/tb.ipc")
+        wait_for(lambda: all(len(sock.pipes) == 1 for sock in (self.pub, self.pub_json, self.pub_batch)))
         self.sender = threading.Thread(target=self.timeline.run, daemon=True)
         if start:
             self.start()
@@ -67,14 +73,19 @@ class Setup:
     def seqs(self, frames: list[bytes]) -> list[int]:
         return [decode_envelope(f.partition(b" ")[2]).seq for f in frames]
 
+    def batch_seqs(self) -> list[int]:
+        return [env.seq for frame in list(self.rx_batch.frames) for env in decode_batch(frame)]
+
     def close(self) -> None:
         self.timeline.close()
         self.sender.join(5)
         self.bus.close()
         self.rx.close()
         self.rx_json.close()
+        self.rx_batch.close()
         self.pub.close()
         self.pub_json.close()
+        self.pub_batch.close()
         self.journal.close()
 
 
@@ -122,6 +133,30 @@ class TestTimeline:
         wait_for(lambda: len(s.rx.frames) == 500, timeout=30)
         assert s.seqs(s.rx.frames) == list(range(1, 501))
         assert s.timeline.healed > 0
+        wait_for(lambda: len(s.batch_seqs()) == 500, timeout=30)
+        assert s.batch_seqs() == list(range(1, 501)), "the batch timeline is healed alike"
+
+    def test_batch_frames_carry_every_event_once_in_order(self, make: Callable[..., Setup]) -> None:
+        """The batch timeline gets single events and bursts alike, as frames of the journal's bodies, every seq once."""
+        s = make()
+        wait_for(lambda: s.timeline._waiting)
+        s.bus.publish(e.TaskStarted(), source="t", task_id="x", durable=True)
+        gate, held = threading.Event(), threading.Event()
+        # Hold the writer so the burst is committed as one batch (whatever the scheduler does).
+        writer = threading.Thread(target=s.bus.exclusive, args=(lambda _j: (held.set(), gate.wait(30)),))
+        writer.start()
+        assert held.wait(10)
+        for i in range(3000):
+            s.bus.publish(e.LlmChunk(request_id="r", text=str(i)), source="t")
+        gate.set()
+        writer.join(10)
+        s.bus.flush()
+        s.bus.publish(e.TaskFinished(answer="ok"), source="t", task_id="x", durable=True)
+        wait_for(lambda: len(s.batch_seqs()) == 3002, timeout=30)
+        assert s.batch_seqs() == list(range(1, 3003))
+        assert len(s.rx_batch.frames) == 1 + 3 + 1, "one frame a commit, the burst cut at 1024 events a frame"
+        assert decode_batch(s.rx_batch.frames[0]) == [decode_envelope(dict(s.journal.read())[1])]
+        wait_for(lambda: len(s.rx.frames) == 3002, timeout=30)  # the one-event-a-frame timeline still gets each
 
     def test_json_frames_while_someone_listens(self, make: Callable[..., Setup]) -> None:
         """With a JSON listener, each event also goes out as ``<type> <JSON envelope>``."""
