@@ -50,7 +50,7 @@ def follow(args: dict[str, Any]) -> dict[str, Any]:
     last_at = 0.0
     started = False
     with Client(Path(args["runtime_dir"]), name="bench-follow", timeout=30) as client:
-        options = (
+        options: dict[str, Any] = (
             {"batched": False}
             if "batched" in signature(client.follow).parameters and not args.get("batched", True)
             else {}

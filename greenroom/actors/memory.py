@@ -3,6 +3,7 @@
 Searches and single adds run on the actor's thread. An ingest runs on a thread
 of its own (it can take minutes) while searches go on; the engine serialises
 its writes. Stopping the actor cancels running ingests after their current file.
+These threads run at a lower CPU priority (``[memory] nice``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from greenroom.actors.messages import (
     WatchChanged,
     Watches,
 )
+from greenroom.actors.priority import lower_thread_priority
 from greenroom.bus.events import MemoryIngestFinished, MemoryStored
 from greenroom.bus.memory_records import ForgetReport, IngestReport, MemoryStats, SearchResult
 from greenroom.bus.protocol import WatchView
@@ -59,6 +61,9 @@ class MemoryActor(GreenroomActor):
         return self.deps.memory
 
     def on_start(self) -> None:
+        # Embedding, indexing and loading the embedder (seconds of imports) are background work:
+        # at a lower priority they leave the cores to the timeline while tasks run.
+        lower_thread_priority(self.deps.memory.config.nice)
         ref = self.actor_ref
 
         def on_changes(changes: dict[str, set[str]]) -> None:

@@ -65,6 +65,10 @@ class MemoryConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Directory names never descended into on ingest (hidden directories are skipped too)."""
     watch_debounce_ms: int = 300
     """Watched folders: a batch of changes is ingested once no new change came for this long."""
+    nice: int = 10
+    """How much lower than the daemon's the CPU priority of the Memory actor's threads is (Linux;
+    0 to 19): embedding and indexing are background work, so under load they leave the cores to
+    the timeline, requests and the model. 0 keeps the daemon's."""
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 16:
@@ -85,5 +89,7 @@ class MemoryConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             raise ValueError(f"memory.query_threads must be between 0 and 256, got {self.query_threads}")
         if self.query_cache < 0:
             raise ValueError(f"memory.query_cache must not be negative, got {self.query_cache}")
+        if not 0 <= self.nice <= 19:
+            raise ValueError(f"memory.nice must be between 0 and 19, got {self.nice}")
         if not 0 < self.near_duplicate <= 1:
             raise ValueError("memory.near_duplicate must be in (0, 1]")
