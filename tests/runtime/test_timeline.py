@@ -192,11 +192,18 @@ class TestWhatClientsSee:
 
         bus._listeners = [slow_fold if fn == fold else fn for fn in bus._listeners]
         with d.client() as c:
+            # Live before the task starts: a follower that replayed the journal after the task ended could
+            # read task.finished there while the index still folds it (replays serve what is committed).
+            start = bus.head + 1
+            bus.publish(e.LlmChunk(request_id="marker", text="live"), source="test", durable=True)
+            stream = c.follow(from_seq=start)
+            assert next(stream) is not None
             sub = c.submit("say done")
-            for env in c.follow(from_seq=sub.seq, task_id=sub.task_id):
-                if isinstance(env.event, e.TaskFinished):
+            for env in stream:
+                if env is not None and env.task_id == sub.task_id and isinstance(env.event, e.TaskFinished):
                     assert c.task(sub.task_id).status == "finished"
                     break
+            stream.close()
 
     def test_an_event_seen_on_the_timeline_can_be_replayed_at_once(self, short_tmp: Path, daemon_factory: Any) -> None:
         """A replay of what a client just saw returns it, though the commit's last listeners still run."""
