@@ -46,7 +46,7 @@ from greenroom.runtime.paths import (
     ensure_private_dir,
     ipc_url,
 )
-from greenroom.runtime.replay import Replays, decoded_events
+from greenroom.runtime.replay import Replays, decoded_events, settled_head
 from greenroom.runtime.timeline import Timeline
 from greenroom.runtime.tokens import TokenStore
 from greenroom.runtime.transports import Transports
@@ -104,9 +104,7 @@ class Gateway:
         """Set by the daemon: starts an orderly stop (the ``shutdown`` request; the argument is who asked)."""
         self.replays = Replays(
             runtime.journal,
-            # The journal's head: rows are committed before listeners run (the timeline among them),
-            # so a client healing a gap it saw is never told the range does not exist yet.
-            lambda: runtime.journal.head,
+            lambda: settled_head(runtime.bus),  # see there: the journal's head, its listeners run
             lambda pipe_id: self.access.role_of(pipe_id) != "viewer",
             self._serve,
             workers=config.gateway.replay_workers,
@@ -285,7 +283,7 @@ class Gateway:
             case p.GetTask(task_id=task_id):
                 return p.TaskReply(task=rt.task(task_id))
             case p.Replay():  # JSON and viewers (redacted); others get the journal's bytes (replay.py)
-                return decoded_events(rt.journal, rt.journal.head, request)
+                return decoded_events(rt.journal, settled_head(rt.bus), request)
             case p.Status():
                 with self._lock:
                     clients = self._clients

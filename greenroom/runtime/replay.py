@@ -30,7 +30,7 @@ import msgspec
 import pynng
 import structlog
 
-from greenroom.bus import Journal, decode_row, encode, encode_envelope
+from greenroom.bus import Bus, BusClosedError, Journal, decode_row, encode, encode_envelope
 from greenroom.bus import protocol as p
 from greenroom.bus.codec import Format
 from greenroom.bus.journal import Row
@@ -48,6 +48,26 @@ class RawEvents(msgspec.Struct, tag="events", frozen=True):
     events: list[msgspec.Raw]
     head: int
     next_seq: int
+
+
+SETTLE_S = 5.0
+"""How long a replay waits for the listeners of the rows it would serve (microseconds, normally)."""
+
+
+def settled_head(bus: Bus) -> int:
+    """The journal's head, once the bus's listeners have run on every row up to it.
+
+    A replay serves up to the journal's head, not the bus's durable mark: rows are in
+    the journal before the listeners run (the timeline among them), and a client healing
+    a gap it has just seen must find them. But the listeners also hold the task index
+    and the chats: a replay served before they folded a row could hand a client
+    ``task.finished`` while ``task`` still said running. So it waits for them; a head
+    that does not settle in ``SETTLE_S`` (a stuck listener) is served as it is.
+    """
+    head = bus.journal.head
+    with contextlib.suppress(TimeoutError, BusClosedError):
+        bus.wait_durable(head, timeout=SETTLE_S)
+    return head
 
 
 def page(journal: Journal, head: int, request: p.Replay) -> tuple[list[Row], int]:

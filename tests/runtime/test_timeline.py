@@ -205,6 +205,36 @@ class TestWhatClientsSee:
                     break
             stream.close()
 
+    def test_a_replay_waits_for_the_index_to_fold_what_it_serves(self, short_tmp: Path, daemon_factory: Any) -> None:
+        """A replay that serves task.finished answers only once the task index folded it: `task` then says so."""
+        d = daemon_factory(make_config(short_tmp, write_script(short_tmp / "s.json", {"plan": answer("done")})))
+        bus, fold = d.runtime.bus, d.runtime.tasks.apply
+        committed, release = threading.Event(), threading.Event()
+
+        def stuck_fold(records: list[Any]) -> None:  # the index stuck on the finish (until released)
+            if any(isinstance(r.envelope.event, e.TaskFinished) for r in records):
+                committed.set()
+                release.wait(3)
+            fold(records)
+
+        bus._listeners = [stuck_fold if fn == fold else fn for fn in bus._listeners]
+        seen: list[tuple[bool, str]] = []
+        with d.client() as c:
+            sub = c.submit("say done")
+            wait_for(committed.is_set, timeout=60)  # task.finished is in the journal; the index has not folded it
+
+            def replay_then_read() -> None:
+                with d.client() as other:
+                    events = other.replay(sub.seq, limit=5000).events
+                    finished = any(isinstance(env.event, e.TaskFinished) for env in events)
+                    seen.append((finished, other.task(sub.task_id).status))
+
+            reader = threading.Thread(target=replay_then_read)
+            reader.start()
+            reader.join(60)
+            release.set()
+        assert seen == [(True, "finished")]
+
     def test_an_event_seen_on_the_timeline_can_be_replayed_at_once(self, short_tmp: Path, daemon_factory: Any) -> None:
         """A replay of what a client just saw returns it, though the commit's last listeners still run."""
         d = daemon_factory(make_config(short_tmp, write_script(short_tmp / "s.json", {"plan": answer("done")})))
