@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,7 +111,7 @@ def _backend(model: str, data_dir: Path | None) -> Backend:
 
         folder = ensure_default_model((data_dir or Path(platformdirs.user_data_dir("greenroom"))) / "models")
         return local_backend(lambda: folder, model)
-    local = Path(model).expanduser()
+    local = Path(os.path.expanduser(model))
     return local_backend(lambda: local if local.exists() else model, model)
 
 

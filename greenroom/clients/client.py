@@ -374,7 +374,7 @@ def default_runtime_dir() -> Path:
     """The runtime dir clients look in: ``$GREENROOM_RUNTIME_DIR`` or the platform default."""
     env = os.environ.get("GREENROOM_RUNTIME_DIR")
     if env:
-        return Path(env).expanduser()
+        return Path(os.path.expanduser(env))
     from greenroom.runtime.paths import platform_runtime_dir
 
     return platform_runtime_dir()

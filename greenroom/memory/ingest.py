@@ -92,7 +92,7 @@ class Ingestion:
         if not paths:
             raise BadMemoryInput("nothing to ingest: no paths given")
         self.engine = engine
-        self.roots = [Path(p).expanduser().resolve() for p in paths]
+        self.roots = [Path(os.path.expanduser(p)).resolve() for p in paths]
         for root in self.roots:
             if not root.exists() and not engine.store.items_under(str(root)):
                 raise BadMemoryInput(f"no such file or folder: {root}")

@@ -155,9 +155,10 @@ class Reranker:
 
     def _loadable_offline(self) -> bool:
         """The model is a local folder or already in the hub cache (no network needed to load it)."""
+        import os
         from pathlib import Path
 
-        if Path(self.model_name).expanduser().is_dir():
+        if Path(os.path.expanduser(self.model_name)).is_dir():
             return True
         try:
             from huggingface_hub import try_to_load_from_cache

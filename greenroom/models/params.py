@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -65,7 +66,7 @@ def model_max_context(model: str) -> int | None:
     entry = load_catalog().get(model)
     if entry is not None:
         return entry.context_window
-    config = Path(model).expanduser() / "config.json"
+    config = Path(os.path.expanduser(model)) / "config.json"
     if config.is_file():
         value = json.loads(config.read_text()).get("max_position_embeddings")
         return int(value) if value else None
@@ -77,7 +78,7 @@ def check_model_id(model: str, remote_names: tuple[str, ...] = ()) -> None:
     or an ``org/name`` repo id."""
     from greenroom.models.catalog import load_catalog
 
-    if load_catalog().get(model) or Path(model).expanduser().is_dir() or model in remote_names:
+    if load_catalog().get(model) or Path(os.path.expanduser(model)).is_dir() or model in remote_names:
         return
     parts = model.split("/")
     if len(parts) == 2 and all(parts) and not model.startswith((".", "~")):

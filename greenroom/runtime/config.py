@@ -8,6 +8,7 @@ environment or the config file: they receive this object.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -93,11 +94,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
     @property
     def data_dir(self) -> Path:
-        return Path(self.daemon.data_dir).expanduser() if self.daemon.data_dir else platform_data_dir()
+        return Path(os.path.expanduser(self.daemon.data_dir)) if self.daemon.data_dir else platform_data_dir()
 
     @property
     def runtime_dir(self) -> Path:
-        return Path(self.daemon.runtime_dir).expanduser() if self.daemon.runtime_dir else platform_runtime_dir()
+        return Path(os.path.expanduser(self.daemon.runtime_dir)) if self.daemon.runtime_dir else platform_runtime_dir()
 
 
 def default_config_path() -> Path:

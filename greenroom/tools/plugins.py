@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import sqlite3
 import sys
@@ -249,7 +250,7 @@ class PluginManager:
 
     @staticmethod
     def _entry_path(index_file: Path, entry: IndexEntry) -> Path:
-        path = Path(entry.path).expanduser()
+        path = Path(os.path.expanduser(entry.path))
         return path if path.is_absolute() else index_file.parent / path
 
     # -- loading ---------------------------------------------------------------------------

@@ -91,6 +91,9 @@ class TestModelsThroughTheDaemon:
                 client.model_params("qwen3-4b", set={"temperature": -1})
             with pytest.raises(ServerError, match="unknown model 'gpt-17'"):
                 client.model_params("gpt-17")
+            for home_of_nobody in ("~0", "~no-such-user/models/x"):  # Path.expanduser raised: answered `internal`
+                with pytest.raises(ServerError, match=f"unknown model '{home_of_nobody}'"):
+                    client.model_params(home_of_nobody)
             assert client.model_params("qwen3-4b", clear=["top_k"]).params == {"temperature": 0.7}
             changed = [x for x in events_since(client, 1) if isinstance(x, e.ModelParamsChanged)]
             assert [c.params for c in changed] == [{"temperature": 0.7, "top_k": 40}, {"temperature": 0.7}]

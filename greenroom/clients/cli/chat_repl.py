@@ -252,7 +252,7 @@ class ChatRepl:
 
     def _export(self, arg: str) -> None:
         chat = self._ensure_chat()
-        path = Path(arg or f"{chat.chat_id}.json").expanduser()
+        path = Path(os.path.expanduser(arg or f"{chat.chat_id}.json"))
         markdown = path.suffix.lower() in (".md", ".markdown")
         text = self.client.chat_export(chat.chat_id, "markdown" if markdown else "json")
         try:
@@ -273,7 +273,7 @@ class ChatRepl:
             out(f"  · using {slow.load_model(arg)}")
 
     def _attach(self, kind: str, arg: str) -> None:
-        path = Path(arg).expanduser().resolve()
+        path = Path(os.path.expanduser(arg)).resolve()
         if not path.is_file():
             out(f"  · no {kind} at {path}")
             return

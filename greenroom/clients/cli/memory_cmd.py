@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import datetime
@@ -41,7 +42,7 @@ def _filter(args: argparse.Namespace) -> p.MemoryFilter:
         source=args.source,
         since=args.since,
         until=args.until,
-        path_prefix=str(Path(args.path).expanduser().resolve()) if args.path else None,
+        path_prefix=str(Path(os.path.expanduser(args.path)).resolve()) if args.path else None,
     )
 
 
@@ -128,7 +129,7 @@ def ingest_paths(args: argparse.Namespace) -> int:
     """Ingest files and folders, with a progress bar."""
     from tqdm import tqdm
 
-    paths = [str(Path(path).expanduser().resolve()) for path in args.paths]
+    paths = [str(Path(os.path.expanduser(path)).resolve()) for path in args.paths]
     with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         started = client.memory_ingest(paths, args.tag)
         if args.detach:
@@ -226,7 +227,7 @@ def watch_paths(args: argparse.Namespace) -> int:
     if args.list == bool(paths):
         err("give folders to watch, or --list" if not paths else "--list takes no paths")
         return EXIT_USAGE
-    resolved = [str(Path(path).expanduser().resolve()) for path in paths]
+    resolved = [str(Path(os.path.expanduser(path)).resolve()) for path in paths]
     with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         if args.list:
             watches = client.memory_watches()

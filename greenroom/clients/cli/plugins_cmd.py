@@ -7,6 +7,7 @@ next start. Folder and index paths are resolved here and read by the daemon.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from greenroom.clients.cli.common import EXIT_OK, connect, guarded, out
@@ -46,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _path(value: str) -> str:
-    return str(Path(value).expanduser().resolve())
+    return str(Path(os.path.expanduser(value)).resolve())
 
 
 @guarded
