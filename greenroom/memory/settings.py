@@ -65,10 +65,12 @@ class MemoryConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Directory names never descended into on ingest (hidden directories are skipped too)."""
     watch_debounce_ms: int = 300
     """Watched folders: a batch of changes is ingested once no new change came for this long."""
-    nice: int = 10
+    nice: int = 0
     """How much lower than the daemon's the CPU priority of the Memory actor's threads is (Linux;
-    0 to 19): embedding and indexing are background work, so under load they leave the cores to
-    the timeline, requests and the model. 0 keeps the daemon's."""
+    0 to 19). Higher leaves the cores to the timeline while memory embeds, but nice is relative to
+    every process on the machine, and a task's memory search waits on these threads: at 10, beside
+    two busy processes, the embedder's first load did not finish in 20 s. So 0 (the daemon's) by
+    default; raise it where timeline latency matters more than tasks on a busy machine."""
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 16:
