@@ -28,6 +28,7 @@ import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import pynng
 import structlog
@@ -146,32 +147,16 @@ class Timeline:
             self._send_json([(rec.type, rec.envelope) for rec in records])
 
     def _send_frames(self, frames: list[tuple[int, str, bytes]]) -> None:
-        # nng_send itself (what pynng's send wraps): a Pub0 send queues to each pipe or drops, never blocks.
-        send, sock, topic = lib.nng_send, self._pub.socket, self._topic
+        sock, topic = self._pub.socket, self._topic
         for seq, kind, raw in frames:
-            frame = topic(kind) + raw
-            err = send(sock, frame, len(frame), 0)
-            if err:
-                try:
-                    check_err(err)
-                except pynng.Closed:
-                    raise
-                except pynng.NNGException as exc:  # one frame that cannot be sent must not end the timeline
-                    log.error("timeline_send_failed", seq=seq, error=repr(exc))
+            _send_raw(sock, topic(kind) + raw, seq=seq)
 
     def _send_batches(self, first: int, bodies: list[bytes]) -> None:
         """``bodies`` (seq ``first`` on) as batch frames; no listener costs one nng_send a frame."""
         assert self._pub_batch is not None
-        send, sock = lib.nng_send, self._pub_batch.socket
+        sock = self._pub_batch.socket
         for frame in batch_frames(bodies):
-            err = send(sock, frame, len(frame), 0)
-            if err:
-                try:
-                    check_err(err)
-                except pynng.Closed:
-                    raise
-                except pynng.NNGException as exc:  # clients heal the frame's events from the journal
-                    log.error("timeline_send_failed", first_seq=first, format="batch", error=repr(exc))
+            _send_raw(sock, frame, first_seq=first, format="batch")  # clients heal a lost frame from the journal
 
     def _send_json(self, envs: list[tuple[str, Envelope]]) -> None:
         for kind, env in envs:
@@ -198,3 +183,18 @@ class Timeline:
                 self._send_json([(event_type(env.event), env) for env in envs])
             self.healed += len(rows)
             start = rows[-1][0] + 1
+
+
+def _send_raw(sock: Any, frame: bytes, **where: Any) -> None:
+    """nng_send itself (what pynng's send wraps): a Pub0 send queues to each pipe or drops, never blocks.
+
+    One frame that cannot be sent must not end the timeline: it is logged (with ``where``).
+    """
+    err = lib.nng_send(sock, frame, len(frame), 0)
+    if err:
+        try:
+            check_err(err)
+        except pynng.Closed:
+            raise
+        except pynng.NNGException as exc:
+            log.error("timeline_send_failed", error=repr(exc), **where)

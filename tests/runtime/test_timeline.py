@@ -192,8 +192,8 @@ class TestWhatClientsSee:
 
         bus._listeners = [slow_fold if fn == fold else fn for fn in bus._listeners]
         with d.client() as c:
-            # Live before the task starts: a follower that replayed the journal after the task ended could
-            # read task.finished there while the index still folds it (replays serve what is committed).
+            # Live before the task starts, so task.finished comes over the timeline (the replay path has
+            # its own test below: test_a_replay_waits_for_the_index_to_fold_what_it_serves).
             start = bus.head + 1
             bus.publish(e.LlmChunk(request_id="marker", text="live"), source="test", durable=True)
             stream = c.follow(from_seq=start)
