@@ -227,7 +227,7 @@ def embeddings_first_use(deps: ActorDeps, task_id: str, causation: int | None = 
         return
     name = embedder.model_name
     deps.bus.publish(
-        ModelLoading(model=name, purpose="embeddings for memory search and tool matching", reason="first use"),
+        ModelLoading(model=name, purpose="embedding model for memory search and tool matching", reason="first use"),
         source="planner", task_id=task_id, causation_id=causation, correlation_id=task_id,
     )  # fmt: skip
     started = time.monotonic()

@@ -219,7 +219,7 @@ class ModelLoading(_Event, tag="model.loading", frozen=True):
 
     model: str
     purpose: str = ""
-    """What it is for, in words (``embeddings for memory search and tool matching``)."""
+    """What it is for, in words (``embedding model for memory search and tool matching``)."""
     reason: str = ""
 
 
