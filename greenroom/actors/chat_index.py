@@ -61,6 +61,9 @@ class ChatIndex:
     the bus writer after each commit (``bus.add_listener(index.apply)``).
     """
 
+    TYPES = frozenset(CHAT_EVENT_TYPES)
+    """The event types it folds (the ``types`` of its bus listener)."""
+
     def __init__(self) -> None:
         self._chats: dict[str, ChatView] = {}
         self._task_chat: dict[str, str] = {}

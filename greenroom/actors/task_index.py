@@ -56,6 +56,9 @@ class TaskIndex:
     lags what clients can see.
     """
 
+    TYPES = _TYPES
+    """The event types it folds (``bus.add_listener(index.apply, types=TaskIndex.TYPES)``)."""
+
     def __init__(self) -> None:
         self._tasks: dict[str, TaskView] = {}
         self._confirmations: dict[str, str] = {}  # confirmation id -> task id

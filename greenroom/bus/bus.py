@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 import msgspec
@@ -100,7 +100,7 @@ class Bus:
         self._durable_cond = threading.Condition()
         self._subs: list[Subscription] = []
         self._jobs: list[_Job] = []
-        self._listeners: list[Callable[[list[Record]], None]] = []
+        self._listeners: list[tuple[Callable[[list[Record]], None], frozenset[str] | None]] = []
         self._closed = False
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._writer_loop, name="bus-writer", daemon=True)
@@ -235,20 +235,27 @@ class Bus:
             on_ready()
         return sub
 
-    def add_listener(self, fn: Callable[[list[Record]], None], *, first: bool = False) -> None:
+    def add_listener(
+        self, fn: Callable[[list[Record]], None], *, first: bool = False, types: Collection[str] | None = None
+    ) -> None:
         """Call ``fn(records)`` on the committing thread after each commit, before subscribers.
 
         For small synchronous views (such as the task index) that must never lag
-        the journal, and for the timeline sender (added after the views, so what a
-        client sees the views already hold). ``first`` puts ``fn`` before the others.
-        ``fn`` must be fast and must not publish.
+        the journal, and for the timeline sender (added first, so an event leaves
+        for clients as soon as it is committed; the bus counts a batch durable only
+        once every listener ran, which is what requests wait for). ``first`` puts
+        ``fn`` before the others.
+        ``types``: call ``fn`` only for a batch holding an event of one of these types
+        (it still gets the whole batch); a single event no view folds then costs the
+        views nothing. ``fn`` must be fast and must not publish.
         """
+        entry = (fn, None if types is None else frozenset(types))
         # A new list each time: a commit in progress iterates the old one.
-        self._listeners = [fn, *self._listeners] if first else [*self._listeners, fn]
+        self._listeners = [entry, *self._listeners] if first else [*self._listeners, entry]
 
     def remove_listener(self, fn: Callable[[list[Record]], None]) -> None:
         """Stop calling ``fn`` (no-op if it is not a listener)."""
-        self._listeners = [f for f in self._listeners if f != fn]  # bound methods are equal, not identical
+        self._listeners = [e for e in self._listeners if e[0] != fn]  # bound methods are equal, not identical
 
     def _unsubscribe(self, sub: Subscription) -> None:
         with self._durable_cond:
@@ -371,7 +378,10 @@ class Bus:
             [(env.seq, env.ts, kind, env.task_id, raw) for env, kind, raw in zip(envs, types, raws, strict=True)]
         )
         records = [Record(env.seq, raw, env, kind) for env, kind, raw in zip(envs, types, raws, strict=True)]
-        for listener in self._listeners:
+        kinds = set(types)
+        for listener, wanted in self._listeners:
+            if wanted is not None and wanted.isdisjoint(kinds):
+                continue
             try:
                 listener(records)
             except Exception:

@@ -197,15 +197,15 @@ class Runtime:
         self.journal.on_corrupt = self._report_corrupt
         self.tasks = TaskIndex()
         self.tasks.load(self.journal)
-        self.bus.add_listener(self.tasks.apply)
+        self.bus.add_listener(self.tasks.apply, types=self.tasks.TYPES)
         self.journal_ops = JournalOps(self.bus, self.tasks, config.journal, data_dir / LOG_DIR, clock)
         self.chats = ChatIndex()
         self.chats.load(self.journal)
-        self.bus.add_listener(self.chats.apply)
+        self.bus.add_listener(self.chats.apply, types=self.chats.TYPES)
         self.journal_ops.rewriters.append(self.chats.rewrite)
         self.schedules = ScheduleIndex()
         self.schedules.load(self.journal)
-        self.bus.add_listener(self.schedules.apply)
+        self.bus.add_listener(self.schedules.apply, types=self.schedules.TYPES)
         self.schedule_ops = ScheduleOps(self.bus, self.schedules, config.schedules, clock)
         self.supervisor = Supervisor(self.bus)
         # Opens lazily (models and indexes load on first use), so start-up stays fast.

@@ -150,9 +150,11 @@ class Gateway:
                     tg.start_soon(self._run_thread, workers.loop, workers.open_context(), limiter, running)
                 for _ in range(self.replays.workers):
                     tg.start_soon(self._run_thread, lambda _: self.replays.run(), None, limiter, running)
-                # Each committed batch comes straight here, after the indexes have folded it: a client
-                # that sees an event can act on it at once (cancel, chat send, task status agree).
-                bus.add_listener(timeline.offer)
+                # Each committed batch comes straight here, first of the bus's listeners: its frames leave
+                # before the indexes fold it, and every request waits for them first (``_serve``), so a
+                # client that sees an event and acts on it at once finds it folded (cancel, chat send and
+                # task status agree with the timeline).
+                bus.add_listener(timeline.offer, first=True)
                 tg.start_soon(self._run_thread, lambda _: timeline.run(), None, limiter, running)
                 await anyio.to_thread.run_sync(running.wait)  # "started" means every worker runs
                 if self.transports.enabled:
@@ -233,6 +235,7 @@ class Gateway:
     def _serve(self, request: p.Request, fmt: Format, pipe_id: int) -> bytes:
         """Run an admitted request and encode its reply (fitted to the pipe: redaction, URLs)."""
         op = request.__struct_config__.tag
+        settled_head(self.runtime.bus)  # the indexes hold every event a client can have seen (microseconds)
         try:
             reply = self.dispatch(request, pipe_id)
         except RequestError as exc:

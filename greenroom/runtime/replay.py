@@ -51,18 +51,19 @@ class RawEvents(msgspec.Struct, tag="events", frozen=True):
 
 
 SETTLE_S = 5.0
-"""How long a replay waits for the listeners of the rows it would serve (microseconds, normally)."""
+"""How long a request waits for the listeners of the committed rows (microseconds, normally)."""
 
 
 def settled_head(bus: Bus) -> int:
     """The journal's head, once the bus's listeners have run on every row up to it.
 
-    A replay serves up to the journal's head, not the bus's durable mark: rows are in
-    the journal before the listeners run (the timeline among them), and a client healing
-    a gap it has just seen must find them. But the listeners also hold the task index
-    and the chats: a replay served before they folded a row could hand a client
-    ``task.finished`` while ``task`` still said running. So it waits for them; a head
-    that does not settle in ``SETTLE_S`` (a stuck listener) is served as it is.
+    The timeline is the bus's first listener: a client can see a row before the task,
+    chat and schedule indexes (the later listeners) have folded it. So every request
+    waits here before it is served (``Gateway._serve``): a client that sees
+    ``task.finished`` and asks at once reads the task finished. A replay serves up to
+    the journal's head, not the bus's durable mark, because a client healing a gap it
+    has just seen must find those rows. A head that does not settle in ``SETTLE_S``
+    (a stuck listener) is served as it is.
     """
     head = bus.journal.head
     with contextlib.suppress(TimeoutError, BusClosedError):

@@ -1,7 +1,8 @@
 """The ipc timeline sender: one hand-off from the journal commit to the Pub0 sockets.
 
-The bus calls :meth:`Timeline.offer` right after each commit (a bus listener,
-on the committing thread) with the committed records, which carry their type
+The bus calls :meth:`Timeline.offer` right after each commit (its first
+listener, on the committing thread, before the indexes fold the batch; requests
+wait for those) with the committed records, which carry their type
 (the topic) and the journal's own bytes. Frames are ``<type> <body>``: nothing
 is decoded or re-encoded for the msgpack timeline, and the JSON timeline
 encodes only while someone listens. The batch timeline gets the same batch as
@@ -140,8 +141,10 @@ class Timeline:
         return topic
 
     def _send(self, records: list[Record]) -> None:
-        self._send_frames([(rec.seq, rec.type, rec.raw) for rec in records])
-        if self._pub_batch is not None:
+        # A socket nobody subscribes to is skipped (pynng counts a pipe before nng can send to it).
+        if self._pub.pipes:
+            self._send_frames([(rec.seq, rec.type, rec.raw) for rec in records])
+        if self._pub_batch is not None and self._pub_batch.pipes:
             self._send_batches(records[0].seq, [rec.raw for rec in records])
         if self._json_wanted():
             self._send_json([(rec.type, rec.envelope) for rec in records])

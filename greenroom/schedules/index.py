@@ -58,6 +58,9 @@ class ScheduleIndex:
     fire is in the index before its durable publish returns.
     """
 
+    TYPES = _TYPES
+    """The event types it folds (the ``types`` of its bus listener)."""
+
     def __init__(self) -> None:
         self._views: dict[str, ScheduleView] = {}
         self._task_schedule: dict[str, str] = {}  # task id -> schedule id, for runs still open

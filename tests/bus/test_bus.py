@@ -219,6 +219,22 @@ class TestGroupCommit:
         bus.publish(_chunk(1), source="t", durable=True)
         assert seen.calls == ["b", "a", "a"]
 
+    def test_a_typed_listener_gets_only_batches_holding_its_types_but_whole(self, bus: Bus) -> None:
+        """``types``: a batch with none of them skips the listener; one with any reaches it in full."""
+        batches: list[list[str]] = []
+        bus.add_listener(lambda records: batches.append([r.type for r in records]), types={"task.started"})
+        bus.publish(_chunk(0), source="t", durable=True)
+        assert batches == []
+        gate = threading.Event()
+        bus.add_listener(lambda records: gate.wait(5), first=True)  # holds the first commit: the rest queue
+        bus.publish(_chunk(1), source="t")
+        wait_for(lambda: bus._committing)
+        bus.publish(_chunk(2), source="t")
+        bus.publish(e.TaskStarted(), source="t", task_id="x")
+        gate.set()
+        bus.flush()
+        assert batches == [["llm.chunk", "task.started"]]
+
     def test_records_carry_their_type(self, bus: Bus) -> None:
         """Subscribers and listeners get the event type (the timeline topic) without looking inside."""
         sub = bus.subscribe("all")

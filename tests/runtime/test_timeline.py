@@ -169,6 +169,20 @@ class TestTimeline:
         assert decoded[1]["event"] == {"type": "llm.chunk", "request_id": "r", "text": "hi"}
         assert [f.partition(b" ")[0] for f in s.rx_json.frames] == [b"task.started", b"llm.chunk"]
 
+    def test_a_socket_nobody_follows_is_not_sent_to(self, make: Callable[..., Setup]) -> None:
+        """One-event frames go out only while a pipe is on that socket; the batch timeline keeps its follower."""
+        s = make()
+        sent: list[int] = []
+        send_frames = s.timeline._send_frames
+        s.timeline._send_frames = lambda frames: (sent.extend(f[0] for f in frames), send_frames(frames))  # type: ignore[method-assign]
+        s.bus.publish(e.TaskStarted(), source="t", task_id="x", durable=True)
+        wait_for(lambda: len(s.rx.frames) == 1)
+        s.rx.close()
+        wait_for(lambda: not s.pub.pipes)
+        s.bus.publish(e.TaskFinished(answer="ok"), source="t", task_id="x", durable=True)
+        wait_for(lambda: s.batch_seqs() == [1, 2])
+        assert sent == [1]
+
     def test_a_closed_timeline_takes_nothing(self, make: Callable[..., Setup]) -> None:
         """After close, offers are ignored and the sender has returned."""
         s = make()
@@ -181,16 +195,17 @@ class TestTimeline:
 
 class TestWhatClientsSee:
     def test_a_task_seen_finished_on_the_timeline_reads_finished(self, short_tmp: Path, daemon_factory: Any) -> None:
-        """The timeline leaves after the task index folds a commit: a client that sees task.finished reads it."""
+        """The timeline leaves before the task index folds a commit, and requests wait for the fold: a client
+        that sees task.finished reads it finished."""
         d = daemon_factory(make_config(short_tmp, write_script(short_tmp / "s.json", {"plan": answer("done")})))
         bus, fold = d.runtime.bus, d.runtime.tasks.apply
 
-        def slow_fold(records: list[Any]) -> None:  # an index slow to fold the finish: the timeline must wait
+        def slow_fold(records: list[Any]) -> None:  # an index slow to fold the finish: `task` must wait
             if any(isinstance(r.envelope.event, e.TaskFinished) for r in records):
                 time.sleep(0.3)
             fold(records)
 
-        bus._listeners = [slow_fold if fn == fold else fn for fn in bus._listeners]
+        bus._listeners = [(slow_fold if fn == fold else fn, types) for fn, types in bus._listeners]
         with d.client() as c:
             # Live before the task starts, so task.finished comes over the timeline (the replay path has
             # its own test below: test_a_replay_waits_for_the_index_to_fold_what_it_serves).
@@ -217,7 +232,7 @@ class TestWhatClientsSee:
                 release.wait(3)
             fold(records)
 
-        bus._listeners = [stuck_fold if fn == fold else fn for fn in bus._listeners]
+        bus._listeners = [(stuck_fold if fn == fold else fn, types) for fn, types in bus._listeners]
         seen: list[tuple[bool, str]] = []
         with d.client() as c:
             sub = c.submit("say done")
