@@ -1,7 +1,7 @@
 """Events/s through bus + journal to 4 subscribers (zero loss), as the daemon runs it, beside raw SQLite.
 
 The bus is configured as ``Runtime`` configures it: the policy's secret masker
-on, and the task-index and schedule-index listeners on the writer thread. The
+on, and the task, chat and schedule index listeners on the writer thread. The
 events are a task-like mix (mostly ``llm.chunk``, with the tool calls, URLs and
 ``llm.finished`` token counts that make the masker look closer), not one
 repeated event.
@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from greenroom.actors.chat_index import ChatIndex
 from greenroom.actors.task_index import TaskIndex
 from greenroom.bus import Bus, Envelope, Journal, encode_envelope, event_type
 from greenroom.bus import events as e
@@ -116,11 +117,10 @@ def through_bus(path: Path, events: list[tuple[e.Event, str]], mask: Any) -> tup
     n = len(events)
     journal = Journal(path)
     bus = Bus(journal, mask=mask)
-    tasks, schedules = TaskIndex(), ScheduleIndex()
-    tasks.load(journal)
-    schedules.load(journal)
-    bus.add_listener(tasks.apply)
-    bus.add_listener(schedules.apply)
+    tasks, chats, schedules = TaskIndex(), ChatIndex(), ScheduleIndex()
+    for index in (tasks, chats, schedules):  # the daemon's views, as it adds them (typed listeners)
+        index.load(journal)
+        bus.add_listener(index.apply, types=index.TYPES)
     subs = [bus.subscribe(f"s{i}") for i in range(SUBSCRIBERS)]
     counts = [0] * SUBSCRIBERS
     in_order = [True] * SUBSCRIBERS
@@ -185,7 +185,7 @@ def main() -> None:
     print(f"raw SQLite, prebuilt rows          {raw:>10,.0f} events/s")
     print(
         f"bus + journal -> 4 subscribers     {daemon:>10,.0f} events/s  ({daemon / raw:.0%} of raw)"
-        "  [as the daemon runs: masking, task + schedule index listeners]"
+        "  [as the daemon runs: masking, task + chat + schedule index listeners]"
     )
     print(f"  same bus without masking         {unmasked:>10,.0f} events/s  -> masking costs {cost:.1%}")
     print(f"lost per subscriber: {lost} (unmasked: {lost_unmasked})   healed from the journal: {replayed}")

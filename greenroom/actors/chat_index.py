@@ -82,7 +82,11 @@ class ChatIndex:
 
     def apply(self, records: list[Record]) -> None:
         """Bus listener: fold newly committed records."""
-        self._apply_envelopes(r.envelope for r in records if isinstance(r.envelope.event, _CLASSES))
+        # On the commit path of every batch holding a task's start or end: a set lookup of each
+        # record's type, the lock only if one matches.
+        envs = [r.envelope for r in records if r.type in self.TYPES]
+        if envs:
+            self._apply_envelopes(envs)
 
     def _apply_envelopes(self, envs: Iterable[Envelope]) -> None:
         with self._cond:

@@ -62,6 +62,8 @@ class MarkerScan:
         """Indexes of the events in ``raws`` whose bytes hold a marker, ascending."""
         if self._automaton is None:
             return []
+        if len(raws) == 1:  # a single event (the latency path): nothing to join or to map back
+            return [0] if self._automaton.find_matches_as_indexes(raws[0].lower()) else []
         hits: list[int] = []
         for offset in range(0, len(raws), self.SLICE):
             part = raws[offset : offset + self.SLICE]
