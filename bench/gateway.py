@@ -18,8 +18,11 @@
    batch timeline did) are printed beside it, for the record. Fan-out runs before the
    busy case: the tasks that case runs leave the daemon embedding their summaries into
    memory for a while after they end, which would otherwise share the cores with it.
-4. Busy daemon: the same follower's latency over every event while tasks run (and memory
-   loads its embedder and stores their summaries). Goal: p50 ≤ 1 ms.
+4. Busy daemon: the same follower's latency over every event while 100 tasks run and memory
+   stores their summaries, as in any daemon that has run a task before: memory's embedding
+   model is loaded by a first round, then the round is run again and judged. Goal: p50 ≤ 1
+   ms. The first round is printed beside it: loading the model (importing torch, mostly
+   Python holding the GIL for seconds) slows every commit's GIL hand-backs meanwhile.
 5. Replay storm: ``status`` p99 while 49 followers (7 processes x 7 threads) replay a journal
    of 20k events written before the daemon started (as after a restart) from seq 1, while
    a 20k-token generation streams live at a few thousand tokens/s, so they also heal the
@@ -225,6 +228,19 @@ def busy(daemon: BenchDaemon, tasks: int = 100) -> list[float]:
     return list(follower.result()["latencies"])
 
 
+def settle_memory(daemon: BenchDaemon, timeout: float = 300) -> None:
+    """Wait until memory has stored every summary it is going to (its item count holds for 2 s)."""
+    with daemon.client() as c:
+        last, since, deadline = -1, time.monotonic(), time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            items = c.memory_stats().items
+            if items != last:
+                last, since = items, time.monotonic()
+            elif items and time.monotonic() - since >= 2:
+                return
+            time.sleep(0.25)
+
+
 # -- 3. fan-out ---------------------------------------------------------------------------
 
 
@@ -375,11 +391,17 @@ def report(daemon: BenchDaemon, ready_s: float, skip: set[str]) -> None:
             f" {sum(raw1) / 4:,.0f} (lost {lost1}) -> {sum(single) / sum(raw1):.0%}"
         )
     if "busy" not in skip:
+        first = busy(daemon)
+        settle_memory(daemon)
         lat = busy(daemon)
         ref = f" (idle p50 {p50(idle) * US:.0f} µs)" if idle else ""
         print(
             f"4. busy daemon (tasks running): p50 {p50(lat) * US:6.0f} µs p99 {percentile(lat, 0.99) * US:6.0f} µs"
             f" over {len(lat)} events{ref}   goal p50 <= 1 ms: {verdict(p50(lat) <= 1e-3)}"
+        )
+        print(
+            f"   first round, memory loading its embedding model meanwhile: p50 {p50(first) * US:6.0f} µs"
+            f" p99 {percentile(first, 0.99) * US:6.0f} µs over {len(first)} events"
         )
 
 
