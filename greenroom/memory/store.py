@@ -21,11 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import structlog
+
+from greenroom.bus.scrub import checkpoint
 from greenroom.memory.errors import BadMemoryInput
 from greenroom.memory.schema import migrate, query, transaction
 
 if TYPE_CHECKING:
     import numpy as np
+
+log = structlog.get_logger(__name__)
 
 Source = Literal["path", "url", "chat", "tool", "note"]
 SOURCES: tuple[str, ...] = ("path", "url", "chat", "tool", "note", "task")
@@ -118,6 +123,9 @@ class ItemStore:
         db_path: the SQLite file; created (mode 0600) if missing.
     """
 
+    WAL_RETRY_S = 5.0
+    """A WAL truncation that found the file busy is tried again after a write at most this often."""
+
     def __init__(self, db_path: Path) -> None:
         from greenroom.bus.journal import create_private_file
 
@@ -129,12 +137,15 @@ class ItemStore:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.lock = threading.RLock()
         self.migrated_from = migrate(self.db)
+        self._wal_deferred: float | None = None  # when a truncation was last found busy
 
     @contextmanager
     def write(self) -> Iterator[None]:
-        """A write transaction under the store's lock."""
-        with self.lock, transaction(self.db):
-            yield
+        """A write transaction under the store's lock (then a deferred WAL truncation, if one is due)."""
+        with self.lock:
+            with transaction(self.db):
+                yield
+            self._retry_truncate()
 
     def close(self) -> None:
         with self.lock:
@@ -286,10 +297,30 @@ class ItemStore:
                 removed.extend(chunk_ids)
         return removed
 
-    def truncate_wal(self) -> None:
-        """Copy the WAL into the database and empty it, so deleted text is not left in it."""
+    def truncate_wal(self) -> bool:
+        """Copy the WAL into the database and empty it, so deleted text is not left in it.
+
+        Another connection holding an old snapshot (a backup, an ``sqlite3`` shell) keeps
+        it busy: it waits for that briefly (``checkpoint``), then the truncation is tried
+        again after a later write, at most every ``WAL_RETRY_S``, until it succeeds (and
+        SQLite empties the WAL when the store closes). Returns whether it was emptied now.
+        """
         with self.lock:
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            done = checkpoint(self.db)
+            self._wal_deferred = None if done else time.monotonic()
+        if not done:
+            log.warning("memory_wal_truncate_deferred", reason="another connection holds an old snapshot")
+        return done
+
+    def _retry_truncate(self) -> None:
+        """A deferred truncation, once ``WAL_RETRY_S`` passed since the last try (no wait: a write called it)."""
+        if self._wal_deferred is None or time.monotonic() - self._wal_deferred < self.WAL_RETRY_S:
+            return
+        if checkpoint(self.db, wait_ms=0, attempts=1):
+            self._wal_deferred = None
+            log.info("memory_wal_truncated", deferred=True)
+        else:
+            self._wal_deferred = time.monotonic()
 
     def set_quality(self, item_id: str, quality: float) -> bool:
         if not 0 <= quality <= 1:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from greenroom.memory import BadMemoryInput, Filters
+from greenroom.memory.store import ItemStore
 from tests.memory.conftest import files_containing
 
 NOTES = [
@@ -168,6 +170,28 @@ class TestForget:
         assert files_containing(tmp_path, np.asarray(vector, dtype=np.float32).tobytes()[:64]) == []
         engine.close()
         assert files_containing(tmp_path, b"quokka") == []
+
+    def test_a_reader_holding_the_wal_defers_its_truncation_to_a_later_write(
+        self, engine_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Another connection's old snapshot keeps the forgotten text in the WAL only until a write after it ends."""
+        engine = engine_factory()
+        engine.add(NOTES[0])
+        item_id, _ = engine.add(self.SECRET_NOTE)
+        engine.commit_indexes()
+        reader = sqlite3.connect(tmp_path / "memory.sqlite")  # a backup or an sqlite3 shell, mid-read
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM items").fetchone()
+        engine.forget([item_id])
+        assert not engine.store.truncate_wal()  # still busy: deferred
+        assert files_containing(tmp_path, b"quokka") == [tmp_path / "memory.sqlite-wal"]
+        reader.rollback()
+        engine.add(NOTES[1])  # a write soon after: the retry is not due yet
+        assert files_containing(tmp_path, b"quokka") == [tmp_path / "memory.sqlite-wal"]
+        monkeypatch.setattr(ItemStore, "WAL_RETRY_S", 0.0)  # the clock: the retry is due
+        engine.add(NOTES[2])
+        assert files_containing(tmp_path, b"quokka") == []
+        reader.close()
 
     def test_forget_needs_a_selector(self, engine_factory: Any) -> None:
         engine = engine_factory()
