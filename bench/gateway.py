@@ -228,8 +228,9 @@ def busy(daemon: BenchDaemon, tasks: int = 100) -> list[float]:
     return list(follower.result()["latencies"])
 
 
-def settle_memory(daemon: BenchDaemon, timeout: float = 300) -> None:
-    """Wait until memory has stored every summary it is going to (its item count holds for 2 s)."""
+def settle_memory(daemon: BenchDaemon, timeout: float = 300, empty_s: float = 30) -> None:
+    """Wait until memory has stored every summary it is going to (its item count holds for 2 s);
+    say so when it stores none (no embedding model here, tasks not remembered) or never settles."""
     with daemon.client() as c:
         last, since, deadline = -1, time.monotonic(), time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -238,7 +239,11 @@ def settle_memory(daemon: BenchDaemon, timeout: float = 300) -> None:
                 last, since = items, time.monotonic()
             elif items and time.monotonic() - since >= 2:
                 return
+            elif not items and time.monotonic() - since >= empty_s:
+                print(f"   (memory stored nothing in {empty_s:.0f}s: the judged round has no model loaded)")
+                return
             time.sleep(0.25)
+    print(f"   (memory kept storing for {timeout:.0f}s: the judged round may share the cores with it)")
 
 
 # -- 3. fan-out ---------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class ChatIndex:
     """Every live chat's ``ChatView``; which chat each task belongs to; finished chat ingests.
 
     Built from the journal at start-up (``load``), then updated synchronously by
-    the bus writer after each commit (``bus.add_listener(index.apply)``).
+    the bus writer after each commit (``bus.add_listener(index.apply, types=ChatIndex.TYPES)``).
     """
 
     TYPES = frozenset(CHAT_EVENT_TYPES)
@@ -84,7 +84,8 @@ class ChatIndex:
         """Bus listener: fold newly committed records."""
         # On the commit path of every batch holding a task's start or end: a set lookup of each
         # record's type, the lock only if one matches.
-        envs = [r.envelope for r in records if r.type in self.TYPES]
+        wanted = self.TYPES
+        envs = [r.envelope for r in records if r.type in wanted]
         if envs:
             self._apply_envelopes(envs)
 

@@ -52,8 +52,9 @@ class TaskIndex:
     """Every task's ``TaskView``, folded from its lifecycle events.
 
     Built from the journal at start-up, then updated synchronously by the bus
-    writer after each commit (``bus.add_listener(index.apply)``), so it never
-    lags what clients can see.
+    writer after each commit (``bus.add_listener(index.apply, types=TaskIndex.TYPES)``);
+    requests wait for it (``settled_head``), so what they read never lags what
+    clients can have seen.
     """
 
     TYPES = _TYPES

@@ -249,6 +249,8 @@ class Bus:
         (it still gets the whole batch); a single event no view folds then costs the
         views nothing. ``fn`` must be fast and must not publish.
         """
+        if isinstance(types, str):  # a str is a Collection[str] of its characters: never what was meant
+            raise TypeError(f"types must be a collection of event types, not the string {types!r}")
         entry = (fn, None if types is None else frozenset(types))
         # A new list each time: a commit in progress iterates the old one.
         self._listeners = [entry, *self._listeners] if first else [*self._listeners, entry]

@@ -52,6 +52,8 @@ class RawEvents(msgspec.Struct, tag="events", frozen=True):
 
 SETTLE_S = 5.0
 """How long a request waits for the listeners of the committed rows (microseconds, normally)."""
+SETTLE_WARN_S = 10.0
+"""Requests served past a stuck listener are logged at most this often."""
 
 
 def settled_head(bus: Bus) -> int:
@@ -63,12 +65,32 @@ def settled_head(bus: Bus) -> int:
     ``task.finished`` and asks at once reads the task finished. A replay serves up to
     the journal's head, not the bus's durable mark, because a client healing a gap it
     has just seen must find those rows. A head that does not settle in ``SETTLE_S``
-    (a stuck listener) is served as it is.
+    (a stuck listener) is served as it is, and logged (at most every ``SETTLE_WARN_S``).
     """
     head = bus.journal.head
-    with contextlib.suppress(TimeoutError, BusClosedError):
+    try:
         bus.wait_durable(head, timeout=SETTLE_S)
+    except BusClosedError:
+        pass
+    except TimeoutError:
+        _STUCK.warn(head, bus.head)
     return head
+
+
+class _StuckListeners:
+    """Logs that requests are served past listeners still running (at most every ``SETTLE_WARN_S``)."""
+
+    def __init__(self) -> None:
+        self._last = -SETTLE_WARN_S
+
+    def warn(self, head: int, durable: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= SETTLE_WARN_S:  # threads racing here may log twice: harmless
+            self._last = now
+            log.warning("listeners_stuck", head=head, durable=durable, waited_s=SETTLE_S, served="unsettled")
+
+
+_STUCK = _StuckListeners()
 
 
 def page(journal: Journal, head: int, request: p.Replay) -> tuple[list[Row], int]:

@@ -54,7 +54,7 @@ class ScheduleIndex:
     """Every schedule's ``ScheduleView``.
 
     Built from the journal at start-up (``load``), then updated synchronously by
-    the bus writer after each commit (``bus.add_listener(index.apply)``), so a
+    the bus writer after each commit (``bus.add_listener(index.apply, types=ScheduleIndex.TYPES)``), so a
     fire is in the index before its durable publish returns.
     """
 

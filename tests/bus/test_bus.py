@@ -235,6 +235,11 @@ class TestGroupCommit:
         bus.flush()
         assert batches == [["llm.chunk", "task.started"]]
 
+    def test_a_string_of_types_is_refused(self, bus: Bus) -> None:
+        """``types="task.started"`` would be a set of characters, a listener never called: refused."""
+        with pytest.raises(TypeError, match=r"not the string 'task\.started'"):
+            bus.add_listener(lambda records: None, types="task.started")
+
     def test_records_carry_their_type(self, bus: Bus) -> None:
         """Subscribers and listeners get the event type (the timeline topic) without looking inside."""
         sub = bus.subscribe("all")

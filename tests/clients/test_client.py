@@ -201,7 +201,7 @@ class TestBatchTimeline:
         # The next event never reaches the batch timeline; a frame that cannot be read comes instead.
         bus.remove_listener(timeline.offer)
         missed = chunk("lost")
-        bus.add_listener(timeline.offer)
+        bus.add_listener(timeline.offer, first=True)  # as the gateway adds it
         timeline._pub_batch.send(BATCH_TOPIC + b"\xc1 not msgpack")
         chunk("after")
         thread.join(30)

@@ -194,6 +194,29 @@ class TestTimeline:
 
 
 class TestWhatClientsSee:
+    def test_requests_go_on_past_a_stuck_listener_and_say_so(
+        self, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A listener that never returns delays each request by SETTLE_S at most, logged once a while."""
+        from structlog.testing import capture_logs
+
+        from greenroom.runtime import replay
+
+        monkeypatch.setattr(replay, "SETTLE_S", 0.05)
+        monkeypatch.setattr(replay, "_STUCK", replay._StuckListeners())
+        journal = Journal(short_tmp / "j.sqlite")
+        bus, release = Bus(journal), threading.Event()
+        bus.add_listener(lambda records: release.wait(30))
+        bus.publish(e.TaskStarted(), source="t", task_id="x")  # the writer commits it, then sticks
+        wait_for(lambda: journal.head == 1)
+        with capture_logs() as logs:
+            assert replay.settled_head(bus) == 1
+            assert replay.settled_head(bus) == 1
+        release.set()
+        bus.close()
+        journal.close()
+        assert [(log["event"], log["head"], log["durable"]) for log in logs] == [("listeners_stuck", 1, 0)]
+
     def test_a_task_seen_finished_on_the_timeline_reads_finished(self, short_tmp: Path, daemon_factory: Any) -> None:
         """The timeline leaves before the task index folds a commit, and requests wait for the fold: a client
         that sees task.finished reads it finished."""
