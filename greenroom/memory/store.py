@@ -316,6 +316,8 @@ class ItemStore:
         """A deferred truncation, once ``WAL_RETRY_S`` passed since the last try (no wait: a write called it)."""
         if self._wal_deferred is None or time.monotonic() - self._wal_deferred < self.WAL_RETRY_S:
             return
+        if self.db.in_transaction:  # a checkpoint inside a transaction fails: the next write tries
+            return
         if checkpoint(self.db, wait_ms=0, attempts=1):
             self._wal_deferred = None
             log.info("memory_wal_truncated", deferred=True)
