@@ -179,6 +179,7 @@ class TestForget:
         engine.add(NOTES[0])
         item_id, _ = engine.add(self.SECRET_NOTE)
         engine.commit_indexes()
+        monkeypatch.setattr(ItemStore, "WAL_RETRY_S", 1e9)  # the clock: no retry is due until said
         reader = sqlite3.connect(tmp_path / "memory.sqlite")  # a backup or an sqlite3 shell, mid-read
         reader.execute("BEGIN")
         reader.execute("SELECT COUNT(*) FROM items").fetchone()
@@ -186,9 +187,9 @@ class TestForget:
         assert not engine.store.truncate_wal()  # still busy: deferred
         assert files_containing(tmp_path, b"quokka") == [tmp_path / "memory.sqlite-wal"]
         reader.rollback()
-        engine.add(NOTES[1])  # a write soon after: the retry is not due yet
+        engine.add(NOTES[1])  # a write before the retry is due
         assert files_containing(tmp_path, b"quokka") == [tmp_path / "memory.sqlite-wal"]
-        monkeypatch.setattr(ItemStore, "WAL_RETRY_S", 0.0)  # the clock: the retry is due
+        monkeypatch.setattr(ItemStore, "WAL_RETRY_S", 0.0)  # now it is
         engine.add(NOTES[2])
         assert files_containing(tmp_path, b"quokka") == []
         reader.close()
