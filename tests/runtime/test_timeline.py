@@ -203,6 +203,7 @@ class TestWhatClientsSee:
         from greenroom.runtime import replay
 
         monkeypatch.setattr(replay, "SETTLE_S", 0.05)
+        monkeypatch.setattr(replay, "SETTLE_WARN_S", 1e9)  # the clock: a second warning is never due
         monkeypatch.setattr(replay, "_STUCK", replay._StuckListeners())
         journal = Journal(short_tmp / "j.sqlite")
         bus, release = Bus(journal), threading.Event()
