@@ -85,7 +85,6 @@ class Gateway:
         self.timeline_batch_url = ipc_url(rdir, TIMELINE_BATCH_SOCKET)
         self._hello: dict[int, str] = {}  # pipe id -> the client's name from its hello
         self._clients = 0
-        self._json_subscribers = 0
         self._lock = threading.Lock()
         # ws/tcp clients: tokens, roles and their listeners live in access.py / transports.py.
         self.access = Access(
@@ -128,10 +127,8 @@ class Gateway:
         rep.add_pre_pipe_connect_cb(self.transports.control_pipe)
         rep.add_post_pipe_connect_cb(self._pipe_added)
         rep.add_post_pipe_remove_cb(self._pipe_removed)
-        pub_json.add_post_pipe_connect_cb(lambda _pipe: self._count_json(+1))
-        pub_json.add_post_pipe_remove_cb(lambda _pipe: self._count_json(-1))
         bus = self.runtime.bus
-        timeline = Timeline(bus.journal, pub, pub_json, lambda: self._json_subscribers > 0, pub_batch=pub_batch)
+        timeline = Timeline(bus.journal, pub, pub_json, pub_batch=pub_batch)
         self.timeline = timeline
         workers = ControlWorkers(rep, self._admit, self._serve, self._crashed, self.replays, self.accepting)
         try:
@@ -187,10 +184,6 @@ class Gateway:
             self._clients -= 1
             self._hello.pop(pipe.id, None)
         self.access.remove_pipe(pipe.id)
-
-    def _count_json(self, delta: int) -> None:
-        with self._lock:
-            self._json_subscribers += delta
 
     # -- control ---------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ pipe) they heal with ``replay``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from pynng.exceptions import check_err
 
 from greenroom.bus import Envelope, Journal, Record, decode_row, envelope_to_json, event_type
 from greenroom.bus.batch_frames import batch_frames
+from greenroom.bus.journal import Row
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +55,6 @@ class Timeline:
         journal: where a dropped range is read back from.
         pub: the msgpack timeline socket.
         pub_json: the JSON timeline socket.
-        json_wanted: whether anyone listens on ``pub_json`` now (cheap; called per batch).
         max_pending: records queued at most before the sender heals from the journal instead.
         pub_batch: the batch timeline socket (several events a frame); None: none.
     """
@@ -63,7 +64,6 @@ class Timeline:
         journal: Journal,
         pub: pynng.Socket,
         pub_json: pynng.Socket,
-        json_wanted: Callable[[], bool],
         max_pending: int = 65536,
         pub_batch: pynng.Socket | None = None,
     ) -> None:
@@ -71,7 +71,6 @@ class Timeline:
         self._pub = pub
         self._pub_json = pub_json
         self._pub_batch = pub_batch
-        self._json_wanted = json_wanted
         self._max_pending = max_pending
         self._cond = threading.Condition(threading.Lock())
         self._batches: deque[list[Record]] = deque()
@@ -141,13 +140,19 @@ class Timeline:
         return topic
 
     def _send(self, records: list[Record]) -> None:
-        # A socket nobody subscribes to is skipped (pynng counts a pipe before nng can send to it).
+        rows = [(rec.seq, rec.type, rec.raw) for rec in records]
+        self._fan_out(rows, lambda: [(rec.type, rec.envelope) for rec in records])
+
+    def _fan_out(self, rows: list[tuple[int, str, bytes]], envelopes: Callable[[], list[tuple[str, Envelope]]]) -> None:
+        """``rows`` (seq, type, journal body) to each timeline socket somebody follows; ``envelopes``
+        only if the JSON one has a follower. pynng counts a pipe before nng can send to it, so a
+        socket skipped for having none would have delivered to nobody."""
         if self._pub.pipes:
-            self._send_frames([(rec.seq, rec.type, rec.raw) for rec in records])
+            self._send_frames(rows)
         if self._pub_batch is not None and self._pub_batch.pipes:
-            self._send_batches(records[0].seq, [rec.raw for rec in records])
-        if self._json_wanted():
-            self._send_json([(rec.type, rec.envelope) for rec in records])
+            self._send_batches(rows[0][0], [row[2] for row in rows])
+        if self._pub_json.pipes:
+            self._send_json(envelopes())
 
     def _send_frames(self, frames: list[tuple[int, str, bytes]]) -> None:
         sock, topic = self._pub.socket, self._topic
@@ -155,7 +160,7 @@ class Timeline:
             _send_raw(sock, topic(kind) + raw, seq=seq)
 
     def _send_batches(self, first: int, bodies: list[bytes]) -> None:
-        """``bodies`` (seq ``first`` on) as batch frames; no listener costs one nng_send a frame."""
+        """``bodies`` (seq ``first`` on) as batch frames: one nng_send a frame, not an event."""
         assert self._pub_batch is not None
         sock = self._pub_batch.socket
         for frame in batch_frames(bodies):
@@ -178,14 +183,13 @@ class Timeline:
             rows = self._journal.read_rows(start, last, limit=HEAL_PAGE)
             if not rows:
                 return
-            self._send_frames([(row[0], row[2], row[4]) for row in rows])
-            if self._pub_batch is not None:
-                self._send_batches(rows[0][0], [row[4] for row in rows])
-            if self._json_wanted():
-                envs = [decode_row(row, self._journal.report_corrupt)[0] for row in rows]
-                self._send_json([(event_type(env.event), env) for env in envs])
+            self._fan_out([(row[0], row[2], row[4]) for row in rows], functools.partial(self._decoded, rows))
             self.healed += len(rows)
             start = rows[-1][0] + 1
+
+    def _decoded(self, rows: list[Row]) -> list[tuple[str, Envelope]]:
+        envs = [decode_row(row, self._journal.report_corrupt)[0] for row in rows]
+        return [(event_type(env.event), env) for env in envs]
 
 
 def _send_raw(sock: Any, frame: bytes, **where: Any) -> None:

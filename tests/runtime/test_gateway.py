@@ -258,8 +258,8 @@ class TestTimeline:
             sub.subscribe(b"task.submitted ")
             sub.dial(daemon.gateway.timeline_json_url, block=True)
             assert connected.wait(5)
-            # the daemon counts JSON subscribers from its own pipe callback
-            wait_for(lambda: daemon.gateway._json_subscribers > 0)
+            # the daemon encodes JSON only while its socket has a pipe
+            wait_for(lambda: daemon.gateway.timeline._pub_json.pipes)
             with daemon.client() as c:
                 task_id = c.submit("json please").task_id
             topic, _, body = sub.recv().partition(b" ")
