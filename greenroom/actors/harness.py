@@ -23,12 +23,12 @@ Example::
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from greenroom._userpath import user_path
 from greenroom.actors.arguments import pin_call_schema
 from greenroom.actors.prompts import system_message
 from greenroom.actors.schemas import ActionOutput, decode_output
@@ -111,7 +111,7 @@ def _backend(model: str, data_dir: Path | None) -> Backend:
 
         folder = ensure_default_model((data_dir or Path(platformdirs.user_data_dir("greenroom"))) / "models")
         return local_backend(lambda: folder, model)
-    local = Path(os.path.expanduser(model))
+    local = user_path(model)
     return local_backend(lambda: local if local.exists() else model, model)
 
 

@@ -22,6 +22,7 @@ from typing import TypeVar
 import msgspec
 import pynng
 
+from greenroom._userpath import user_path
 from greenroom.bus import protocol as p
 from greenroom.bus.batch_frames import decode_batch
 from greenroom.bus.codec import Codec, decode_envelope, encode
@@ -374,7 +375,7 @@ def default_runtime_dir() -> Path:
     """The runtime dir clients look in: ``$GREENROOM_RUNTIME_DIR`` or the platform default."""
     env = os.environ.get("GREENROOM_RUNTIME_DIR")
     if env:
-        return Path(os.path.expanduser(env))
+        return user_path(env)
     from greenroom.runtime.paths import platform_runtime_dir
 
     return platform_runtime_dir()

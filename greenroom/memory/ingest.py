@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from greenroom._userpath import user_path
 from greenroom.bus.events import MemoryIngestProgress
 from greenroom.bus.memory_records import IngestReport, SkippedFile
 from greenroom.memory.chunking import content_hash
@@ -92,7 +93,7 @@ class Ingestion:
         if not paths:
             raise BadMemoryInput("nothing to ingest: no paths given")
         self.engine = engine
-        self.roots = [Path(os.path.expanduser(p)).resolve() for p in paths]
+        self.roots = [user_path(p).resolve() for p in paths]
         for root in self.roots:
             if not root.exists() and not engine.store.items_under(str(root)):
                 raise BadMemoryInput(f"no such file or folder: {root}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from greenroom._userpath import user_path
 from greenroom.memory.errors import MemoryEngineError
 
 log = structlog.get_logger(__name__)
@@ -155,10 +156,8 @@ class Reranker:
 
     def _loadable_offline(self) -> bool:
         """The model is a local folder or already in the hub cache (no network needed to load it)."""
-        import os
-        from pathlib import Path
 
-        if Path(os.path.expanduser(self.model_name)).is_dir():
+        if user_path(self.model_name).is_dir():
             return True
         try:
             from huggingface_hub import try_to_load_from_cache

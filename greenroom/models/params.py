@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from greenroom._userpath import user_path
 from greenroom.models.backend import ModelError
 
 
@@ -66,7 +66,7 @@ def model_max_context(model: str) -> int | None:
     entry = load_catalog().get(model)
     if entry is not None:
         return entry.context_window
-    config = Path(os.path.expanduser(model)) / "config.json"
+    config = user_path(model) / "config.json"
     if config.is_file():
         value = json.loads(config.read_text()).get("max_position_embeddings")
         return int(value) if value else None
@@ -78,7 +78,7 @@ def check_model_id(model: str, remote_names: tuple[str, ...] = ()) -> None:
     or an ``org/name`` repo id."""
     from greenroom.models.catalog import load_catalog
 
-    if load_catalog().get(model) or Path(os.path.expanduser(model)).is_dir() or model in remote_names:
+    if load_catalog().get(model) or user_path(model).is_dir() or model in remote_names:
         return
     parts = model.split("/")
     if len(parts) == 2 and all(parts) and not model.startswith((".", "~")):

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from greenroom._userpath import user_path
 from greenroom.models.backend import ModelError
 from greenroom.models.local_backend import LocalBackend
 
@@ -32,7 +32,7 @@ DECODE_PASS = 8
 
 def torch_can_load(target: str | Path) -> bool:
     """A local folder transformers can load: a Hugging Face checkpoint, not an MLX-quantized one."""
-    config = Path(os.path.expanduser(target)) / "config.json"
+    config = user_path(target) / "config.json"
     if not config.is_file():
         return False
     data = json.loads(config.read_text())
@@ -87,7 +87,7 @@ class TorchEngine:
             from transformers.utils import logging as hf_logging
         except ImportError as exc:
             raise ModelError(f"the torch runtime needs torch and transformers ({exc.name} is missing)") from exc
-        if Path(os.path.expanduser(target)).is_dir() and not torch_can_load(target):
+        if user_path(target).is_dir() and not torch_can_load(target):
             raise ModelError(
                 f"{target} is not a checkpoint PyTorch can load (an MLX-quantized or vision model);"
                 ' run it with llm.runtime = "mlx"'

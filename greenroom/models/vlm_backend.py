@@ -10,7 +10,6 @@ first request.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from greenroom._userpath import user_path
 from greenroom.models.backend import GenerationCancelled, GenerationRequest, ModelError, ProgressFn, Usage
 
 log = structlog.get_logger(__name__)
@@ -26,7 +26,7 @@ log = structlog.get_logger(__name__)
 
 def has_vision(model: str | Path) -> bool:
     """A local model folder whose config has a vision tower."""
-    config = Path(os.path.expanduser(model)) / "config.json"
+    config = user_path(model) / "config.json"
     if not config.is_file():
         return False
     data = json.loads(config.read_text())
@@ -88,7 +88,7 @@ class VlmBackend:
 
         images = [image for m in request.messages for image in m.images]
         for image in images:
-            if "://" not in image and not Path(os.path.expanduser(image)).is_file():
+            if "://" not in image and not user_path(image).is_file():
                 raise ModelError(f"image {image!r} does not exist")
         text = "\n\n".join(m.content for m in request.messages if m.role != "system")
         system = [m.content for m in request.messages if m.role == "system"]
@@ -100,7 +100,7 @@ class VlmBackend:
         started = time.perf_counter()
         response = None
         for response in stream_generate(
-            self._model, self._processor, prompt, image=[str(Path(os.path.expanduser(i))) if "://" not in i else i
+            self._model, self._processor, prompt, image=[str(user_path(i)) if "://" not in i else i
                                                            for i in images],
             max_tokens=request.max_tokens, temperature=request.temperature, top_p=request.top_p,
         ):  # fmt: skip

@@ -8,7 +8,6 @@ environment or the config file: they receive this object.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from typing import Any, Literal
 import msgspec
 import platformdirs
 
+from greenroom._userpath import user_path
 from greenroom.actors.settings import AgentConfig
 from greenroom.bus.settings import JournalConfig
 from greenroom.memory.settings import MemoryConfig
@@ -94,11 +94,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
     @property
     def data_dir(self) -> Path:
-        return Path(os.path.expanduser(self.daemon.data_dir)) if self.daemon.data_dir else platform_data_dir()
+        return user_path(self.daemon.data_dir) if self.daemon.data_dir else platform_data_dir()
 
     @property
     def runtime_dir(self) -> Path:
-        return Path(os.path.expanduser(self.daemon.runtime_dir)) if self.daemon.runtime_dir else platform_runtime_dir()
+        return user_path(self.daemon.runtime_dir) if self.daemon.runtime_dir else platform_runtime_dir()
 
 
 def default_config_path() -> Path:

@@ -15,6 +15,7 @@ import psutil
 import structlog
 
 from greenroom import __version__
+from greenroom._userpath import user_path
 from greenroom.actors import (
     ActorDeps,
     ActorError,
@@ -131,7 +132,7 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
         def resolve(progress: ProgressFn | None = None) -> str | Path:
             if model == DEFAULT_MODEL:
                 return ensure_default_model(ensure_private_dir(data_dir / MODELS_DIR, ours=True), progress)
-            local = Path(os.path.expanduser(model))
+            local = user_path(model)
             return local if local.exists() else model  # else a hub repo id
 
         text = local_backend(
@@ -152,7 +153,7 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
         return VisionRouter(text, VlmBackend(lambda: vision_path, name=f"{vision_model} [mlx-vlm]"))
 
     def resolve_path(model: str) -> str | Path:
-        local = Path(os.path.expanduser(model))
+        local = user_path(model)
         return local if local.exists() else model
 
     remotes = {r.name: r for r in llm.remotes}
@@ -167,7 +168,7 @@ def backend_factory(llm: LlmConfig, data_dir: Path):  # type: ignore[no-untyped-
 
     def make(model: str | None = None) -> Backend:
         if llm.backend == "scripted":
-            return ScriptedBackend(Path(os.path.expanduser(llm.script)) if llm.script else None)
+            return ScriptedBackend(user_path(llm.script) if llm.script else None)
         if model is not None and model != llm.model:
             return backend_for(model)  # explicitly loaded: no fallback chain
         primary = backend_for(llm.model)
@@ -236,7 +237,7 @@ class Runtime:
             data_dir / STATE_FILE,
             rules=config.policy.rules,
             defaults=default_rules({t.name: t.facts() for t in self.tools}, config.tools.fs_roots),
-            base_dir=Path(os.path.expanduser(config.tools.fs_roots[0])) if config.tools.fs_roots else None,
+            base_dir=user_path(config.tools.fs_roots[0]) if config.tools.fs_roots else None,
         )
         # Tools come and go with MCP servers: the defaults (read-only allows) follow.
         self.tools.subscribe(self._tools_changed)

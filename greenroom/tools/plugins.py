@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import sqlite3
 import sys
@@ -40,6 +39,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from greenroom._userpath import user_path
 from greenroom.bus.journal import create_private_file
 from greenroom.tools.spec import ToolContext, ToolSpec
 
@@ -250,7 +250,7 @@ class PluginManager:
 
     @staticmethod
     def _entry_path(index_file: Path, entry: IndexEntry) -> Path:
-        path = Path(os.path.expanduser(entry.path))
+        path = user_path(entry.path)
         return path if path.is_absolute() else index_file.parent / path
 
     # -- loading ---------------------------------------------------------------------------

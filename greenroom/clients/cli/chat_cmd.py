@@ -4,12 +4,11 @@ search, export, import, forget)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 import platformdirs
 
+from greenroom._userpath import user_path
 from greenroom.clients.cli.chat_repl import ChatRepl, line_reader
 from greenroom.clients.cli.common import (
     EXIT_OK,
@@ -102,7 +101,7 @@ def chat(args: argparse.Namespace) -> int:
         if args.resume:
             recent = client.chats(limit=1)
             chat_id = recent[0].chat_id if recent else None
-        history = Path(os.path.expanduser(args.history)) if args.history else platformdirs.user_state_path("greenroom")
+        history = user_path(args.history) if args.history else platformdirs.user_state_path("greenroom")
         if not args.history:
             history = history / "chat_history"
         repl = ChatRepl(client, line_reader(history), chat_id=chat_id, title=args.title, yes=args.yes)
@@ -183,7 +182,7 @@ def export(args: argparse.Namespace) -> int:
     with connect(args) as client:
         text = client.chat_export(args.chat_id, "markdown" if args.markdown else "json")
     if args.output:
-        Path(os.path.expanduser(args.output)).write_text(text)
+        user_path(args.output).write_text(text)
     else:
         out_part(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
@@ -193,7 +192,7 @@ def export(args: argparse.Namespace) -> int:
 def import_chat(args: argparse.Namespace) -> int:
     """Import a chat."""
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(os.path.expanduser(args.file)).read_text()
+        text = sys.stdin.read() if args.file == "-" else user_path(args.file).read_text()
     except (OSError, UnicodeDecodeError) as exc:
         err(f"cannot read {args.file}: {exc}")
         return EXIT_USAGE

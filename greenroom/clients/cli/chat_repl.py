@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from greenroom._userpath import user_path
 from greenroom.bus import events as e
 from greenroom.bus.chat_protocol import ChatSent, ChatView
 from greenroom.bus.envelope import Envelope
@@ -252,7 +253,7 @@ class ChatRepl:
 
     def _export(self, arg: str) -> None:
         chat = self._ensure_chat()
-        path = Path(os.path.expanduser(arg or f"{chat.chat_id}.json"))
+        path = user_path(arg or f"{chat.chat_id}.json")
         markdown = path.suffix.lower() in (".md", ".markdown")
         text = self.client.chat_export(chat.chat_id, "markdown" if markdown else "json")
         try:
@@ -273,7 +274,7 @@ class ChatRepl:
             out(f"  · using {slow.load_model(arg)}")
 
     def _attach(self, kind: str, arg: str) -> None:
-        path = Path(os.path.expanduser(arg)).resolve()
+        path = user_path(arg).resolve()
         if not path.is_file():
             out(f"  · no {kind} at {path}")
             return

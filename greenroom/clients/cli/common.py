@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from greenroom._userpath import user_path
 from greenroom.clients.errors import ClientError, DaemonNotRunningError, RequestTooLargeError, ServerError
 from greenroom.runtime.errors import ConfigError
 
@@ -113,9 +114,9 @@ def runtime_dir(args: argparse.Namespace) -> Path:
     """
     config = load(args)
     if getattr(args, "runtime_dir", None):
-        return Path(os.path.expanduser(args.runtime_dir))
+        return user_path(args.runtime_dir)
     if os.environ.get("GREENROOM_RUNTIME_DIR"):
-        return Path(os.path.expanduser(os.environ["GREENROOM_RUNTIME_DIR"]))
+        return user_path(os.environ["GREENROOM_RUNTIME_DIR"])
     return config.runtime_dir
 
 
@@ -132,12 +133,12 @@ def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         overrides.append(f"daemon.data_dir={_toml_str(args.data_dir)}")
     if getattr(args, "runtime_dir", None):
         overrides.append(f"daemon.runtime_dir={_toml_str(args.runtime_dir)}")
-    config_path = Path(os.path.expanduser(args.config)) if getattr(args, "config", None) else None
+    config_path = user_path(args.config) if getattr(args, "config", None) else None
     return load_config(config_path, overrides)
 
 
 def _toml_str(value: str) -> str:
-    return '"' + str(Path(os.path.expanduser(value))).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + str(user_path(value)).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def connect(args: argparse.Namespace, timeout: float = 10.0) -> Client:

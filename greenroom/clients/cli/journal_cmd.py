@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TextIO
 
+from greenroom._userpath import user_path
 from greenroom.bus.codec import envelope_to_json
 from greenroom.bus.envelope import Envelope
 from greenroom.bus.events import TaskSubmitted, event_type
@@ -122,7 +121,7 @@ def journal_compact(args: argparse.Namespace) -> int:
 @guarded
 def journal_backup(args: argparse.Namespace) -> int:
     """Back up through the daemon (the path is resolved here: the daemon runs on this machine)."""
-    path = str(Path(os.path.expanduser(args.path)).resolve())
+    path = str(user_path(args.path).resolve())
     with connect(args, timeout=LONG_S) as client:
         reply = client.journal_backup(path, args.overwrite)
     out(f"backed up events up to #{reply.head} into {reply.path} ({_mib(reply.bytes)}, {reply.seconds:.1f}s)")
@@ -171,7 +170,7 @@ def journal_export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     with connect(args, timeout=LONG_S) as client:
         if args.output:
-            with open(Path(os.path.expanduser(args.output)), "w", encoding="utf-8") as f:
+            with open(user_path(args.output), "w", encoding="utf-8") as f:
                 count = _write(f, client, args)
             err(f"exported {count} events to {args.output}")
         else:

@@ -9,6 +9,7 @@ import argparse
 import os
 from pathlib import Path
 
+from greenroom._userpath import user_path
 from greenroom.bus import protocol as p
 from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, out, out_json
 
@@ -108,7 +109,7 @@ def add_server(args: argparse.Namespace) -> int:
         # (without resolving symlinks: a venv's python must stay the venv's python).
         if os.sep in command[0] and Path(command[0]).exists():
             command[0] = os.path.abspath(command[0])
-        cwd = os.path.abspath(Path(os.path.expanduser(args.cwd or os.getcwd())))
+        cwd = os.path.abspath(user_path(args.cwd or os.getcwd()))
     with connect(args, timeout=MCP_TIMEOUT_S) as client:
         server = client.mcp_add(
             args.name, command=command, url=args.url, headers=dict(args.header), env=dict(args.env),

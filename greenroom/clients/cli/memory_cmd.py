@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
+from greenroom._userpath import user_path
 from greenroom.bus import protocol as p
 from greenroom.bus.events import MemoryIngestFinished, MemoryIngestProgress
 from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, connect, err, guarded, out, out_json, positive_int
@@ -42,7 +42,7 @@ def _filter(args: argparse.Namespace) -> p.MemoryFilter:
         source=args.source,
         since=args.since,
         until=args.until,
-        path_prefix=str(Path(os.path.expanduser(args.path)).resolve()) if args.path else None,
+        path_prefix=str(user_path(args.path).resolve()) if args.path else None,
     )
 
 
@@ -129,7 +129,7 @@ def ingest_paths(args: argparse.Namespace) -> int:
     """Ingest files and folders, with a progress bar."""
     from tqdm import tqdm
 
-    paths = [str(Path(os.path.expanduser(path)).resolve()) for path in args.paths]
+    paths = [str(user_path(path).resolve()) for path in args.paths]
     with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         started = client.memory_ingest(paths, args.tag)
         if args.detach:
@@ -227,7 +227,7 @@ def watch_paths(args: argparse.Namespace) -> int:
     if args.list == bool(paths):
         err("give folders to watch, or --list" if not paths else "--list takes no paths")
         return EXIT_USAGE
-    resolved = [str(Path(os.path.expanduser(path)).resolve()) for path in paths]
+    resolved = [str(user_path(path).resolve()) for path in paths]
     with connect(args, timeout=MEMORY_TIMEOUT_S) as client:
         if args.list:
             watches = client.memory_watches()

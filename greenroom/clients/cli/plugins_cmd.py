@@ -7,9 +7,8 @@ next start. Folder and index paths are resolved here and read by the daemon.
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
+from greenroom._userpath import user_path
 from greenroom.clients.cli.common import EXIT_OK, connect, guarded, out
 
 
@@ -47,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _path(value: str) -> str:
-    return str(Path(os.path.expanduser(value)).resolve())
+    return str(user_path(value).resolve())
 
 
 @guarded

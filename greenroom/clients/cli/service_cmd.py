@@ -8,11 +8,11 @@ the daemon's own status comes through the client library.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections import deque
 from pathlib import Path
 
+from greenroom._userpath import user_path
 from greenroom.clients.cli.common import EXIT_OK, EXIT_USAGE, err, load, out
 from greenroom.clients.client import Client
 from greenroom.clients.errors import ClientError
@@ -50,10 +50,10 @@ def _global_flags(args: argparse.Namespace) -> list[str]:
     """The global flags this invocation got, for the service's ``greenroom daemon``."""
     flags: list[str] = []
     if args.config:
-        flags += ["--config", str(Path(os.path.expanduser(args.config)).resolve())]
+        flags += ["--config", str(user_path(args.config).resolve())]
     for flag, value in (("--data-dir", args.data_dir), ("--runtime-dir", args.runtime_dir)):
         if value:
-            flags += [flag, str(Path(os.path.expanduser(value)).resolve())]
+            flags += [flag, str(user_path(value).resolve())]
     for item in args.set or []:
         flags += ["--set", item]
     return flags

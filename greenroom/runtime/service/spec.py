@@ -10,6 +10,7 @@ from pathlib import Path
 import msgspec
 import platformdirs
 
+from greenroom._userpath import user_path
 from greenroom.runtime.config import Config
 from greenroom.runtime.paths import LOG_DIR
 
@@ -83,15 +84,15 @@ def build_spec(
         executable: the Python interpreter that has greenroom installed.
         environ: the environment whose ``PATH`` and locale the service keeps.
     """
-    data_dir = Path(os.path.expanduser(config.data_dir)).resolve()
+    data_dir = user_path(config.data_dir).resolve()
     bin_dir = str(Path(executable).parent)
     path = os.pathsep.join(dict.fromkeys([bin_dir, *environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)]))
     env = {"PATH": path, "PYTHONUNBUFFERED": "1"}
     for key in ("LANG", "LC_ALL", "TZ", "HF_HOME"):
         if environ.get(key):
             env[key] = environ[key]
-    writable = [str(Path(os.path.expanduser(config.runtime_dir)).parent), platformdirs.user_cache_dir()]
-    writable += [str(Path(os.path.expanduser(root))) for root in config.tools.fs_roots]
+    writable = [str(user_path(config.runtime_dir).parent), platformdirs.user_cache_dir()]
+    writable += [str(user_path(root)) for root in config.tools.fs_roots]
     return ServiceSpec(
         program=[executable, "-m", "greenroom", *global_flags, "daemon", "--no-stderr-log"],
         working_dir=str(Path.home()),
