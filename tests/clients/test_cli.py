@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -117,16 +118,26 @@ class TestCommands:
             task = wait_for(lambda: next(iter(json.loads(greenroom(root, "tasks", "--json").stdout or "[]")), None), 60)
             cids = wait_for(lambda: [q["confirmation_id"] for q in json.loads(
                 greenroom(root, "task", task["task_id"], "--json").stdout)["confirmations"]], 60)  # fmt: skip
+            stdout, stderr = proc.stdout, proc.stderr
+            assert stdout is not None
+            assert stderr is not None
+            lines: list[str] = []
+            reader = threading.Thread(target=lambda: lines.extend(stdout), daemon=True)
+            reader.start()
             os.write(master, b"\x04")  # Ctrl-D: the end of input on a terminal
+            left = f"no more input here: answer from any terminal with greenroom confirm {cids[0]} yes|no"
+            wait_for(lambda: any(left in line for line in lines), 60)  # then another terminal answers
             assert greenroom(root, "confirm", cids[0], "yes").returncode == 0
-            out, errs = proc.communicate(timeout=60)
+            assert proc.wait(60) == 0, stderr.read()
+            reader.join(30)
         finally:
             os.close(master)
             if proc.poll() is None:
                 proc.kill()
-        assert proc.returncode == 0, errs
-        assert f"no more input here: answer from any terminal with greenroom confirm {cids[0]} yes|no" in out
-        assert out.rstrip().endswith("I will remember to buy milk.")
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        assert "".join(lines).rstrip().endswith("I will remember to buy milk.")
 
     def test_run_starts_its_daemon_where_greenroom_runtime_dir_says(self, root: Path) -> None:
         """With $GREENROOM_RUNTIME_DIR (no --runtime-dir), the daemon `run` starts listens there, and answers."""
