@@ -226,7 +226,7 @@ class TestGroupCommit:
         bus.publish(_chunk(0), source="t", durable=True)
         assert batches == []
         gate = threading.Event()
-        bus.add_listener(lambda records: gate.wait(5), first=True)  # holds the first commit: the rest queue
+        bus.add_listener(lambda records: gate.wait(30), first=True)  # holds the first commit: the rest queue
         bus.publish(_chunk(1), source="t")
         wait_for(lambda: bus._committing)
         bus.publish(_chunk(2), source="t")

@@ -21,6 +21,20 @@ _TOKENS = st.sampled_from(
 )  # fmt: skip
 
 
+_GLOBAL = st.sampled_from(
+    [["--debug"], ["--config", "c.toml"], ["--conf=c.toml"], ["--set", "a=1"], ["--set=b=2"], ["--data-dir", "d"],
+     ["--runtime-dir", "r"], ["--d", "x"], ["--bogus"]]
+)  # fmt: skip
+_DAEMON_LINES = st.builds(
+    lambda pre, post: [*(token for option in pre for token in option), "daemon", *post],
+    st.lists(_GLOBAL, max_size=4),
+    st.lists(_TOKENS | st.text(max_size=12), max_size=3),
+)
+"""Command lines shaped like the daemon's (global options, ``daemon``, a few more words): most
+take the short parser, so the agreement below is checked on them, not only on the few random
+lines that happen to."""
+
+
 def _outcome(commands: tuple[str, ...], argv: list[str]) -> tuple[str, object]:
     """What parsing ``argv`` with a parser of ``commands`` ends in: the namespace, or the exit and its output."""
     out, err = io.StringIO(), io.StringIO()
@@ -68,7 +82,7 @@ class TestDaemonParser:
         assert not _is_daemon(argv)
 
     @settings(max_examples=300, deadline=None)
-    @given(argv=st.lists(_TOKENS | st.text(max_size=12), max_size=8))
+    @given(argv=st.lists(_TOKENS | st.text(max_size=12), max_size=8) | _DAEMON_LINES)
     def test_the_short_parser_agrees_with_the_full_one(self, argv: list[str]) -> None:
         """For any command line the short parser is chosen for, it parses (or refuses) it as the full one does."""
         if _is_daemon(argv):
