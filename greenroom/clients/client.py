@@ -38,6 +38,9 @@ R = TypeVar("R")
 CONTROL_SOCKET = "control.ipc"
 _reply_codec: Codec[p.Reply] = Codec(p.Reply)
 _envelope_decoder = msgspec.msgpack.Decoder(Envelope)
+QUIET_MS = 500
+"""A follower that receives nothing for this long replays from its cursor: a burst's dropped
+tail has no later frame to reveal the gap."""
 
 
 def decode_reply(frame: bytes, expected: type[R]) -> R:
@@ -145,7 +148,8 @@ class Client(Calls, ChatCalls):
         self._contexts: list[pynng.Context] = []
         self.hello: p.HelloReply | None = None
         self.healed = 0
-        """Events ``follow`` recovered by replay after the live timeline dropped them."""
+        """Events ``follow`` recovered by replay after the live timeline dropped them (a gap
+        seen at a later frame, or a tail found missing when the timeline went quiet)."""
 
     def connect(self) -> Client:
         """Dial the control socket and say hello.
@@ -216,10 +220,13 @@ class Client(Calls, ChatCalls):
 
     # -- timeline --------------------------------------------------------------------------
 
-    def _replay_into(self, cursor: _Cursor, upto: int | None) -> Iterator[Envelope]:
-        """Replay ``cursor.next_seq .. upto`` (or to the head) and advance the cursor."""
+    def _replay_into(self, cursor: _Cursor, upto: int | None, *, healing: bool = False) -> Iterator[Envelope]:
+        """Replay ``cursor.next_seq .. upto`` (or to the head) and advance the cursor;
+        ``healing``: these events were due on the live timeline (count them in ``healed``)."""
         while True:
             page = self.replay(cursor.next_seq, upto, cursor.task_id)
+            if healing:
+                self.healed += max(0, page.next_seq - cursor.next_seq)
             yield from page.events
             if cursor.advance(page, upto):
                 return
@@ -246,7 +253,9 @@ class Client(Calls, ChatCalls):
         assert self.hello is not None
         if self.url:  # a ws timeline ticket is single-use: a fresh hello brings a fresh one
             self.hello = self.request(self.hello_request(), p.HelloReply)
-        sub, in_batches = open_timeline(self.hello, self.token, self.name, int((idle or 0.5) * 1000), batched)
+        sub, in_batches = open_timeline(
+            self.hello, self.token, self.name, int(idle * 1000) if idle else QUIET_MS, batched
+        )
         try:
             head = self.status().head
             cursor = _Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
@@ -256,7 +265,7 @@ class Client(Calls, ChatCalls):
                     frame = sub.recv()
                 except pynng.Timeout:
                     # Quiet: make sure nothing at the tail was dropped, then report idleness.
-                    yield from self._replay_into(cursor, None)
+                    yield from self._replay_into(cursor, None, healing=True)
                     if idle is not None:
                         yield None
                     continue
@@ -298,6 +307,8 @@ class AsyncClient(Calls, ChatCalls):
         self._timeout_ms = int(timeout * 1000)
         self._req: pynng.Req0 | None = None
         self.hello: p.HelloReply | None = None
+        self.healed = 0
+        """As ``Client.healed``."""
 
     async def connect(self) -> AsyncClient:
         """As ``Client.connect``."""
@@ -342,7 +353,7 @@ class AsyncClient(Calls, ChatCalls):
         assert self.hello is not None, "connect() first"
         if self.url:  # a ws timeline ticket is single-use: a fresh hello brings a fresh one
             self.hello = await self.request(self.hello_request(), p.HelloReply)
-        sub, in_batches = open_timeline(self.hello, self.token, self.name, -1, batched)  # -1: no timeout
+        sub, in_batches = open_timeline(self.hello, self.token, self.name, QUIET_MS, batched)
         try:
             head = (await self.status()).head
             cursor = _Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
@@ -358,10 +369,20 @@ class AsyncClient(Calls, ChatCalls):
             for env in await catch_up(None):
                 yield env
             while True:
-                for env in _Cursor.envelopes(await sub.arecv(), in_batches):
+                try:
+                    frame = await sub.arecv()
+                except pynng.Timeout:  # quiet: the tail of a burst may have been dropped
+                    quiet_from = cursor.next_seq
+                    tail = await catch_up(None)
+                    self.healed += cursor.next_seq - quiet_from
+                    for missed in tail:
+                        yield missed
+                    continue
+                for env in _Cursor.envelopes(frame, in_batches):
                     if env.seq < cursor.next_seq:
                         continue
                     if env.seq > cursor.next_seq:
+                        self.healed += env.seq - cursor.next_seq
                         for missed in await catch_up(env.seq - 1):
                             yield missed
                     cursor.next_seq = env.seq + 1

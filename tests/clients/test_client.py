@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pynng
 import pytest
 
@@ -14,7 +15,7 @@ from greenroom.bus import Envelope, encode
 from greenroom.bus import events as e
 from greenroom.bus import protocol as p
 from greenroom.bus.batch_frames import BATCH_TOPIC, decode_batch
-from greenroom.clients import Client, DaemonNotRunningError
+from greenroom.clients import AsyncClient, Client, DaemonNotRunningError
 from greenroom.clients.remote import open_timeline
 from tests.conftest import call, finish, make_config, plan, wait_for, write_script
 
@@ -108,7 +109,7 @@ class TestAttachedClients:
         chunk = e.LlmChunk(request_id="burst", text="x")
         first = bus.head + 1
         last = first + n  # a warm-up event, then the burst
-        published = threading.Event()
+        fast_has_all = threading.Event()
         stalled_through_the_burst: list[bool] = []
         fast_started = threading.Event()
         slow_started = threading.Event()
@@ -123,6 +124,7 @@ class TestAttachedClients:
                 fast_seen.append(env.seq)
                 fast_started.set()
                 if env.seq == last:
+                    fast_has_all.set()
                     return
 
         def slow() -> None:
@@ -131,9 +133,10 @@ class TestAttachedClients:
                 assert env is not None
                 if not slow_seen:
                     slow_started.set()
-                    # Stop reading until the whole burst is published: a bus that waited for this reader
-                    # would never get there.
-                    stalled_through_the_burst.append(published.wait(120))
+                    # Stop reading until the fast client has the whole burst: it has then been sent
+                    # (publishing only queues it), and a timeline that waited for this reader would
+                    # never get there.
+                    stalled_through_the_burst.append(fast_has_all.wait(120))
                 slow_seen.append(env.seq)
                 if env.seq == last:
                     return
@@ -148,12 +151,11 @@ class TestAttachedClients:
         assert slow_started.wait(10)
         for _ in range(n):
             bus.publish(chunk, source="test", durable=batched)
-        published.set()
         for t in threads:
             t.join(120)
         assert fast_seen == list(range(first, last + 1))
         assert slow_seen == list(range(first, last + 1))
-        assert stalled_through_the_burst == [True], "publishing waited for the stalled reader"
+        assert stalled_through_the_burst == [True], "the fast client waited for the stalled reader"
         assert slow_client.healed > 0, "the burst should have overflowed the slow client's buffers"
         slow_client.close()
         fast_client.close()
@@ -211,6 +213,62 @@ class TestBatchTimeline:
         assert [env.event.text for env in ours] == ["before", "lost", "after"]  # type: ignore[attr-defined]
         assert ours[1].seq == missed.seq
         assert client.healed >= 1
+
+    @pytest.mark.parametrize("batched", [False, True], ids=["event-frames", "batch-frames"])
+    def test_a_dropped_last_event_is_replayed_when_the_timeline_goes_quiet(self, daemon: Any, batched: bool) -> None:
+        """No later frame reveals a dropped tail: the follower replays when nothing arrives."""
+        bus, timeline = daemon.runtime.bus, daemon.gateway.timeline
+        client = daemon.client("tail")
+        got: list[Envelope] = []
+        live = threading.Event()
+        first = bus.head + 1
+
+        def follow() -> None:
+            for env in client.follow(from_seq=first, batched=batched):
+                assert env is not None
+                got.append(env)
+                live.set()
+                if env.event == e.LlmChunk(request_id="tail", text="lost"):
+                    return
+
+        thread = threading.Thread(target=follow)
+        thread.start()
+        bus.publish(e.LlmChunk(request_id="tail", text="seen"), source="test", durable=True)
+        assert live.wait(10)
+        bus.remove_listener(timeline.offer)  # the last event never reaches any timeline socket
+        missed = bus.publish(e.LlmChunk(request_id="tail", text="lost"), source="test", durable=True)
+        bus.add_listener(timeline.offer, first=True)
+        thread.join(30)
+        client.close()
+        assert not thread.is_alive(), "the dropped last event never came"
+        assert got[-1].seq == missed.seq
+        assert client.healed >= 1
+
+    def test_an_async_follower_replays_a_dropped_last_event(self, daemon: Any) -> None:
+        """``AsyncClient.follow`` heals a dropped tail too (it used to wait for the next frame forever)."""
+        bus, timeline = daemon.runtime.bus, daemon.gateway.timeline
+        first = bus.head + 1
+        seen = e.LlmChunk(request_id="atail", text="seen")
+        lost = e.LlmChunk(request_id="atail", text="lost")
+
+        async def main() -> tuple[list[Envelope], int]:
+            got: list[Envelope] = []
+            async with AsyncClient(daemon.config.runtime_dir) as client:
+                with anyio.fail_after(30):
+                    async for env in client.follow(from_seq=first):
+                        got.append(env)
+                        if env.event == seen:
+                            bus.remove_listener(timeline.offer)
+                            bus.publish(lost, source="test", durable=True)
+                            bus.add_listener(timeline.offer, first=True)
+                        if env.event == lost:
+                            return got, client.healed
+            raise AssertionError("unreachable")
+
+        bus.publish(seen, source="test", durable=True)
+        got, healed = anyio.run(main)
+        assert [env.seq for env in got] == list(range(first, got[-1].seq + 1))
+        assert healed >= 1
 
 
 class TestNoDaemon:
