@@ -8,18 +8,24 @@ misspell the path. An optional number or list the step's words do not give
 ("Summarise notes/meeting.md" has no digit) is left out, so the tool's default
 holds instead of one the model makes up (``max_bytes: 10``, recall ``tags``). Free strings get a
 length the output budget can hold, so a model that starts repeating itself
-still closes its JSON.
+still closes its JSON. A step that is all arithmetic ("what is 12 times 7?") pins the
+calculator's ``expression``. When the pinned schema leaves nothing to choose
+(``fixed_args``), the call is made without the model.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from typing import Any
 
+from greenroom.tools.arithmetic import expression_in
 from greenroom.tools.routing import PATH_RE, URL_RE
 
 MAX_FREE_STRING = 300
+_KINDS = {"url": "url", "path": "path", "root": "path", "content": "text", "text": "text", "expression": "expression"}
+"""Which argument names take which kind of thing a step's words name (``mentioned``)."""
 """Characters a free string argument may take in a round's output (well inside its token budget)."""
 _QUOTED = re.compile(r"(?:^|\s)[\"'\u2018\u201c]([^\"'\u2019\u201d]{1,300})[\"'\u2019\u201d](?=\s|[.,;:!?]|$)")
 _BACK = re.compile(r"\b(?:it|this|that|them|these|those|the (?:list|result|results|output|contents?|text))\b", re.I)
@@ -28,15 +34,18 @@ _FOLDER = re.compile(r"\b(?:my|the)\s+([\w-]+)\s+(?:folder|directory|dir)\b", re
 
 
 def mentioned(intent: str) -> dict[str, list[str]]:
-    """The paths and URLs ``intent`` names, by argument kind (``path``, ``url``)."""
+    """The paths, URLs, quoted texts and arithmetic ``intent`` names, by argument kind
+    (``path``, ``url``, ``text``, ``expression``)."""
     urls = URL_RE.findall(intent)
     rest = URL_RE.sub(" ", intent)
     paths = [p.rstrip(".,;:!?'\")") for p in PATH_RE.findall(rest)]
     paths += [m for m in _FOLDER.findall(rest) if m.lower() not in ("this", "that", "a")]
+    expression = expression_in(intent)
     return {
         "path": list(dict.fromkeys(paths)),
         "url": [u.rstrip(".,;:!?'\")") for u in urls],
         "text": _QUOTED.findall(rest),
+        "expression": [expression] if expression else [],
     }
 
 
@@ -51,7 +60,7 @@ def pin_arguments(schema: dict[str, Any], intent: str, previous: str = "", *, pi
     if not isinstance(out.get("properties"), dict):
         return out
     out["properties"].pop("dry_run", None)  # previews are the person's, through the client, not the model's
-    found = mentioned(intent) if pin else {"path": [], "url": [], "text": []}
+    found = mentioned(intent) if pin else {"path": [], "url": [], "text": [], "expression": []}
     if pin and previous and not found["text"] and _BACK.search(URL_RE.sub(" ", PATH_RE.sub(" ", intent))):
         found["text"] = [previous[:MAX_FREE_STRING]]
     if pin:
@@ -59,10 +68,27 @@ def pin_arguments(schema: dict[str, Any], intent: str, previous: str = "", *, pi
     for name, prop in out["properties"].items():
         if not isinstance(prop, dict) or prop.get("type") != "string":
             continue
-        kind = {"url": "url", "path": "path", "root": "path", "content": "text", "text": "text"}.get(name, "")
+        kind = _KINDS.get(name, "")
         if kind and len(found[kind]) == 1:
             out["properties"][name] = {"const": found[kind][0]}
     return out
+
+
+def fixed_args(schema: Mapping[str, Any] | None, intent: str, previous: str = "") -> dict[str, Any] | None:
+    """The arguments ``intent``'s words fix completely: ``schema`` pinned for it (as the model
+    would get it) allows one value only. None when something is left to choose (or no schema)."""
+    if schema is None:
+        return None
+    pinned = pin_arguments(dict(schema), intent, previous)
+    properties = pinned.get("properties")
+    if not isinstance(properties, dict):
+        return None
+    args: dict[str, Any] = {}
+    for name, prop in properties.items():
+        if not (isinstance(prop, dict) and "const" in prop):
+            return None
+        args[name] = prop["const"]
+    return args
 
 
 MAX_ITEMS = 16

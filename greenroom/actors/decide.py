@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from greenroom.actors.arguments import fixed_args
 from greenroom.actors.base import CallFailed
 from greenroom.actors.claims import unsupported_claim
 from greenroom.actors.commands import (
@@ -66,6 +67,9 @@ class ToolTraits:
     """Running it twice with the same arguments has the effect of running it once."""
     takes_args: bool = True
     """False for a tool without arguments: when a step must call it, no model call is needed."""
+    schema: Mapping[str, Any] | None = field(default=None, compare=False)
+    """Its arguments' JSON Schema: when the step's words fix every argument (``arguments.fixed_args``),
+    the call is made without asking the model too."""
 
 
 @dataclass(frozen=True)
@@ -334,8 +338,9 @@ class _Walk:
             named = self._named(step)
             called = {c.tool for c in self._step_calls(n)}
             must = tuple(named) if named and not called & set(named) else ()
-            if len(must) == 1 and not self.ctx.tools[must[0]].takes_args:
-                only = ToolRequested(call_id=f"{s.task_id}:{n}:{rnd}:0", tool=must[0], args={}, step=n, round=rnd)
+            fixed = self._fixed_args(must, step.intent, done)
+            if fixed is not None:
+                only = ToolRequested(call_id=f"{s.task_id}:{n}:{rnd}:0", tool=must[0], args=fixed, step=n, round=rnd)
                 _pend(PublishCalls(n, rnd, (only,)))  # nothing to choose: no model call needed
             _pend(RequestAction(n, rnd, step.intent, done, observations, must, note))
         try:
@@ -353,6 +358,18 @@ class _Walk:
         if missing:
             _pend(PublishCalls(n, rnd, missing))
         return have
+
+    def _fixed_args(
+        self, must: tuple[str, ...], intent: str, done: tuple[tuple[str, str], ...]
+    ) -> dict[str, Any] | None:
+        """The one tool's arguments when the model would have nothing to choose (the schema it
+        would get, pinned for the step, allows a single value); else None."""
+        if len(must) != 1:
+            return None
+        traits = self.ctx.tools[must[0]]
+        if not traits.takes_args:
+            return {}
+        return fixed_args(traits.schema, intent, done[-1][1] if done else "")
 
     def _run_calls(self, calls: list[ToolRequested]) -> list[str]:
         """Observations of a round whose calls all have results; else pends what each call needs."""

@@ -176,8 +176,9 @@ class ExecutorActor(GreenroomActor):
         names = tuple(self.deps.tools.names())
         if self._traits is None or self._traits[0] != names:  # tools change with plugins and MCP servers
             traits = {
-                t.name: ToolTraits(t.side_effects, t.is_idempotent, bool(t.schema().get("properties")))
+                t.name: ToolTraits(t.side_effects, t.is_idempotent, bool(schema.get("properties")), schema)
                 for t in self.deps.tools
+                for schema in (t.schema(),)
             }
             self._traits = (names, traits)
         return Context(agent=self.deps.agent, tools=self._traits[1], now=self.deps.clock())

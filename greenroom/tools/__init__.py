@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from greenroom._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from greenroom.tools.arithmetic import CALCULATE_TOOL
     from greenroom.tools.builtin import BUILTIN_TOOLS, resolve_under_roots
     from greenroom.tools.defaults import default_tools
     from greenroom.tools.files import FILE_TOOLS
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "CALCULATE_TOOL": "arithmetic",
         "BUILTIN_TOOLS": "builtin",
         "resolve_under_roots": "builtin",
         "default_tools": "defaults",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from greenroom.tools.arithmetic import CALCULATE_TOOL
 from greenroom.tools.builtin import BUILTIN_TOOLS
 from greenroom.tools.examples import with_examples
 from greenroom.tools.files import FILE_TOOLS
@@ -13,7 +14,7 @@ from greenroom.tools.web import WEB_TOOLS
 
 def default_tools(config: ToolsConfig) -> list[ToolSpec]:
     """The built-in tools this config enables (``shell.exec`` only when ``shell_enabled``)."""
-    tools = [*BUILTIN_TOOLS, *FILE_TOOLS, PYTHON_TOOL, *WEB_TOOLS]
+    tools = [*BUILTIN_TOOLS, CALCULATE_TOOL, *FILE_TOOLS, PYTHON_TOOL, *WEB_TOOLS]
     if config.shell_enabled:
         tools.append(SHELL_TOOL)
     return with_examples(tools)

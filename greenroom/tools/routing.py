@@ -11,7 +11,8 @@ threshold sits between (``agent.tool_match``).
 
 A goal of several clauses ("read today.md and write a summary to summary.md")
 is split at "and" / "then" before a verb, and each clause is matched on its
-own: one step per clause, each with its tool. A URL in a clause means fetching it.
+own: one step per clause, each with its tool. A URL in a clause means fetching it; a
+clause that is all arithmetic ("what is 12 times 7?") means the calculator.
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from greenroom.tools.arithmetic import expression_in
 from greenroom.tools.spec import ToolSpec
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 DEFAULT_THRESHOLD = 0.42
+CALCULATE = "math.calculate"
+"""Matched by shape only: a clause that is all arithmetic needs it ("what is 12 times 7"); by
+meaning, "how much is a flight to Paris" is close to a calculator too, and is no sum."""
 URL_RE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 PATH_RE = re.compile(r"(?:~|\.{1,2})?/?(?:[\w.-]+/)+[\w.-]+|\b[\w-]+\.(?:md|txt|csv|json|toml|ya?ml|py|log|html|pdf)\b")
 _VERBS = (
@@ -125,7 +130,9 @@ class ToolRouter:
     def _match(self, clause: str, tools: list[ToolSpec], names: set[str]) -> Match:
         if URL_RE.search(clause) and "web.fetch" in names:
             return Match(clause, "web.fetch", 1.0)
-        ranked = self.scores(clause, tools)
+        if CALCULATE in names and expression_in(clause):
+            return Match(clause, CALCULATE, 1.0)
+        ranked = self.scores(clause, [t for t in tools if t.name != CALCULATE])
         name, score = ranked[0] if ranked else ("", 0.0)
         return Match(clause, name if score >= self.threshold else "", round(score, 3))
 

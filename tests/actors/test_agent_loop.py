@@ -332,3 +332,30 @@ class TestMemoryTools:
         assert forgot.output == f"forgot {item}"
         assert d.runtime.memory.get(item) is None
         assert d.runtime.memory.get(kept) is not None
+
+
+class TestArithmetic:
+    def test_a_sum_is_worked_out_by_the_calculator_without_the_model(
+        self, short_tmp: Path, daemon_factory: Any, shared_embedder: Any
+    ) -> None:
+        """'What is 12 times 7?' with tool matching on (the default): matched to the calculator by its
+        shape, its expression pinned from the words, so no model call at all; the answer is exact.
+        The script would answer 80, as the embedded 135M model did."""
+        from greenroom.models import ScriptedBackend
+        from greenroom.tools.routing import ToolRouter
+
+        backend = ScriptedBackend(write_script(short_tmp / "script.json", {"plan": answer("12 * 7 = 80")}))
+        d = daemon_factory(
+            make_config(short_tmp, short_tmp / "script.json", "agent.match_tools=true", "memory.rerank=false"),
+            make_backend=lambda: backend,
+        )
+        d.runtime.memory.embedder = shared_embedder
+        d.runtime.deps.router = ToolRouter(shared_embedder, d.config.agent.tool_match)
+        task_id, _ = d.runtime.submit("What is 12 times 7?")
+        view = wait_status(d, task_id, "finished", timeout=60)
+        assert view.answer == "12 \u00d7 7 = 84"
+        assert backend.requests == [], "the model was asked"
+        requested = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolRequested))
+        assert (requested.tool, requested.args) == ("math.calculate", {"expression": "12 * 7"})
+        decided = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolDecided))
+        assert (decided.decision, decided.rule) == ("allow", "read-only")

@@ -8,20 +8,47 @@ import llguidance
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greenroom.actors.arguments import MAX_FREE_STRING, bounded, mentioned, pin_arguments
+from greenroom.actors.arguments import MAX_FREE_STRING, bounded, fixed_args, mentioned, pin_arguments
 from greenroom.tools import ToolsConfig
 from greenroom.tools.defaults import default_tools
 
 WRITE = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.write").schema()
 READ = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.read").schema()
 RECALL = next(t for t in default_tools(ToolsConfig()) if t.name == "memory.recall").schema()
+CALCULATE = next(t for t in default_tools(ToolsConfig()) if t.name == "math.calculate").schema()
 
 
 class TestMentioned:
     def test_paths_urls_folders_and_quotes_are_found(self) -> None:
         """A step names files, folders, URLs and quoted text; each is found for what it is."""
         found = mentioned("Save 'buy milk' in notes/milk.txt, list my notes folder, fetch https://a.test/x.")
-        assert found == {"path": ["notes/milk.txt", "notes"], "url": ["https://a.test/x"], "text": ["buy milk"]}
+        assert found == {
+            "path": ["notes/milk.txt", "notes"],
+            "url": ["https://a.test/x"],
+            "text": ["buy milk"],
+            "expression": [],
+        }
+
+    def test_a_step_that_is_all_arithmetic_names_its_expression(self) -> None:
+        """'What is 12 times 7?' is the expression 12 * 7; numbers among other words are none."""
+        assert mentioned("What is 12 times 7?")["expression"] == ["12 * 7"]
+        assert mentioned("Read the first 200 bytes of notes/2024.md")["expression"] == []
+
+
+class TestFixedArgs:
+    def test_a_call_whose_arguments_the_step_fixes_needs_no_model(self) -> None:
+        """Every argument pinned: the arguments themselves; the calculator's expression too."""
+        assert fixed_args(READ, "Read notes/today.md") == {"path": "notes/today.md"}
+        assert fixed_args(WRITE, "Write 'hello' to notes/hello.txt") == {"path": "notes/hello.txt", "content": "hello"}
+        assert fixed_args(CALCULATE, "What is 12 times 7?") == {"expression": "12 * 7"}
+
+    def test_anything_left_to_choose_leaves_it_to_the_model(self) -> None:
+        """A free string (the content to write, a query), a number the step gives, or no schema: None."""
+        assert fixed_args(WRITE, "Write a poem to notes/poem.txt") is None
+        assert fixed_args(RECALL, "When is my dentist appointment?") is None
+        assert fixed_args(READ, "Read the first 200 bytes of notes/meeting.md") is None
+        assert fixed_args(READ, "copy notes/a.md to notes/b.md") is None
+        assert fixed_args(None, "Read notes/today.md") is None
 
 
 class TestPinning:

@@ -13,9 +13,14 @@ from greenroom.bus import Envelope
 from greenroom.bus import events as e
 
 T = "t-1"
+READ_SCHEMA = {
+    "type": "object",
+    "properties": {"path": {"type": "string"}, "max_bytes": {"type": "integer", "default": 8192}},
+    "required": ["path"],
+}
 TOOLS = {
     "system.time": ToolTraits("none", True, takes_args=False),
-    "fs.read": ToolTraits("read", True),
+    "fs.read": ToolTraits("read", True, schema=READ_SCHEMA),
     "fs.write": ToolTraits("write", True),
     "shell.exec": ToolTraits("external", False),
 }
@@ -210,6 +215,15 @@ class TestNamedTools:
         (cmd,) = self.named("system.time").next()
         assert isinstance(cmd, c.PublishCalls)
         assert [(x.tool, x.args) for x in cmd.calls] == [("system.time", {})]
+
+    def test_a_named_tool_whose_arguments_the_step_fixes_needs_no_model_call(self) -> None:
+        """'Read notes/today.md': the path is the only argument left, and the step says it."""
+        step = e.TaskPlanned(revision=0, steps=[e.PlanStep(intent="Read notes/today.md", tools=["fs.read"])])
+        story = Story().add(step, e.StepStarted(step=1, intent="Read notes/today.md"))
+        (cmd,) = story.next()
+        assert isinstance(cmd, c.PublishCalls)
+        assert [(x.tool, x.args) for x in cmd.calls] == [("fs.read", {"path": "notes/today.md"})]
+        assert isinstance(self.named("fs.read").one(c.RequestAction), c.RequestAction), "'do it' names no path"
 
     def test_the_named_tools_output_is_the_step_result_verbatim(self) -> None:
         """Once the named tool succeeded, its output is the step's result (not the model's paraphrase)."""

@@ -1,0 +1,135 @@
+"""math.calculate: a request that is all arithmetic, read as an expression and worked out exactly."""
+
+from __future__ import annotations
+
+import ast
+import operator
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from greenroom.tools import CALCULATE_TOOL, ToolError
+from greenroom.tools.arithmetic import MAX_DIGITS, evaluate, expression_in
+
+
+def calculate(expression: str) -> str:
+    return CALCULATE_TOOL.run(None, CALCULATE_TOOL.parse_args({"expression": expression}))  # type: ignore[arg-type]
+
+
+class TestReading:
+    @pytest.mark.parametrize(
+        ("request_", "expression"),
+        [
+            ("What is 12 times 7?", "12 * 7"),
+            ("what is 15% of 80?", "15 / 100 * 80"),
+            ("What is 2+2?", "2+2"),
+            ("what's 2^10", "2 ** 10"),
+            ("Calculate (3 + 4) * 5", "(3 + 4) * 5"),
+            ("how much is 1,250 divided by 5?", "1250 / 5"),
+            ("what is the square root of 144?", "sqrt(144)"),
+            ("What is 7 squared?", "7 ** 2"),
+            ("what does 6 multiplied by 7 equal?", "6 * 7"),
+            ("10 mod 3", "10 % 3"),
+            ("what is 3x4", "3 * 4"),
+            ("What is 100 minus 37?", "100 - 37"),
+        ],
+    )
+    def test_a_request_that_is_all_arithmetic_reads_as_an_expression(self, request_: str, expression: str) -> None:
+        assert expression_in(request_) == expression
+
+    @pytest.mark.parametrize(
+        "request_",
+        [
+            "What is the capital of France?",
+            "what is 42?",
+            "Remind me in 2-3 days",
+            "list the files from 2024",
+            "read notes/2024-01.md",
+            "What time is it?",
+            "how much is a flight to Paris?",
+            "write 2+2 to notes/sum.md",
+            "what is 12 +",
+            "",
+            "1" + " " * 398 + "a",  # took 7 s when runs of spaces were left for the patterns to share out
+        ],
+    )
+    def test_anything_else_is_no_sum(self, request_: str) -> None:
+        """Numbers among other words, a bare number, or a broken expression: not the calculator's."""
+        assert expression_in(request_) is None
+
+
+class TestWorkingOut:
+    @pytest.mark.parametrize(
+        ("request_", "answer"),
+        [
+            ("What is 12 times 7?", "12 \u00d7 7 = 84"),
+            ("what is 15% of 80?", "15 \u00f7 100 \u00d7 80 = 12"),
+            ("what is 1/3", "1 \u00f7 3 = 0.333333333333"),
+            ("what is 0.1 + 0.2?", "0.1 + 0.2 = 0.3"),
+            ("what is the square root of 2?", "\u221a(2) = 1.41421356237"),
+            ("10 mod 3", "10 mod 3 = 1"),
+            ("2^64", "2^64 = 18446744073709551616"),
+            ("84 / 4", "84 \u00f7 4 = 21"),
+            ("-5 + 3", "-5 + 3 = -2"),
+        ],
+    )
+    def test_the_answer_shows_what_was_worked_out_and_the_exact_result(self, request_: str, answer: str) -> None:
+        assert calculate(request_) == answer
+
+    @pytest.mark.parametrize(
+        ("expression", "says"),
+        [
+            ("1/0", "divides by zero"),
+            ("2**10000", f"more than {MAX_DIGITS} digits"),
+            ("9**9**9**9", f"more than {MAX_DIGITS} digits"),
+            ("sqrt(0-4)", "not a real number"),
+            ("(0-8) ** 0.5", "not arithmetic"),
+            ("hello", "not an arithmetic expression"),
+            ("what is 42", "not an arithmetic expression"),
+        ],
+    )
+    def test_what_cannot_be_worked_out_is_a_clear_error(self, expression: str, says: str) -> None:
+        """No hang on a tower of powers: a power with too many digits is refused before it is computed."""
+        with pytest.raises(ToolError, match=says):
+            calculate(expression)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        a=st.integers(-(10**6), 10**6),
+        b=st.integers(-(10**6), 10**6),
+        op=st.sampled_from(
+            [("plus", operator.add), ("minus", operator.sub), ("times", operator.mul), ("divided by", Fraction)]
+        ),
+    )
+    def test_two_numbers_in_words_give_python_s_exact_result(self, a: int, b: int, op: tuple[str, Any]) -> None:
+        words, fn = op
+        question = f"What is {a} {words} {b}?"
+        expression = expression_in(question)
+        assert expression is not None, question
+        if fn is Fraction and b == 0:
+            with pytest.raises(ToolError, match="divides by zero"):
+                evaluate(expression)
+            return
+        if fn is Fraction:
+            assert evaluate(expression) == pytest.approx(a / b, rel=1e-12)
+        else:
+            assert evaluate(expression) == fn(a, b)
+
+    @settings(max_examples=500, deadline=None)
+    @given(
+        st.text(alphabet=st.sampled_from(list("0123456789.+-*/%()^x sqrtimesplu,")), max_size=80) | st.text(max_size=80)
+    )
+    def test_any_text_is_no_sum_or_a_value_or_a_clear_error(self, text: str) -> None:
+        """Hostile text never raises anything but ToolError, and never computes a giant power."""
+        expression = expression_in(text)
+        if expression is None:
+            return
+        ast.parse(expression, mode="eval")  # what it gives is an expression
+        try:
+            value: Any = evaluate(expression)
+        except ToolError as exc:
+            value = exc
+        assert isinstance(value, int | float) or str(value), "an error names what was wrong"
