@@ -1,6 +1,6 @@
-"""First tries, measured: 40 simple tasks on the embedded default, each with a deterministic check.
+"""First tries, measured: 42 simple tasks on the embedded default, each with a deterministic check.
 
-Questions that need no tool, the time, reading a named file, writing a note under the
+Questions that need no tool, arithmetic, the time, reading a named file, writing a note under the
 notes folder (a policy rule allows it), listing a folder, recalling a note stored
 beforehand, fetching a page from a local server, and two-step tasks. For each loop
 configuration it prints tasks correct, model calls and generated tokens per task, and

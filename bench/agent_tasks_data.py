@@ -1,4 +1,4 @@
-"""The evaluation set of ``bench/agent_tasks.py``: 40 first tries, each with a deterministic check.
+"""The evaluation set of ``bench/agent_tasks.py``: 42 first tries, each with a deterministic check.
 
 Checks read the answer (case-insensitive), the files under the test home, and which
 tools succeeded. They accept any wording that carries the fact: "Paris", "It is Paris."
@@ -18,7 +18,7 @@ Check = Callable[[str, Path, list[str]], bool]
 @dataclass(frozen=True)
 class EvalTask:
     kind: str
-    """answer, time, read, list, write, recall, fetch, two-step"""
+    """answer, arithmetic, time, read, list, write, recall, fetch, two-step"""
     goal: str
     check: Check
 
@@ -92,7 +92,6 @@ TASKS: list[EvalTask] = [
     EvalTask("answer", "What is the capital of France?", no_tool("paris")),
     EvalTask("answer", "What is the capital of Japan?", no_tool("tokyo")),
     EvalTask("answer", "What is the capital of Italy?", no_tool("rome")),
-    EvalTask("answer", "What is 2+2?", no_tool(r"\b4\b|four")),
     EvalTask("answer", "What is the opposite of hot?", no_tool("cold")),
     EvalTask("answer", "Who painted the Mona Lisa?", no_tool("leonardo|vinci")),
     EvalTask("answer", "How many legs does a spider have?", no_tool(r"\b8\b|eight")),
@@ -103,6 +102,10 @@ TASKS: list[EvalTask] = [
     EvalTask("answer", "What language is spoken in Spain?", no_tool("spanish")),
     EvalTask("answer", "What animal says moo?", no_tool("cow")),
     EvalTask("answer", "What is the freezing point of water in Celsius?", no_tool(r"\b0\b|zero")),
+    # -- arithmetic: worked out by the calculator, not guessed
+    EvalTask("arithmetic", "What is 2+2?", says(r"\b4\b", tool="math.calculate")),
+    EvalTask("arithmetic", "What is 12 times 7?", says(r"\b84\b", tool="math.calculate")),
+    EvalTask("arithmetic", "What is 15% of 80?", says(r"\b12\b", tool="math.calculate")),
     # -- the clock
     EvalTask("time", "What time is it?", now_in_answer("%H:%M")),
     EvalTask("time", "What is today's date?", now_in_answer("%d %B %Y")),

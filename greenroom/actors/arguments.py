@@ -8,7 +8,8 @@ misspell the path. An optional number or list the step's words do not give
 ("Summarise notes/meeting.md" has no digit) is left out, so the tool's default
 holds instead of one the model makes up (``max_bytes: 10``, recall ``tags``). Free strings get a
 length the output budget can hold, so a model that starts repeating itself
-still closes its JSON. A step that is all arithmetic ("what is 12 times 7?") pins the
+still closes its JSON. An argument marked ``x-from-words`` (a recall's query) is the
+step's own words. A step that is all arithmetic ("what is 12 times 7?") pins the
 calculator's ``expression``. When the pinned schema leaves nothing to choose
 (``fixed_args``), the call is made without the model.
 """
@@ -24,6 +25,9 @@ from greenroom.tools.arithmetic import expression_in
 from greenroom.tools.routing import PATH_RE, URL_RE
 
 MAX_FREE_STRING = 300
+FROM_WORDS = "x-from-words"
+"""Marks a string argument whose value, when a step must call the tool, is the step's own words
+(``memory.recall``'s query: the 135M model wrote a memory id from its context there instead)."""
 _KINDS = {"url": "url", "path": "path", "root": "path", "content": "text", "text": "text", "expression": "expression"}
 """Which argument names take which kind of thing a step's words name (``mentioned``)."""
 """Characters a free string argument may take in a round's output (well inside its token budget)."""
@@ -71,6 +75,8 @@ def pin_arguments(schema: dict[str, Any], intent: str, previous: str = "", *, pi
         kind = _KINDS.get(name, "")
         if kind and len(found[kind]) == 1:
             out["properties"][name] = {"const": found[kind][0]}
+        elif pin and prop.get(FROM_WORDS) and intent.strip():
+            out["properties"][name] = {"const": intent.strip()[: int(prop.get("maxLength", MAX_FREE_STRING))]}
     return out
 
 

@@ -67,6 +67,8 @@ class ToolTraits:
     """Running it twice with the same arguments has the effect of running it once."""
     takes_args: bool = True
     """False for a tool without arguments: when a step must call it, no model call is needed."""
+    memorable: bool = True
+    """False: a task that called only tools like this leaves no summary in memory (``ToolSpec.memorable``)."""
     schema: Mapping[str, Any] | None = field(default=None, compare=False)
     """Its arguments' JSON Schema: when the step's words fix every argument (``arguments.fixed_args``),
     the call is made without asking the model too."""
@@ -212,10 +214,15 @@ class _Walk:
         """With ``agent.remember_tasks = "ask"``: the person's answer (may a summary go into memory?).
 
         False without asking when a call was declined, denied or failed: such an answer ("the
-        person declined this call") says nothing true that a later task should find.
+        person declined this call") says nothing true that a later task should find; and when
+        every call went to a tool that is not ``memorable`` (a recall's answer kept as a task
+        summary came back above the note itself on the next recall).
         """
         if any(not r.ok for r in self.s.results.values()):
             return False
+        called = [call.tool for calls in self.s.requests.values() for call in calls]
+        if called and not any(self.ctx.tools.get(tool, ToolTraits()).memorable for tool in called):
+            return False  # its answer is memory's own, or the time, or a sum: nothing to keep
         if self.agent.remember_tasks != "ask":
             return None
         approved = self._confirm(

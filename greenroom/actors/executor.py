@@ -176,7 +176,7 @@ class ExecutorActor(GreenroomActor):
         names = tuple(self.deps.tools.names())
         if self._traits is None or self._traits[0] != names:  # tools change with plugins and MCP servers
             traits = {
-                t.name: ToolTraits(t.side_effects, t.is_idempotent, bool(schema.get("properties")), schema)
+                t.name: ToolTraits(t.side_effects, t.is_idempotent, bool(schema.get("properties")), t.memorable, schema)
                 for t in self.deps.tools
                 for schema in (t.schema(),)
             }

@@ -169,6 +169,7 @@ CALCULATE_TOOL = ToolSpec(
     CalculateArgs,
     _calculate,
     "none",
+    memorable=False,
 )
 
 __all__ = ["CALCULATE_TOOL", "CalculateArgs", "evaluate", "expression_in", "shown", "written"]

@@ -42,7 +42,8 @@ class ForgetArgs(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RecallArgs(msgspec.Struct, forbid_unknown_fields=True):
-    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    # x-from-words: a step that must recall searches with its own words (``actors.arguments``).
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200, extra_json_schema={"x-from-words": True})]
     limit: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
     tags: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(max_length=8)] = []
     """Only items with at least one of these tags."""
@@ -137,12 +138,28 @@ def _forget(ctx: ToolContext, args: ForgetArgs) -> str:
 
 
 BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
-    ToolSpec("system.time", "Current local date and time.", NoArgs, _time, "none"),
+    ToolSpec("system.time", "Current local date and time.", NoArgs, _time, "none", memorable=False),
     ToolSpec("fs.read", "Read a text file (under the allowed roots).", ReadArgs, _read, "read"),
     ToolSpec("fs.list", "List a directory (under the allowed roots).", ListArgs, _list, "read"),
     # Stored once per call id (the idempotency key), so a rerun stores nothing new.
-    ToolSpec("memory.remember", "Store a note in long-term memory.", RememberArgs, _remember, "write", idempotent=True),
-    ToolSpec("memory.recall", "Search memory (notes, ingested files, chats).", RecallArgs, _recall, "read"),
+    # The memory tools' answers are memory's own content: no task summary repeats them there.
+    ToolSpec(
+        "memory.remember",
+        "Store a note in long-term memory.",
+        RememberArgs,
+        _remember,
+        "write",
+        idempotent=True,
+        memorable=False,
+    ),
+    ToolSpec(
+        "memory.recall",
+        "Search memory (notes, ingested files, chats).",
+        RecallArgs,
+        _recall,
+        "read",
+        memorable=False,
+    ),
     ToolSpec(
         "memory.forget",
         "Forget an item by its id, or the best match of a query.",
@@ -150,5 +167,6 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
         _forget,
         "write",
         idempotent=True,
+        memorable=False,
     ),
 )

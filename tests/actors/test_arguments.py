@@ -42,10 +42,15 @@ class TestFixedArgs:
         assert fixed_args(WRITE, "Write 'hello' to notes/hello.txt") == {"path": "notes/hello.txt", "content": "hello"}
         assert fixed_args(CALCULATE, "What is 12 times 7?") == {"expression": "12 * 7"}
 
+    def test_a_step_that_must_recall_searches_with_its_own_words(self) -> None:
+        """The 135M model wrote a memory id from its context as the query; the question itself finds the note."""
+        assert fixed_args(RECALL, "When is Anna's birthday?") == {"query": "When is Anna's birthday?"}
+        assert fixed_args(RECALL, "Recall what is tagged health") is None, "the tags are the model's to write"
+        assert pin_arguments(RECALL, "When is it?", pin=False)["properties"]["query"].get("type") == "string"
+
     def test_anything_left_to_choose_leaves_it_to_the_model(self) -> None:
         """A free string (the content to write, a query), a number the step gives, or no schema: None."""
         assert fixed_args(WRITE, "Write a poem to notes/poem.txt") is None
-        assert fixed_args(RECALL, "When is my dentist appointment?") is None
         assert fixed_args(READ, "Read the first 200 bytes of notes/meeting.md") is None
         assert fixed_args(READ, "copy notes/a.md to notes/b.md") is None
         assert fixed_args(None, "Read notes/today.md") is None

@@ -247,6 +247,24 @@ class TestRememberQuestion:
         story.add(e.StepFinished(step=1, result="The person declined this call."))
         assert story.next() == [c.FinishTask("The person declined this call.", remember=False)]
 
+    @pytest.mark.parametrize("mode", ["on", "ask"])
+    def test_a_task_answered_by_the_clock_alone_is_not_remembered(self, mode: str) -> None:
+        """The time is stale at once (a recall, a sum: the same): no summary, and no question about one."""
+        story = Story(remember_tasks=mode).add(planned("check the time"), e.StepStarted(step=1, intent="check"))
+        call = requested(1, 1, 0, "system.time", {})
+        story.add(output("step:1:round:1", calls(("system.time", {}))), call, decided(call, "allow"))
+        story.add(result(call, "Thursday 09:41"), e.StepFinished(step=1, result="Thursday 09:41"))
+        assert story.next() == [c.FinishTask("Thursday 09:41", remember=False)]
+
+    def test_a_task_that_also_read_a_file_is_remembered_as_configured(self) -> None:
+        """One memorable call is enough: the setting decides."""
+        story = Story(remember_tasks="on").add(planned("read it"), e.StepStarted(step=1, intent="read it"))
+        clock, read = requested(1, 1, 0, "system.time", {}), requested(1, 1, 1, "fs.read", {"path": "/a"})
+        story.add(output("step:1:round:1", calls(("system.time", {}), ("fs.read", {"path": "/a"}))), clock, read)
+        story.add(decided(clock, "allow"), decided(read, "allow"), result(clock, "noon"), result(read, "text"))
+        story.add(e.StepFinished(step=1, result="noon, text"))
+        assert story.next() == [c.FinishTask("noon, text")]
+
     def test_on_and_off_leave_it_to_the_config(self) -> None:
         """Without ask, the decider finishes at once and the Executor applies the setting."""
         for mode in ("on", "off"):

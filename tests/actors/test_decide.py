@@ -19,7 +19,7 @@ READ_SCHEMA = {
     "required": ["path"],
 }
 TOOLS = {
-    "system.time": ToolTraits("none", True, takes_args=False),
+    "system.time": ToolTraits("none", True, takes_args=False, memorable=False),
     "fs.read": ToolTraits("read", True, schema=READ_SCHEMA),
     "fs.write": ToolTraits("write", True),
     "shell.exec": ToolTraits("external", False),
