@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     )
     from greenroom.actors.cancellations import Cancellations
     from greenroom.actors.critic import CriticActor
-    from greenroom.actors.decide import Context, ToolTraits, confirmation_id, decide
+    from greenroom.actors.decide import confirmation_id, decide
+    from greenroom.actors.decide_context import Context, ToolTraits
     from greenroom.actors.deps import ActorDeps, Handles
     from greenroom.actors.executor import ExecutorActor
     from greenroom.actors.llm import LlmActor
@@ -62,7 +63,8 @@ __all__, __getattr__, __dir__ = lazy_exports(
         ),
         "Cancellations": "cancellations",
         "CriticActor": "critic",
-        **dict.fromkeys(("Context", "ToolTraits", "confirmation_id", "decide"), "decide"),
+        **dict.fromkeys(("confirmation_id", "decide"), "decide"),
+        **dict.fromkeys(("Context", "ToolTraits"), "decide_context"),
         **dict.fromkeys(("ActorDeps", "Handles"), "deps"),
         "ExecutorActor": "executor",
         "LlmActor": "llm",

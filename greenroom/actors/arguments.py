@@ -21,16 +21,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from greenroom.tools.arithmetic import expression_in
+from greenroom.tools.arithmetic_words import expression_in
 from greenroom.tools.routing import PATH_RE, URL_RE
 
 MAX_FREE_STRING = 300
+"""Characters a free string argument may take in a round's output (well inside its token budget)."""
 FROM_WORDS = "x-from-words"
 """Marks a string argument whose value, when a step must call the tool, is the step's own words
 (``memory.recall``'s query: the 135M model wrote a memory id from its context there instead)."""
 _KINDS = {"url": "url", "path": "path", "root": "path", "content": "text", "text": "text", "expression": "expression"}
 """Which argument names take which kind of thing a step's words name (``mentioned``)."""
-"""Characters a free string argument may take in a round's output (well inside its token budget)."""
 _QUOTED = re.compile(r"(?:^|\s)[\"'\u2018\u201c]([^\"'\u2019\u201d]{1,300})[\"'\u2019\u201d](?=\s|[.,;:!?]|$)")
 _BACK = re.compile(r"\b(?:it|this|that|them|these|those|the (?:list|result|results|output|contents?|text))\b", re.I)
 _DIGIT = re.compile(r"\d")
@@ -87,14 +87,15 @@ def fixed_args(schema: Mapping[str, Any] | None, intent: str, previous: str = ""
         return None
     pinned = pin_arguments(dict(schema), intent, previous)
     properties = pinned.get("properties")
-    if not isinstance(properties, dict):
-        return None
+    if not isinstance(properties, dict) or pinned.get("additionalProperties") is not False:
+        return None  # a tool that takes extra properties leaves the model a choice
     args: dict[str, Any] = {}
     for name, prop in properties.items():
         if not (isinstance(prop, dict) and "const" in prop):
             return None
         args[name] = prop["const"]
-    return args
+    required = pinned.get("required") or ()
+    return args if isinstance(required, list) and set(required) <= set(args) else None
 
 
 MAX_ITEMS = 16

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from greenroom.actors.arguments import fixed_args
@@ -41,8 +40,8 @@ from greenroom.actors.commands import (
     TimeOut,
     WakeAt,
 )
+from greenroom.actors.decide_context import Context, ToolTraits
 from greenroom.actors.schemas import ActionOutput, decode_output
-from greenroom.actors.settings import AgentConfig
 from greenroom.actors.task_state import TaskState
 from greenroom.bus.events import (
     ConfirmationAnswered,
@@ -56,31 +55,6 @@ from greenroom.policy.describe import call_question
 
 MAX_OBSERVATION = 600
 STOPPED_AT_CAP = "stopped: the step reached its tool-round cap"
-
-
-@dataclass(frozen=True)
-class ToolTraits:
-    """What the loop needs to know about a tool."""
-
-    side_effects: str = "none"
-    idempotent: bool = True
-    """Running it twice with the same arguments has the effect of running it once."""
-    takes_args: bool = True
-    """False for a tool without arguments: when a step must call it, no model call is needed."""
-    memorable: bool = True
-    """False: a task that called only tools like this leaves no summary in memory (``ToolSpec.memorable``)."""
-    schema: Mapping[str, Any] | None = field(default=None, compare=False)
-    """Its arguments' JSON Schema: when the step's words fix every argument (``arguments.fixed_args``),
-    the call is made without asking the model too."""
-
-
-@dataclass(frozen=True)
-class Context:
-    """The inputs of ``decide`` besides the state."""
-
-    agent: AgentConfig = field(default_factory=AgentConfig)
-    tools: Mapping[str, ToolTraits] = field(default_factory=dict)
-    now: float = 0.0
 
 
 def confirmation_id(key: str) -> str:

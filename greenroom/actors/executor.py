@@ -25,7 +25,8 @@ from greenroom.actors import commands as c
 from greenroom.actors import grounding
 from greenroom.actors.arguments import pin_call_schema
 from greenroom.actors.base import CallFailed, CrashReporter, GreenroomActor
-from greenroom.actors.decide import Context, ToolTraits, decide, done_text
+from greenroom.actors.decide import decide, done_text
+from greenroom.actors.decide_context import Context, ToolTraits
 from greenroom.actors.deps import ActorDeps
 from greenroom.actors.messages import (
     CancelTask,
@@ -59,6 +60,7 @@ from greenroom.bus.events import (
 )
 from greenroom.bus.protocol import TERMINAL_STATUSES
 from greenroom.models.backend import GenerationRequest, Message
+from greenroom.tools.spec import ToolSpec
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +87,7 @@ class ExecutorActor(GreenroomActor):
         self._timer_at = 0.0
         self._sub: Subscription | None = None
         self._parked = False
-        self._traits: tuple[tuple[str, ...], dict[str, ToolTraits]] | None = None
+        self._traits: tuple[tuple[ToolSpec, ...], dict[str, ToolTraits]] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -173,14 +175,9 @@ class ExecutorActor(GreenroomActor):
     # -- deciding --------------------------------------------------------------------------
 
     def _context(self) -> Context:
-        names = tuple(self.deps.tools.names())
-        if self._traits is None or self._traits[0] != names:  # tools change with plugins and MCP servers
-            traits = {
-                t.name: ToolTraits(t.side_effects, t.is_idempotent, bool(schema.get("properties")), t.memorable, schema)
-                for t in self.deps.tools
-                for schema in (t.schema(),)
-            }
-            self._traits = (names, traits)
+        specs = tuple(self.deps.tools)
+        if self._traits is None or self._traits[0] != specs:  # tools change with plugins and MCP servers
+            self._traits = (specs, {t.name: _traits(t) for t in specs})
         return Context(agent=self.deps.agent, tools=self._traits[1], now=self.deps.clock())
 
     def _advance(self, task_id: str) -> None:
@@ -362,6 +359,12 @@ class ExecutorActor(GreenroomActor):
                 parked += 1
             self._forget(task_id, finished=False)
         return parked
+
+
+def _traits(tool: ToolSpec) -> ToolTraits:
+    """What the decider needs to know of ``tool``."""
+    schema = tool.schema()
+    return ToolTraits(tool.side_effects, tool.is_idempotent, bool(schema.get("properties")), tool.memorable, schema)
 
 
 __all__ = ["ExecutorActor"]

@@ -19,17 +19,15 @@ from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import msgspec
 import pynng
 
 from greenroom._userpath import user_path
 from greenroom.bus import protocol as p
-from greenroom.bus.batch_frames import decode_batch
-from greenroom.bus.codec import Codec, decode_envelope, encode
+from greenroom.bus.codec import Codec, encode
 from greenroom.bus.envelope import Envelope
-from greenroom.bus.errors import DecodeError
 from greenroom.clients.calls import Calls
 from greenroom.clients.chat_client import ChatCalls
+from greenroom.clients.cursor import QUIET_MS, Cursor
 from greenroom.clients.errors import DaemonNotRunningError, RequestTooLargeError, ServerError
 from greenroom.clients.remote import control_url, open_timeline
 
@@ -37,10 +35,6 @@ R = TypeVar("R")
 
 CONTROL_SOCKET = "control.ipc"
 _reply_codec: Codec[p.Reply] = Codec(p.Reply)
-_envelope_decoder = msgspec.msgpack.Decoder(Envelope)
-QUIET_MS = 500
-"""A follower that receives nothing for this long replays from its cursor: a burst's dropped
-tail has no later frame to reveal the gap."""
 
 
 def decode_reply(frame: bytes, expected: type[R]) -> R:
@@ -80,41 +74,6 @@ def _dial_control(runtime_dir: Path, timeout_ms: int, url: str | None = None) ->
             raise DaemonNotRunningError(f"nothing answers at {url}: {exc}") from None
         raise _not_running(runtime_dir, exc) from None
     return req
-
-
-class _Cursor:
-    """Keeps a timeline in order: decides, for each live frame, what to yield."""
-
-    def __init__(self, next_seq: int, task_id: str | None) -> None:
-        self.next_seq = next_seq
-        self.task_id = task_id
-
-    def advance(self, page: p.Events, upto: int | None) -> bool:
-        """Move past a replayed page; True when the replay is complete (or stuck)."""
-        advanced = page.next_seq > self.next_seq
-        self.next_seq = max(self.next_seq, page.next_seq)
-        return not advanced or self.next_seq > (page.head if upto is None else upto)
-
-    def wants(self, env: Envelope) -> bool:
-        return self.task_id is None or env.task_id == self.task_id
-
-    @staticmethod
-    def parse(frame: bytes) -> Envelope:
-        try:  # the per-frame path of every follower: the decoder directly, no wrapper
-            return _envelope_decoder.decode(frame[frame.index(b" ") + 1 :])
-        except Exception:
-            return decode_envelope(frame.partition(b" ")[2])
-
-    @staticmethod
-    def envelopes(frame: bytes, batched: bool) -> list[Envelope]:
-        """A live frame's envelopes. A batch frame that does not decode gives none: the
-        follower then sees a gap at the next frame (or when quiet) and replays those events."""
-        if not batched:
-            return [_Cursor.parse(frame)]
-        try:
-            return decode_batch(frame)
-        except DecodeError:
-            return []
 
 
 class Client(Calls, ChatCalls):
@@ -220,7 +179,7 @@ class Client(Calls, ChatCalls):
 
     # -- timeline --------------------------------------------------------------------------
 
-    def _replay_into(self, cursor: _Cursor, upto: int | None, *, healing: bool = False) -> Iterator[Envelope]:
+    def _replay_into(self, cursor: Cursor, upto: int | None, *, healing: bool = False) -> Iterator[Envelope]:
         """Replay ``cursor.next_seq .. upto`` (or to the head) and advance the cursor;
         ``healing``: these events were due on the live timeline (count them in ``healed``)."""
         while True:
@@ -258,7 +217,7 @@ class Client(Calls, ChatCalls):
         )
         try:
             head = self.status().head
-            cursor = _Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
+            cursor = Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
             yield from self._replay_into(cursor, None)
             while True:
                 try:
@@ -269,7 +228,7 @@ class Client(Calls, ChatCalls):
                     if idle is not None:
                         yield None
                     continue
-                for env in _Cursor.envelopes(frame, in_batches):
+                for env in Cursor.envelopes(frame, in_batches):
                     if env.seq < cursor.next_seq:
                         continue
                     if env.seq > cursor.next_seq:
@@ -356,7 +315,7 @@ class AsyncClient(Calls, ChatCalls):
         sub, in_batches = open_timeline(self.hello, self.token, self.name, QUIET_MS, batched)
         try:
             head = (await self.status()).head
-            cursor = _Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
+            cursor = Cursor(head + 1 if from_seq is None else max(1, from_seq), task_id)
 
             async def catch_up(upto: int | None) -> list[Envelope]:
                 out: list[Envelope] = []
@@ -378,7 +337,7 @@ class AsyncClient(Calls, ChatCalls):
                     for missed in tail:
                         yield missed
                     continue
-                for env in _Cursor.envelopes(frame, in_batches):
+                for env in Cursor.envelopes(frame, in_batches):
                     if env.seq < cursor.next_seq:
                         continue
                     if env.seq > cursor.next_seq:

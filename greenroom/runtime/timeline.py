@@ -81,6 +81,8 @@ class Timeline:
         self._topics: dict[str, bytes] = {}
         self.healed = 0
         """Records read back from the journal after the queue overflowed (for tests and stats)."""
+        self.sent = 0
+        """The highest seq handed to the timeline sockets (nng then sends or drops it per follower)."""
 
     # -- producer side (the bus writer thread) --------------------------------------------
 
@@ -153,6 +155,7 @@ class Timeline:
             self._send_batches(rows[0][0], [row[2] for row in rows])
         if self._pub_json.pipes:
             self._send_json(envelopes())
+        self.sent = max(self.sent, rows[-1][0])
 
     def _send_frames(self, frames: list[tuple[int, str, bytes]]) -> None:
         sock, topic = self._pub.socket, self._topic

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from greenroom.tools.arithmetic import expression_in
+from greenroom.tools.arithmetic_words import expression_in
 from greenroom.tools.spec import ToolSpec
 
 if TYPE_CHECKING:

@@ -90,13 +90,12 @@ class ToolSpec:
     origin: ToolOrigin = "builtin"
     """Where the tool comes from; MCP tools' read-only claims get their own default rule."""
 
-    memorable: bool = True
-    """False: a task whose calls all went to tools like this leaves no summary in memory (what it
-    answered is in memory already, stale at once like the time, or worked out again exactly)."""
-
     examples: tuple[str, ...] = ()
     """Requests this tool serves, in a person's words ("what time is it"): matched against a
     goal to tell which tools it needs (``routing.ToolRouter``)."""
+    memorable: bool = True
+    """False: a task whose calls all went to tools like this leaves no summary in memory (what it
+    answered is in memory already, stale at once like the time, or worked out again exactly)."""
 
     @property
     def is_idempotent(self) -> bool:

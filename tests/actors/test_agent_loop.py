@@ -346,7 +346,10 @@ class TestArithmetic:
 
         backend = ScriptedBackend(write_script(short_tmp / "script.json", {"plan": answer("12 * 7 = 80")}))
         d = daemon_factory(
-            make_config(short_tmp, short_tmp / "script.json", "agent.match_tools=true", "memory.rerank=false"),
+            make_config(
+                short_tmp, short_tmp / "script.json", "agent.match_tools=true", "memory.rerank=false",
+                "agent.remember_tasks=on",
+            ),
             make_backend=lambda: backend,
         )
         d.runtime.memory.embedder = shared_embedder
@@ -359,3 +362,10 @@ class TestArithmetic:
         assert (requested.tool, requested.args) == ("math.calculate", {"expression": "12 * 7"})
         decided = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolDecided))
         assert (decided.decision, decided.rule) == ("allow", "read-only")
+        # A sum is worked out again exactly: it leaves no summary in memory; a question the model
+        # answers after it does (the Memory actor stores in order, so the first would be there by now).
+        second, _ = d.runtime.submit("What is the capital of France?")
+        wait_status(d, second, "finished", timeout=60)
+        wait_for(lambda: d.runtime.memory.store.stats()["by_source"].get("task"), 60)
+        uris = [row[0] for row in d.runtime.memory.store.db.execute("SELECT uri FROM items WHERE source = 'task'")]
+        assert uris == [f"task://{second}"]

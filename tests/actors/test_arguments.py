@@ -54,6 +54,10 @@ class TestFixedArgs:
         assert fixed_args(READ, "Read the first 200 bytes of notes/meeting.md") is None
         assert fixed_args(READ, "copy notes/a.md to notes/b.md") is None
         assert fixed_args(None, "Read notes/today.md") is None
+        path_only = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+        assert fixed_args({**path_only, "additionalProperties": True}, "Read notes/a.md") is None, "extras allowed"
+        assert fixed_args({**path_only, "required": ["path", "mode"]}, "Read notes/a.md") is None, "mode unsaid"
+        assert fixed_args(path_only, "Read notes/a.md") == {"path": "notes/a.md"}
 
 
 class TestPinning:

@@ -109,7 +109,8 @@ class TestAttachedClients:
         chunk = e.LlmChunk(request_id="burst", text="x")
         first = bus.head + 1
         last = first + n  # a warm-up event, then the burst
-        fast_has_all = threading.Event()
+        sent_all = threading.Event()
+        timeline = daemon.gateway.timeline
         stalled_through_the_burst: list[bool] = []
         fast_started = threading.Event()
         slow_started = threading.Event()
@@ -124,7 +125,6 @@ class TestAttachedClients:
                 fast_seen.append(env.seq)
                 fast_started.set()
                 if env.seq == last:
-                    fast_has_all.set()
                     return
 
         def slow() -> None:
@@ -133,10 +133,9 @@ class TestAttachedClients:
                 assert env is not None
                 if not slow_seen:
                     slow_started.set()
-                    # Stop reading until the fast client has the whole burst: it has then been sent
-                    # (publishing only queues it), and a timeline that waited for this reader would
-                    # never get there.
-                    stalled_through_the_burst.append(fast_has_all.wait(120))
+                    # Stop reading until the timeline has handed the whole burst to nng (publishing
+                    # only queues it): a sender that waited for this reader would never get there.
+                    stalled_through_the_burst.append(sent_all.wait(120))
                 slow_seen.append(env.seq)
                 if env.seq == last:
                     return
@@ -151,11 +150,13 @@ class TestAttachedClients:
         assert slow_started.wait(10)
         for _ in range(n):
             bus.publish(chunk, source="test", durable=batched)
+        wait_for(lambda: timeline.sent >= last, 120)  # a sender blocked on the stalled reader never gets there
+        sent_all.set()
         for t in threads:
             t.join(120)
         assert fast_seen == list(range(first, last + 1))
         assert slow_seen == list(range(first, last + 1))
-        assert stalled_through_the_burst == [True], "the fast client waited for the stalled reader"
+        assert stalled_through_the_burst == [True]
         assert slow_client.healed > 0, "the burst should have overflowed the slow client's buffers"
         slow_client.close()
         fast_client.close()

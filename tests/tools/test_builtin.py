@@ -87,3 +87,18 @@ class TestRegistry:
         names = {c["properties"]["tool"]["const"] for c in calls["items"]["anyOf"]}
         assert names == set(registry.names())
         assert "$ref" not in str(schema)
+
+
+class TestMemorable:
+    def test_answers_memory_holds_already_or_that_go_stale_leave_no_task_summary(self) -> None:
+        """The memory tools, the clock and the calculator are not memorable; every other built-in is."""
+        from greenroom.tools import ToolsConfig, default_tools
+
+        tools = default_tools(ToolsConfig(shell_enabled=True))
+        assert {t.name for t in tools if not t.memorable} == {
+            "memory.remember",
+            "memory.recall",
+            "memory.forget",
+            "system.time",
+            "math.calculate",
+        }
