@@ -9,8 +9,10 @@ but numbers, the arithmetic operators and ``sqrt(...)`` (:func:`is_arithmetic`).
 Not read as sums, because people mean something else by them: three numbers
 joined by ``-`` or ``/`` without spaces (a date, a phone number), a bare
 fraction such as ``9/11``, ``24/7`` or ``50/50`` (say "9 divided by 11"), ``0x``
-numbers, a percentage added or taken off inside a longer sum, and numbers in
-words ("twelve"). Such a request goes to the model as any other question.
+numbers, and a percentage added or taken off inside a longer sum. Such a request
+goes to the model as any other question. Numbers in words ("twelve times seven")
+are read as digits first (``text2num``, a maintained parser of numbers written in
+words, where hand-written rules would miss "one hundred and five").
 
 Calculator conventions where Python's differ: "-5 squared" is 25, and "100 - 20%"
 is 80 (a percentage added to or taken off a number is that share of it).
@@ -66,7 +68,7 @@ def expression_in(text: str) -> str | None:
     """The arithmetic expression ``text`` is (in Python's notation), or None when it is not only that."""
     if len(text) > MAX_EXPRESSION * 2:
         return None
-    words = " ".join(text.split())  # single spaces: no run of them for the patterns' \s* to share out
+    words = " ".join(_digits(text).split())  # single spaces: no run of them for the patterns' \s* to share out
     body = _TAIL.sub("", _QUESTION.sub("", words, count=1), count=1)
     body = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), body)
     share = _SHARE_OF.match(body)
@@ -81,6 +83,16 @@ def expression_in(text: str) -> str | None:
     if not _OPERATOR.search(expression) or _NOT_A_SUM[1].match(expression):
         return None  # a bare number ("what is 42?") is no sum
     return python_expression(expression)
+
+
+def _digits(text: str) -> str:
+    """``text`` with numbers in words as digits ("twelve times seven": 12 times 7), by text2num."""
+    from text_to_num import alpha2digit
+
+    try:
+        return str(alpha2digit(text, "en", threshold=0))  # threshold 0: "two plus two" too
+    except Exception:  # text it cannot encode (a lone surrogate) is read as it is
+        return text
 
 
 def python_expression(text: str) -> str | None:

@@ -41,6 +41,8 @@ class TestReading:
             ("what is 2 - 5 squared", "2 - 5 ** 2"),
             ("what is 100 - 20%", "100 * (1 - 20 / 100)"),
             ("what is 1/3 + 1/6", "1/3 + 1/6"),
+            ("What is twelve times seven?", "12 * 7"),
+            ("what is one hundred and five divided by five", "105 / 5"),
         ],
     )
     def test_a_request_that_is_all_arithmetic_reads_as_an_expression(self, request_: str, expression: str) -> None:
@@ -73,6 +75,8 @@ class TestReading:
             "what is 10 to 5",
             "python 3.11",
             "at 10:30",
+            "what is one plus \udf62",  # a lone surrogate: the words-to-digits parser cannot take it
+            "remind me in two days",
             "1" + " " * 398 + "a",  # took 7 s when runs of spaces were left for the patterns to share out
         ],
     )
