@@ -34,6 +34,27 @@ def daemon(short_tmp: Path, daemon_factory: Any) -> Any:
     return daemon_factory(make_config(short_tmp, script))
 
 
+def follow_in_thread(
+    client: Client, first: int, last: e.Event, batched: bool = True
+) -> tuple[threading.Thread, list[Envelope], threading.Event]:
+    """Follow from ``first`` on a started thread until ``last`` comes: the thread, what came, and
+    an event set once the first envelope came."""
+    got: list[Envelope] = []
+    live = threading.Event()
+
+    def follow() -> None:
+        for env in client.follow(from_seq=first, batched=batched):
+            assert env is not None
+            got.append(env)
+            live.set()
+            if env.event == last:
+                return
+
+    thread = threading.Thread(target=follow)
+    thread.start()
+    return thread, got, live
+
+
 def collect_until(
     client: Client, stop: Any, from_seq: int | None = None, out: list[Envelope] | None = None
 ) -> list[Envelope]:
@@ -182,23 +203,12 @@ class TestBatchTimeline:
         """A batch frame that does not decode is skipped, and the events it should have carried are replayed."""
         bus, timeline = daemon.runtime.bus, daemon.gateway.timeline
         client = daemon.client("mangled")
-        got: list[Envelope] = []
-        live = threading.Event()
         first = bus.head + 1
 
         def chunk(text: str) -> Envelope:
             return bus.publish(e.LlmChunk(request_id="mangled", text=text), source="test", durable=True)
 
-        def follow() -> None:
-            for env in client.follow(from_seq=first):
-                assert env is not None
-                got.append(env)
-                live.set()
-                if env.event == e.LlmChunk(request_id="mangled", text="after"):
-                    return
-
-        thread = threading.Thread(target=follow)
-        thread.start()
+        thread, got, live = follow_in_thread(client, first, e.LlmChunk(request_id="mangled", text="after"))
         chunk("before")
         assert live.wait(10)
         # The next event never reaches the batch timeline; a frame that cannot be read comes instead.
@@ -220,20 +230,8 @@ class TestBatchTimeline:
         """No later frame reveals a dropped tail: the follower replays when nothing arrives."""
         bus, timeline = daemon.runtime.bus, daemon.gateway.timeline
         client = daemon.client("tail")
-        got: list[Envelope] = []
-        live = threading.Event()
         first = bus.head + 1
-
-        def follow() -> None:
-            for env in client.follow(from_seq=first, batched=batched):
-                assert env is not None
-                got.append(env)
-                live.set()
-                if env.event == e.LlmChunk(request_id="tail", text="lost"):
-                    return
-
-        thread = threading.Thread(target=follow)
-        thread.start()
+        thread, got, live = follow_in_thread(client, first, e.LlmChunk(request_id="tail", text="lost"), batched)
         bus.publish(e.LlmChunk(request_id="tail", text="seen"), source="test", durable=True)
         assert live.wait(10)
         bus.remove_listener(timeline.offer)  # the last event never reaches any timeline socket
