@@ -10,12 +10,13 @@ resumes from the journal.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import anyio.from_thread
@@ -54,6 +55,21 @@ async def serve(
     Raises:
         DaemonAlreadyRunningError: another daemon owns this data dir.
     """
+    # Signals are received from the first moment: a SIGTERM that comes while the daemon starts,
+    # or right after its first reply, is an orderly stop (it killed the process outright before).
+    receiver = anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) if handle_signals else None
+    with receiver if receiver is not None else contextlib.nullcontext() as signals:
+        await _serve(config, make_backend, on_ready, stop, signals, clock)
+
+
+async def _serve(
+    config: Config,
+    make_backend: Callable[[], object] | None,
+    on_ready: Callable[[Runtime, Gateway], None] | None,
+    stop: anyio.Event | None,
+    signals: AsyncIterator[int] | None,
+    clock: Callable[[], float],
+) -> None:
     started = time.perf_counter()
     data_dir = ensure_private_dir(config.data_dir)
     with DaemonLock(data_dir / LOCK_FILE):
@@ -84,7 +100,7 @@ async def serve(
                 notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=serving on {gateway.control_url}")
                 if on_ready is not None:
                     on_ready(runtime, gateway)
-                reason = await _wait_for_stop(stop_event, handle_signals)
+                reason = await _wait_for_stop(stop_event, signals)
                 if asked_by:
                     reason = f"shutdown asked by {asked_by[0] or 'a client'}"
                 log.info("daemon_stopping", reason=reason)
@@ -97,24 +113,24 @@ async def serve(
             runtime.close(reason)
 
 
-async def _wait_for_stop(stop: anyio.Event | None, handle_signals: bool) -> str:
+async def _wait_for_stop(stop: anyio.Event | None, signals: AsyncIterator[int] | None) -> str:
     result = "stop requested"
     async with anyio.create_task_group() as tg:
 
         async def on_signal() -> None:
             nonlocal result
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for signum in signals:
-                    result = signal.Signals(signum).name
-                    tg.cancel_scope.cancel()
-                    return
+            assert signals is not None
+            async for signum in signals:
+                result = signal.Signals(signum).name
+                tg.cancel_scope.cancel()
+                return
 
         async def on_event() -> None:
             assert stop is not None
             await stop.wait()
             tg.cancel_scope.cancel()
 
-        if handle_signals:
+        if signals is not None:
             tg.start_soon(on_signal)
         if stop is not None:
             tg.start_soon(on_event)

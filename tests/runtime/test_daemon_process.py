@@ -120,6 +120,24 @@ class TestCrashRecovery:
             assert c.task(task_id).status == "waiting"
         second.kill(signal.SIGTERM)
 
+    def test_sigterm_while_starting_is_an_orderly_stop(self, short_tmp: Path) -> None:
+        """A SIGTERM that comes while the daemon starts (as from a service manager stopping it at
+        once) stops it in order, exit 0; it killed the process outright before the daemon was ready."""
+        args = daemon_args(short_tmp, three_step_script(short_tmp))
+        with open(short_tmp / "daemon.log", "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "greenroom", *args, "daemon"], stdout=log, stderr=log, stdin=subprocess.DEVNULL
+            )
+        try:
+            wait_for(lambda: (short_tmp / "data" / "daemon.lock").exists() or proc.poll() is not None, 60)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0, (short_tmp / "daemon.log").read_text()[-2000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        assert '"reason": "SIGTERM"' in (short_tmp / "daemon.log").read_text()
+
     def test_one_daemon_per_data_dir(self, short_tmp: Path, daemon_process: Any) -> None:
         """A second daemon on the same data dir exits with a clear message, the first keeps serving."""
         args = daemon_args(short_tmp, three_step_script(short_tmp))
