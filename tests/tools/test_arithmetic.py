@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from greenroom.tools import CALCULATE_TOOL, ToolError
@@ -87,11 +87,24 @@ class TestReading:
 
     @settings(max_examples=400, deadline=None)
     @given(st.lists(st.sampled_from([*"0123456789.+-*/%() ", " mod ", " times ", " squared", " percent of "])))
-    def test_what_is_pinned_reads_back_as_itself(self, parts: list[str]) -> None:
-        """The tool reads a pinned expression as Python: '10 mod -3' pinned as '10 % -3' stays a remainder."""
-        expression = expression_in("".join(parts))
-        if expression is not None:
-            assert python_expression(expression) == expression
+    @example(parts=["10", " mod ", "-", "3"])
+    def test_the_pinned_expression_gets_the_answer_the_words_get(self, parts: list[str]) -> None:
+        """The tool given the pinned form answers as it does given the words: '10 mod -3', pinned as
+        '10 % -3', stays a remainder (read as words a second time it was '10%' minus 3)."""
+        words = "".join(parts)
+        expression = expression_in(words)
+        if expression is None:
+            return
+        assert python_expression(expression) == expression
+
+        def answer(text: str) -> str:
+            try:
+                return calculate(text)
+            except ToolError as exc:
+                return f"error: {exc}"
+
+        if python_expression(words) is None:  # words the tool reads as words, not as Python already
+            assert answer(expression) == answer(words)
 
 
 class TestWorkingOut:
