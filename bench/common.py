@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ class BenchDaemon:
 
     def __init__(self, *extra: str, backend: str | None = "scripted") -> None:
         self.root = Path(tempfile.mkdtemp(prefix="grb-", dir="/tmp"))
+        atexit.register(shutil.rmtree, self.root, True)  # kept across stop/start (restart benches)
         (self.root / "config.toml").touch()
         self.runtime_dir = self.root / "run"
         self.argv = [

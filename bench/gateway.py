@@ -6,7 +6,12 @@
 2. Single events, publish → ``Client.follow`` p50 (a task submitted for later: one
    ``task.submitted`` at a time, 5 ms apart), beside raw pynng Pub0 → Sub0 of the same
    frames, paced alike, plus a one-row commit of a prebuilt row; 3 rounds of 100 events
-   each, the three interleaved. Goal: ≤ 1.5x (raw + commit).
+   each, the sides interleaved. Goal: ≤ 1.5x (raw + commit). For context (no verdict):
+   the raw pipeline, the same submit done with bare libraries in processes as the
+   daemon's (Req0 → Rep0, stamp, encode, one-row commit, Pub0 → Sub0). Its commit runs
+   right after a request was handled, as the daemon's does: a commit then finds SQLite's
+   code and pages out of the CPU caches and costs 2-3x the idle loop's (both printed),
+   which the sum above does not see.
 3. Fan-out: a burst of 8000 ``llm.chunk`` events (a scripted generation, as fast as the
    daemon streams) to 4 ``Client.follow`` processes: events/s each receives (all of them,
    in order), from the first event's publish to the last one's receipt; beside a raw Pub0
@@ -34,7 +39,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -121,7 +128,9 @@ def verdict(ok: bool) -> str:
 
 
 def tmp_ipc(name: str) -> str:
-    return f"ipc://{tempfile.mkdtemp(prefix='grb-', dir='/tmp')}/{name}.ipc"
+    folder = tempfile.mkdtemp(prefix="grb-", dir="/tmp")
+    atexit.register(shutil.rmtree, folder, True)
+    return f"ipc://{folder}/{name}.ipc"
 
 
 # -- 1. control round trips ---------------------------------------------------------------
@@ -171,19 +180,49 @@ def single_events(daemon: BenchDaemon, count: int = 300) -> list[float]:
 
 
 def single_case(daemon: BenchDaemon, rounds: int = 3, count: int = 100) -> tuple[list[float], ...]:
-    """Greenroom, raw pub/sub and one-row commits, ``count`` events each a round, the three interleaved
-    (each round in another order), so a change in the machine's load between them skews no side."""
-    runs: dict[str, list[float]] = {"ours": [], "raw": [], "commit": []}
+    """Greenroom, raw pub/sub, one-row commits and the raw pipeline, ``count`` events each a round,
+    interleaved (each round in another order), so a change in the machine's load between them skews
+    no side."""
+    runs: dict[str, list[float]] = {"ours": [], "raw": [], "commit": [], "pipeline": [], "pipeline_commit": []}
+
+    def pipeline() -> list[float]:
+        latencies, commits = raw_pipeline(count)
+        runs["pipeline_commit"] += commits
+        return latencies
+
     cases = {
         "ours": lambda: single_events(daemon, count),
         "raw": lambda: raw_single(count),
         "commit": lambda: one_row_commits(count),
+        "pipeline": pipeline,
     }
     order = list(cases)
     for r in range(rounds):
-        for name in order[r % 3 :] + order[: r % 3]:
+        for name in order[r % len(order) :] + order[: r % len(order)]:
             runs[name] += cases[name]()
-    return runs["ours"], runs["raw"], runs["commit"]
+    return runs["ours"], runs["raw"], runs["commit"], runs["pipeline"], runs["pipeline_commit"]
+
+
+def raw_pipeline(count: int = 300) -> tuple[list[float], list[float]]:
+    """Submit → client with bare libraries (``gateway_peers.raw_pipeline``: Req0 → Rep0, stamp,
+    encode, one-row commit, Pub0 → Sub0), in processes as the daemon's, paced like the events.
+    Its commit runs where the request was just handled, as the daemon's does. Latencies and
+    the commits' own times."""
+    with tempfile.TemporaryDirectory(prefix="grb-", dir="/tmp") as tmp:
+        path = Path(tmp) / "j.sqlite"
+        Journal(path).close()  # the journal's schema
+        req_url, pub_url = f"ipc://{tmp}/req.ipc", f"ipc://{tmp}/pub.ipc"
+        server = Peer("raw_pipeline", path=str(path), req_url=req_url, pub_url=pub_url)
+        sub = Peer("raw_sub", url=pub_url, count=count)
+        time.sleep(0.2)  # the subscription reaches the publisher
+        with pynng.Req0(dial=req_url) as req:
+            for _ in range(count):
+                req.send(b"submit")
+                req.recv()
+                time.sleep(0.005)
+        latencies = list(sub.result()["latencies"])
+        commits = server.result()["commits"]
+    return latencies, commits
 
 
 def raw_single(count: int = 300) -> list[float]:
@@ -373,7 +412,7 @@ def report(daemon: BenchDaemon, ready_s: float, skip: set[str]) -> None:
             )
     idle: list[float] = []
     if "single" not in skip:
-        idle, raw, commit = single_case(daemon)
+        idle, raw, commit, pipeline, pipeline_commit = single_case(daemon)
         base = p50(raw) + p50(commit)
         ratio = p50(idle) / base
         print("2. single events, publish -> Client.follow")
@@ -381,6 +420,12 @@ def report(daemon: BenchDaemon, ready_s: float, skip: set[str]) -> None:
             f"   greenroom p50 {p50(idle) * US:6.0f} µs p99 {percentile(idle, 0.99) * US:6.0f} µs ({len(idle)} events)"
             f" | raw pub/sub p50 {p50(raw) * US:4.0f} µs + one-row commit p50 {p50(commit) * US:4.0f} µs"
             f" = {base * US:4.0f} µs -> {ratio:.2f}x   goal <= 1.5x: {verdict(ratio <= 1.5)}"
+        )
+        print(
+            f"   (context) raw pipeline, submit -> Sub0 with bare pynng and sqlite3 (request in, commit, publish):"
+            f" p50 {p50(pipeline) * US:4.0f} µs p99 {percentile(pipeline, 0.99) * US:5.0f} µs"
+            f" -> greenroom {p50(idle) / p50(pipeline):.2f}x of it; its one-row commit p50"
+            f" {p50(pipeline_commit) * US:4.0f} µs (the idle loop's: {p50(commit) * US:4.0f} µs)"
         )
     if "fanout" not in skip:
         ours, raw, lost = fanout(daemon)

@@ -10,6 +10,7 @@ stamp), both on this machine's one clock.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import threading
 import time
@@ -19,7 +20,8 @@ from typing import Any
 
 import pynng
 
-from greenroom.bus import decode_envelope
+from greenroom.bus import Envelope, decode_envelope, encode_envelope
+from greenroom.bus import events as e
 from greenroom.clients import Client
 
 
@@ -92,6 +94,38 @@ def raw_sub(args: dict[str, Any]) -> dict[str, Any]:
     return {"latencies": [at - ts for at, ts in stamps], "last_at": stamps[-1][0] if stamps else 0.0}
 
 
+def raw_pipeline(args: dict[str, Any]) -> dict[str, Any]:
+    """What the daemon does for a submit, with bare libraries: Rep0 request in, the envelope
+    stamped and encoded, one row committed (sqlite3, the journal's schema and pragmas), the
+    frame published on a Pub0, the reply sent. Until stdin closes."""
+    stop = _stdin_closed()
+    conn = sqlite3.connect(args["path"], isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "secure_delete=ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    insert = "INSERT INTO events (seq, ts, type, task_id, body) VALUES (?, ?, ?, ?, ?)"
+    event = e.TaskSubmitted(goal="later", run_at=time.time() + 3600, client="bench")
+    seq, commits = 0, []
+    with pynng.Rep0(listen=args["req_url"], recv_timeout=100) as rep, pynng.Pub0(send_buffer_size=8192) as pub:
+        pub.listen(args["pub_url"])
+        _ready()
+        while not stop.is_set():
+            try:
+                rep.recv()
+            except pynng.Timeout:
+                continue
+            seq += 1
+            task = f"t-{seq:08x}"
+            env = Envelope(seq=seq, ts=time.time(), source="gateway", event=event, task_id=task, correlation_id=task)
+            body = encode_envelope(env)
+            t = time.perf_counter()
+            conn.execute(insert, (seq, env.ts, "task.submitted", task, body))
+            commits.append(time.perf_counter() - t)
+            pub.send(b"task.submitted " + body)
+            rep.send(b"ok")
+    conn.close()
+    return {"commits": commits}
+
+
 def requests(args: dict[str, Any]) -> dict[str, Any]:
     """``rounds`` control round trips once told to go (stdin): ``task`` through the client, or a raw echo."""
     rounds, warm = args["rounds"], 50
@@ -148,7 +182,7 @@ def storm(args: dict[str, Any]) -> dict[str, Any]:
     return {"took": took, "healed": healed}
 
 
-ROLES = {"follow": follow, "raw_sub": raw_sub, "requests": requests, "storm": storm}
+ROLES = {"follow": follow, "raw_sub": raw_sub, "raw_pipeline": raw_pipeline, "requests": requests, "storm": storm}
 
 if __name__ == "__main__":
     result = ROLES[sys.argv[1]](json.loads(sys.argv[2]))

@@ -16,7 +16,9 @@ the path works, not what Qwen3-Reranker-0.6B would score (no hub access here).
 from __future__ import annotations
 
 import argparse
+import atexit
 import pydoc_data.topics
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--reranker", help="a Qwen3-Reranker-style model folder or hub id")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="grb-quality-"))
+    atexit.register(shutil.rmtree, root, True)
     reranker_path = args.reranker
     if reranker_path is None:
         from greenroom.models.tiny import build_tiny_model

@@ -18,7 +18,9 @@ run: embedding the pool once, rebuilding the BM25 index, one selection.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -110,7 +112,9 @@ def main() -> None:
     if reranker_path is None:
         from greenroom.models.tiny import build_tiny_model
 
-        reranker_path = str(build_tiny_model(Path(tempfile.mkdtemp(prefix="grb-tools-")) / "tiny-reranker"))
+        folder = tempfile.mkdtemp(prefix="grb-tools-")
+        atexit.register(shutil.rmtree, folder, True)
+        reranker_path = str(build_tiny_model(Path(folder) / "tiny-reranker"))
     selector = ToolSelector(Embedder(), reranker=Reranker(reranker_path), rerank=True, candidates=20)
     started = time.perf_counter()
     selector.warm(tools)
