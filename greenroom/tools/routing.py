@@ -12,7 +12,9 @@ threshold sits between (``agent.tool_match``).
 A goal of several clauses ("read today.md and write a summary to summary.md")
 is split at "and" / "then" before a verb, and each clause is matched on its
 own: one step per clause, each with its tool. A URL in a clause means fetching it; a
-clause that is all arithmetic ("what is 12 times 7?") means the calculator.
+clause that is all arithmetic ("what is 12 times 7?") means the calculator. The clock is
+matched only for a clause about the present ("now", "today", "is it", "until", ...):
+"how many days are in a week?" is about time and needs no clock.
 """
 
 from __future__ import annotations
@@ -33,6 +35,19 @@ DEFAULT_THRESHOLD = 0.42
 CALCULATE = "math.calculate"
 """Matched by shape only: a clause that is all arithmetic needs it ("what is 12 times 7"); by
 meaning, "how much is a flight to Paris" is close to a calculator too, and is no sum."""
+CLOCK = "system.time"
+NOW_RE = re.compile(
+    r"\b(?:now|today|tonight|tomorrow|yesterday|current(?:ly)?|is it|it is|the (?:time|date)"
+    r"|what time(?! zones?\b)|(?:what|which)(?:'s| is) the (?:day|month|year)|o'?clock|until|till|since|ago|left"
+    r"|(?:this|next|last) (?:week|weekend|month|year|morning|afternoon|evening|night|\w+day))\b",
+    re.IGNORECASE,
+)
+"""A clause about the present moment: what the clock can answer. By meaning alone, "how many
+days are in a week?", "what time zone is Paris in?" and "what day is Christmas?" are close to
+the clock too, and its answer (the time now) would be wrong for each."""
+SHAPES: dict[str, re.Pattern[str]] = {CLOCK: NOW_RE}
+"""Tools matched by meaning only where the clause also has their shape (embeddings match
+topics; these tools answer one kind of question about the topic)."""
 URL_RE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 PATH_RE = re.compile(r"(?:~|\.{1,2})?/?(?:[\w.-]+/)+[\w.-]+|\b[\w-]+\.(?:md|txt|csv|json|toml|ya?ml|py|log|html|pdf)\b")
 _VERBS = (
@@ -133,6 +148,8 @@ class ToolRouter:
         if CALCULATE in names and expression_in(clause):
             return Match(clause, CALCULATE, 1.0)
         ranked = self.scores(clause, [t for t in tools if t.name != CALCULATE])
+        said = plain(clause)
+        ranked = [(n, sc) for n, sc in ranked if n not in SHAPES or SHAPES[n].search(said)]
         name, score = ranked[0] if ranked else ("", 0.0)
         return Match(clause, name if score >= self.threshold else "", round(score, 3))
 

@@ -43,6 +43,13 @@ class TestRouting:
         ("goal", "tools"),
         [
             ("What time is it?", ["system.time"]),
+            ("What is today's date?", ["system.time"]),
+            ("What year is it?", ["system.time"]),
+            ("what time is it in Tokyo?", ["system.time"]),
+            ("How many days are in a week?", []),
+            ("What time zone is Paris in?", []),
+            ("What day is Christmas?", []),
+            ("What day of the week was July 4 1776?", []),
             ("Read the file notes/today.md", ["fs.read"]),
             ("List the files in my notes folder", ["fs.list"]),
             ("Create notes/todo.md listing three fruits", ["fs.write"]),
