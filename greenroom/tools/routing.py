@@ -12,9 +12,11 @@ threshold sits between (``agent.tool_match``).
 A goal of several clauses ("read today.md and write a summary to summary.md")
 is split at "and" / "then" before a verb, and each clause is matched on its
 own: one step per clause, each with its tool. A URL in a clause means fetching it; a
-clause that is all arithmetic ("what is 12 times 7?") means the calculator. The clock is
-matched only for a clause about the present ("now", "today", "is it", "until", ...):
-"how many days are in a week?" is about time and needs no clock.
+clause that is all arithmetic ("what is 12 times 7?") means the calculator. A built-in
+tool is matched only where the clause also has its shape (``routing_shapes``): the clock
+for a clause about the present, the file tools for one that names a file or folder, a
+recall for the person's own things; "how many days are in a week?" is about time and
+needs no clock. A question what something is ("What is Python?") needs no tool.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from greenroom.tools.arithmetic_words import expression_in
+from greenroom.tools.routing_shapes import asks_what_it_is, has_shape
 from greenroom.tools.spec import ToolSpec
 
 if TYPE_CHECKING:
@@ -35,19 +38,6 @@ DEFAULT_THRESHOLD = 0.42
 CALCULATE = "math.calculate"
 """Matched by shape only: a clause that is all arithmetic needs it ("what is 12 times 7"); by
 meaning, "how much is a flight to Paris" is close to a calculator too, and is no sum."""
-CLOCK = "system.time"
-NOW_RE = re.compile(
-    r"\b(?:now|today|tonight|tomorrow|yesterday|current(?:ly)?|is it|it is|the (?:time|date)"
-    r"|what time(?! zones?\b)|(?:what|which)(?:'s| is) the (?:day|month|year)|o'?clock|until|till|since|ago|left"
-    r"|(?:this|next|last) (?:week|weekend|month|year|morning|afternoon|evening|night|\w+day))\b",
-    re.IGNORECASE,
-)
-"""A clause about the present moment: what the clock can answer. By meaning alone, "how many
-days are in a week?", "what time zone is Paris in?" and "what day is Christmas?" are close to
-the clock too, and its answer (the time now) would be wrong for each."""
-SHAPES: dict[str, re.Pattern[str]] = {CLOCK: NOW_RE}
-"""Tools matched by meaning only where the clause also has their shape (embeddings match
-topics; these tools answer one kind of question about the topic)."""
 URL_RE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 PATH_RE = re.compile(r"(?:~|\.{1,2})?/?(?:[\w.-]+/)+[\w.-]+|\b[\w-]+\.(?:md|txt|csv|json|toml|ya?ml|py|log|html|pdf)\b")
 _VERBS = (
@@ -147,9 +137,11 @@ class ToolRouter:
             return Match(clause, "web.fetch", 1.0)
         if CALCULATE in names and expression_in(clause):
             return Match(clause, CALCULATE, 1.0)
-        ranked = self.scores(clause, [t for t in tools if t.name != CALCULATE])
         said = plain(clause)
-        ranked = [(n, sc) for n, sc in ranked if n not in SHAPES or SHAPES[n].search(said)]
+        if asks_what_it_is(said):
+            return Match(clause, "", 0.0)
+        ranked = self.scores(clause, [t for t in tools if t.name != CALCULATE])
+        ranked = [(n, sc) for n, sc in ranked if has_shape(n, said)]
         name, score = ranked[0] if ranked else ("", 0.0)
         return Match(clause, name if score >= self.threshold else "", round(score, 3))
 

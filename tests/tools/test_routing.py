@@ -10,6 +10,7 @@ from greenroom.memory.embeddings import Embedder
 from greenroom.tools import ToolsConfig
 from greenroom.tools.defaults import default_tools
 from greenroom.tools.routing import ToolRouter, plain, split_clauses
+from greenroom.tools.routing_shapes import SHAPES, asks_what_it_is, has_shape
 
 TOOLS = default_tools(ToolsConfig())
 
@@ -50,6 +51,17 @@ class TestRouting:
             ("What time zone is Paris in?", []),
             ("What day is Christmas?", []),
             ("What day of the week was July 4 1776?", []),
+            ("What is Python?", []),
+            ("What is a file system?", []),
+            ("How does the web work?", []),
+            ("What does RAM memory do?", []),
+            ("How do I remember names better?", []),
+            ("Tell me about the history of search engines", []),
+            ("Summarize the plot of Hamlet", []),
+            ("Read me a joke", []),
+            ("Forget what I told you about my locker", ["memory.forget"]),
+            ("Search the web for pancake recipes", ["web.search"]),
+            ("Run this python code: print(1)", ["python.run"]),
             ("Read the file notes/today.md", ["fs.read"]),
             ("List the files in my notes folder", ["fs.list"]),
             ("Create notes/todo.md listing three fruits", ["fs.write"]),
@@ -77,3 +89,48 @@ class TestRouting:
         names = {t.name for t in TOOLS}
         for match in router.route(goal, TOOLS):
             assert match.tool == "" or match.tool in names
+
+
+class TestShapes:
+    def test_every_shape_names_a_built_in_tool(self) -> None:
+        """A renamed tool would silently lose its shape (and be matched by meaning alone again)."""
+        assert set(SHAPES) <= {t.name for t in default_tools(ToolsConfig(shell_enabled=True))}
+
+    @pytest.mark.parametrize(
+        ("tool", "clause", "ok"),
+        [
+            ("system.time", "what time is it in Tokyo", True),
+            ("system.time", "what time zone is Paris in", False),
+            ("memory.recall", "where did I leave my keys", True),
+            ("memory.recall", "forget what I told you", False),
+            ("memory.remember", "please remember my code is 12", True),
+            ("memory.remember", "how do I remember names", False),
+            ("fs.read", "Read the file", True),
+            ("fs.read", "read me a story", False),
+            ("mcp.x.anything", "whatever it says", True),
+        ],
+    )
+    def test_a_tool_needs_its_shape(self, tool: str, clause: str, ok: bool) -> None:
+        assert has_shape(tool, clause) is ok
+
+    @pytest.mark.parametrize(
+        ("clause", "ok"),
+        [
+            ("What is Python?", True),
+            ("what's a quokka", True),
+            ("How does a bicycle work?", True),
+            ("What is my bike lock code?", False),
+            ("What is today?", False),
+            ("What is the capital of France and why?", False),
+        ],
+    )
+    def test_questions_what_something_is(self, clause: str, ok: bool) -> None:
+        assert asks_what_it_is(clause) is ok
+
+    @settings(max_examples=200, deadline=None)
+    @given(text=st.text(max_size=300))
+    def test_shapes_read_any_text(self, text: str) -> None:
+        """Hostile text: a plain yes or no from every shape, never an error."""
+        assert asks_what_it_is(text) in (True, False)
+        for tool in SHAPES:
+            assert has_shape(tool, text) in (True, False)

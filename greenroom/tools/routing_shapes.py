@@ -1,0 +1,88 @@
+"""What a clause must also say for a built-in tool matched by meaning: the tool's shape.
+
+The embedding model matches topics, not intents: "What is Python?" is close to
+``python.run``, "How does the web work?" to ``web.fetch``, "What does RAM memory
+do?" to ``memory.recall`` and "How many days are in a week?" to the clock. Each
+of those tools answers one kind of request about its topic; its shape is the
+words that request cannot do without (a file for the file tools, a page for
+fetching, the person's own things for a recall, the present for the clock).
+Clauses are read as ``routing.plain`` writes them: a path is "the file", a URL
+"the web page". A tool without a shape here (plugins, MCP) is matched by meaning
+alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+_I = re.IGNORECASE
+
+NOW = re.compile(
+    r"\b(?:now|today|tonight|tomorrow|yesterday|current(?:ly)?|is it|it is|the (?:time|date)"
+    r"|what time(?! zones?\b)|(?:what|which)(?:'s| is) the (?:day|month|year)|o'?clock|until|till|since|ago|left"
+    r"|(?:this|next|last) (?:week|weekend|month|year|morning|afternoon|evening|night|\w+day))\b",
+    _I,
+)
+"""The present moment: what the clock can answer."""
+FILES = re.compile(r"\b(?:the file|files?|folders?|director(?:y|ies)|documents?|notes?|desktop|downloads|docs)\b", _I)
+PAGE = re.compile(r"\b(?:the web page|web ?pages?|pages?|(?:web ?)?sites?|url|link|article)\b", _I)
+WEB_SEARCH = re.compile(
+    r"\bsearch (?:the (?:web|internet)|online|for)\b|\blook (?:\w+ )?up\b|\bgoogle\b|\bonline\b"
+    r"|\bon the (?:web|internet)\b|\bweb (?:search|pages?)\b",
+    _I,
+)
+RUN = re.compile(r"\b(?:run|execute|script|code|program)\b", _I)
+COMMAND = re.compile(r"\b(?:run|execute|command|terminal)\b", _I)
+REMEMBER = re.compile(
+    r"(?:^|[,.;:!?]\s*|\b(?:you|please|also|and)\s+)"
+    r"(?:remember|memori[sz]e|note|keep in mind|(?:don'?t|do not) forget)\b",
+    _I,
+)
+"""Told to keep something: the verb leads the clause (or follows "you", "please"); "how do I
+remember names?" asks about remembering."""
+OWN = re.compile(r"\b(?:i|i'm|i've|me|my|mine|we|our|us|you)\b", _I)
+"""The person's own things (or what they told the assistant): what a recall searches."""
+RECALL = re.compile(r"^(?!\W*(?:please\s+)?(?:forget|delete|remove|erase)\b).*" + OWN.pattern, _I)
+"""The person's own things, not to be forgotten ("forget what I told you" is no recall)."""
+FORGET = re.compile(r"\b(?:forget|delete|remove|erase)\b", _I)
+
+SHAPES: dict[str, re.Pattern[str]] = {
+    "system.time": NOW,
+    "fs.read": FILES,
+    "fs.list": FILES,
+    "fs.search": FILES,
+    "fs.write": FILES,
+    "fs.patch": FILES,
+    "web.fetch": PAGE,
+    "web.search": WEB_SEARCH,
+    "python.run": RUN,
+    "shell.exec": COMMAND,
+    "memory.remember": REMEMBER,
+    "memory.recall": RECALL,
+    "memory.forget": FORGET,
+}
+
+DEFINITION = re.compile(
+    r"^\W*(?:(?:what|who)(?:'s| is| are| was| were) (?:a|an) |what (?:is|are) \w+(?: \w+)?\W*$"
+    r"|how (?:does|do) .* work\b|what does .* mean\b)",
+    _I,
+)
+"""A question what something is or how it works ("What is a file system?", "What is Python?",
+"How does the web work?"): the model answers it; no built-in tool does."""
+
+
+def has_shape(tool: str, clause: str) -> bool:
+    """Whether ``clause`` (as ``routing.plain`` writes it) says what ``tool`` needs; True for a
+    tool without a shape here."""
+    shape = SHAPES.get(tool)
+    return shape is None or shape.search(clause) is not None
+
+
+def asks_what_it_is(clause: str) -> bool:
+    """Whether ``clause`` only asks what something is, means or how it works (and is not about
+    the person's own things or the present: "what is my code?", "what is today?")."""
+    said = clause.strip()
+    return DEFINITION.search(said) is not None and not OWN.search(said) and not NOW.search(said)
+
+
+__all__ = ["SHAPES", "asks_what_it_is", "has_shape"]
