@@ -227,7 +227,7 @@ class JournalOps:
         if to_seq is None:
             to_seq = self.bus.head
             event = JournalExported(to_seq=to_seq, task_id=req.task_id, since=req.since, until=req.until, client=client)
-            self.bus.publish(event, source=SOURCE)
+            self.bus.publish(event, source=SOURCE, durable=True)  # journaled before the data leaves
         to_seq = max(0, min(to_seq, self.bus.head))
         limit = max(1, min(req.limit, MAX_EXPORT_PAGE))
         start = max(1, min(req.from_seq, to_seq + 1))

@@ -54,6 +54,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "memory.remember": (
         "remember that",
         "don't forget that",
+        "don't forget",
         "keep in mind that",
         "note that",
         "please remember my",

@@ -160,6 +160,7 @@ def name_words(name: str) -> set[str]:
 def plain(text: str) -> str:
     """``text`` with URLs and file paths replaced by what they are: their words mislead
     (``today.md`` is not about the date)."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
     return PATH_RE.sub("the file", URL_RE.sub("the web page", text))
 
 

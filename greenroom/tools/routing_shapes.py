@@ -19,32 +19,53 @@ _I = re.IGNORECASE
 
 NOW = re.compile(
     r"\b(?:now|today|tonight|tomorrow|yesterday|current(?:ly)?|is it|it is|the (?:time|date)"
-    r"|what time(?! zones?\b)|(?:what|which)(?:'s| is) the (?:day|month|year)|o'?clock|until|till|since|ago|left"
+    r"|what time(?= is it\b| now\b|\W*$)|(?:what|which)(?:'s| is) the (?:day|month|year)|are we in"
+    r"|^\W*(?:the |current )?(?:time|date|day(?: of the week)?)(?: and (?:time|date))?(?=\W*(?:please|pls|now)?\W*$)"
+    r"|o'?clock|until|till|since|ago|left"
     r"|(?:this|next|last) (?:week|weekend|month|year|morning|afternoon|evening|night|\w+day))\b",
     _I,
 )
 """The present moment: what the clock can answer."""
-FILES = re.compile(r"\b(?:the file|files?|folders?|director(?:y|ies)|documents?|notes?|desktop|downloads|docs)\b", _I)
-PAGE = re.compile(r"\b(?:the web page|web ?pages?|pages?|(?:web ?)?sites?|url|link|article)\b", _I)
+FILES = re.compile(
+    r"\b(?:the file|files?|folders?|director(?:y|ies)|documents?|notes?|desktop|downloads|docs|readme"
+    r"|spreadsheets?|(?:to-?do|shopping|grocery|reading) lists?)\b",
+    _I,
+)
+PAGE = re.compile(
+    r"\b(?:the web page|web ?pages?|pages?|(?:web ?)?sites?|url|link|article)\b"
+    r"|\b[a-z0-9-]+\.(?:com|org|net|io|dev|app|ai|co|uk|de|fr|edu|gov|info)\b",
+    _I,
+)
+"""A page: page words, or a bare domain ("what's on example.com?")."""
 WEB_SEARCH = re.compile(
     r"\bsearch (?:the (?:web|internet)|online|for)\b|\blook (?:\w+ )?up\b|\bgoogle\b|\bonline\b"
     r"|\bon the (?:web|internet)\b|\bweb (?:search|pages?)\b",
     _I,
 )
-RUN = re.compile(r"\b(?:run|execute|script|code|program)\b", _I)
+RUN = re.compile(r"\b(?:run|execute|eval(?:uate)?)\b|\b(?:use|using|in|with)(?: a)? python\b", _I)
 COMMAND = re.compile(r"\b(?:run|execute|command|terminal)\b", _I)
+_LEAD = (
+    r"(?:^\W*(?:(?:hey|hi|ok(?:ay)?|so|btw|oh|also|and|please|pls|just)\W+)*"
+    r"|[,.;:!?]\s*|\b(?:you(?: to)?|please|pls|also|and)\s+)"
+)
 REMEMBER = re.compile(
-    r"(?:^|[,.;:!?]\s*|\b(?:you|please|also|and)\s+)"
-    r"(?:remember|memori[sz]e|note|keep in mind|(?:don'?t|do not) forget)\b",
+    _LEAD + r"(?:remember|memori[sz]e|note|keep in mind|(?:don'?t|do not) forget)\b"
+    r"|\b(?:make|take) a note\b|\bwrite (?:(?:this|that|it) )?down\b",
     _I,
 )
 """Told to keep something: the verb leads the clause (or follows "you", "please"); "how do I
 remember names?" asks about remembering."""
 OWN = re.compile(r"\b(?:i|i'm|i've|me|my|mine|we|our|us|you)\b", _I)
-"""The person's own things (or what they told the assistant): what a recall searches."""
-RECALL = re.compile(r"^(?!\W*(?:please\s+)?(?:forget|delete|remove|erase)\b).*" + OWN.pattern, _I)
+"""About the person or the assistant ("what is my code?" asks no definition)."""
+MINE = r"\b(?:i|i'm|i've|i'd|my|mine|we|our|us)\b|\byou (?:remember|know|recall)\b|\btold you\b"
+"""The person's own things (or what they told the assistant): what a recall searches ("tell me a
+joke" is about no thing of theirs)."""
+RECALL = re.compile(r"^(?!\W*(?:please\s+)?(?:forget|delete|remove|erase)\b).*(?:" + MINE + ")", _I | re.DOTALL)
 """The person's own things, not to be forgotten ("forget what I told you" is no recall)."""
-FORGET = re.compile(r"\b(?:forget|delete|remove|erase)\b", _I)
+FORGET = re.compile(
+    r"^(?!.*\b(?:don'?t|do not|never|not) forget\b).*?" + _LEAD + r"(?:forget|delete|remove|erase)\b", _I | re.DOTALL
+)
+"""Told to forget: the verb leads ("don't forget: ..." is the opposite)."""
 
 SHAPES: dict[str, re.Pattern[str]] = {
     "system.time": NOW,
@@ -71,6 +92,15 @@ DEFINITION = re.compile(
 "How does the web work?"): the model answers it; no built-in tool does."""
 
 
+HOWTO = re.compile(
+    r"^\W*(?:how (?:do|can|should|would|could) (?:i|you|we|one)\b|how to\b|what(?:'s| is) the difference between"
+    r"|what are (?:some )?good\b|explain\b)",
+    _I,
+)
+"""Asking how to do something, or for advice ("how do I create a folder in Windows?"): the model
+answers; a tool would act instead."""
+
+
 def has_shape(tool: str, clause: str) -> bool:
     """Whether ``clause`` (as ``routing.plain`` writes it) says what ``tool`` needs; True for a
     tool without a shape here."""
@@ -82,6 +112,10 @@ def asks_what_it_is(clause: str) -> bool:
     """Whether ``clause`` only asks what something is, means or how it works (and is not about
     the person's own things or the present: "what is my code?", "what is today?")."""
     said = clause.strip()
+    if "the file" in said or "the web page" in said:  # a path or URL: about that one, not in general
+        return False
+    if HOWTO.search(said):
+        return True
     return DEFINITION.search(said) is not None and not OWN.search(said) and not NOW.search(said)
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,22 @@ REMOTE = ("gateway.ws=true", "gateway.ws_port=0", "gateway.tcp=true", "gateway.t
 def daemon(short_tmp: Path, daemon_factory: Any) -> Any:
     script = write_script(short_tmp / "s.json", {"plan": plan("say hi"), "step:1:round:1": finish("hello from greenroom")})
     return daemon_factory(make_config(short_tmp, script, *REMOTE))
+
+
+def read_until(fd: int, marker: str, timeout: float) -> list[str]:
+    """Lines read from ``fd`` until one holds ``marker``, the writer closes, or ``timeout`` passes."""
+    text, deadline = "", time.monotonic() + timeout
+    while marker not in text and time.monotonic() < deadline:
+        if not select.select([fd], [], [], 0.5)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the pty's writer is gone
+            break
+        if not chunk:
+            break
+        text += chunk.decode(errors="replace")
+    return text.splitlines()
 
 
 def node_websocket_flags() -> list[str]:
@@ -48,17 +67,24 @@ class TestShellClients:
             assert c.hello is not None
             url, token = c.hello.transports["tcp_timeline"], c.create_token("viewer").token
             hello = f'{{"op":"hello","protocol":1,"client":"nngcat","token":"{token}"}}'
-            cat = subprocess.Popen(["nngcat", "--pair1", "--dial", url, "--data", hello, "--ascii", "--recv-timeout", "5"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+            # nngcat exits --recv-timeout after the last frame; frames are read (through a pty, so it
+            # flushes each line) until task.finished, so the long deadline costs nothing when it goes well.
+            primary, secondary = pty.openpty()
+            cat = subprocess.Popen(["nngcat", "--pair1", "--dial", url, "--data", hello, "--ascii", "--recv-timeout", "60"],
+                                   stdout=secondary, stderr=subprocess.DEVNULL)  # fmt: skip
+            os.close(secondary)
+            lines: list[str] = []
             try:
                 from tests.conftest import wait_for
 
                 wait_for(lambda: c.status().clients >= 1 and any(t.last_used for t in c.list_tokens()))
                 c.submit("say hello")
-                out, err = cat.communicate(timeout=60)
+                lines = read_until(primary, "task.finished", timeout=120)
             finally:
                 cat.kill()
                 cat.wait()
-        assert '"type":"hello"' in out, err
+                os.close(primary)
+        out = "\n".join(lines)
+        assert '"type":"hello"' in out
         assert '"role":"viewer"' in out
         assert "task.finished" in out

@@ -64,7 +64,7 @@ def pending_confirmation(client: Any, task_id: str, not_this: str = "") -> str:
         ids = [c.confirmation_id for c in view.confirmations if c.confirmation_id != not_this]
         return ids[0] if ids else None
 
-    return wait_for(find, timeout=20)
+    return wait_for(find, timeout=60)  # a deadline: a loaded machine restarts the daemon slowly
 
 
 class TestCrashRecovery:
