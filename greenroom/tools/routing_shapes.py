@@ -31,15 +31,12 @@ FILES = re.compile(
     r"|spreadsheets?|(?:to-?do|shopping|grocery|reading) lists?)\b",
     _I,
 )
-PAGE = re.compile(
-    r"\b(?:the web page|web ?pages?|pages?|(?:web ?)?sites?|url|link|article)\b"
-    r"|\b[a-z0-9-]+\.(?:com|org|net|io|dev|app|ai|co|uk|de|fr|edu|gov|info)\b",
-    _I,
-)
+_DOMAIN = r"\b[a-z0-9-]+\.(?:com|org|net|io|dev|app|ai|co|uk|de|fr|edu|gov|info)\b"
+PAGE = re.compile(r"\b(?:the web page|web ?pages?|pages?|(?:web ?)?sites?|url|link|article)\b|" + _DOMAIN, _I)
 """A page: page words, or a bare domain ("what's on example.com?")."""
 WEB_SEARCH = re.compile(
     r"\bsearch (?:the (?:web|internet)|online|for)\b|\blook (?:\w+ )?up\b|\bgoogle\b|\bonline\b"
-    r"|\bon the (?:web|internet)\b|\bweb (?:search|pages?)\b",
+    r"|\bon the (?:web|internet)\b|\bweb (?:search|pages?)\b|" + _DOMAIN,
     _I,
 )
 RUN = re.compile(r"\b(?:run|execute|eval(?:uate)?)\b|\b(?:use|using|in|with)(?: a)? python\b", _I)

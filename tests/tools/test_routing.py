@@ -66,6 +66,7 @@ class TestRouting:
             ("which month are we in?", ["system.time"]),
             ("What time does the store usually close?", []),
             ("open the budget spreadsheet", ["fs.search"]),
+            ("what's on example.com?", ["web.search"]),
             ("hey remember that I parked on level 3", ["memory.remember"]),
             ("Don't forget: my locker code is 4412", ["memory.remember"]),
             ("how do I create a folder in Windows?", []),
