@@ -39,7 +39,11 @@ CALCULATE = "math.calculate"
 """Matched by shape only: a clause that is all arithmetic needs it ("what is 12 times 7"); by
 meaning, "how much is a flight to Paris" is close to a calculator too, and is no sum."""
 URL_RE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
-PATH_RE = re.compile(r"(?:~|\.{1,2})?/?(?:[\w.-]+/)+[\w.-]+|\b[\w-]+\.(?:md|txt|csv|json|toml|ya?ml|py|log|html|pdf)\b")
+PATH_RE = re.compile(
+    r"(?<![\w.-])(?:~|\.{1,2})?/?(?:[\w.-]+/)+[\w.-]+|(?<![\w-])[\w-]+\.(?:md|txt|csv|json|toml|ya?ml|py|log|html|pdf)\b"
+)
+"""A path, or a file name with a known extension. Each starts where a run of name characters starts
+(the lookbehinds): tried at every position inside a long run, the pattern took quadratic time."""
 _VERBS = (
     r"write|save|create|make|read|open|list|fetch|download|search|find|look|remember|recall|note|"
     r"summari[sz]e|send|put|check|add|delete|remove|append|update"

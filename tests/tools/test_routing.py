@@ -34,6 +34,11 @@ class TestClauses:
         """'and write ...' starts a new job; 'and summarise it' does not (it is the same thing)."""
         assert split_clauses(goal) == clauses
 
+    @pytest.mark.parametrize("run", ["x" * 200_000, "x-" * 100_000, "x." * 100_000])
+    def test_long_runs_of_name_characters_read_in_one_pass(self, run: str) -> None:
+        """A path match starts only where a run starts: tried inside every run, this took minutes."""
+        assert plain(f"read {run} now") == f"read {run} now"
+
     def test_paths_and_urls_read_as_what_they_are(self) -> None:
         """today.md is not about the date: its name is read as 'the file'."""
         assert plain("Read notes/today.md from https://x.test/a") == "Read the file from the web page"
