@@ -2,7 +2,7 @@
 ``mlx_lm.stream_generate`` on the same model in the same run; and constrained
 (llguidance, JSON Schema) beside unconstrained generation.
 
-    python -m bench.models_stream [--model FOLDER] [--tokens 96] [--runs 4]
+    python -m bench.models_stream [--model FOLDER] [--tokens 96] [--runs 8]
 
 Default model: the embedded SmolLM2-135M (converted once into /tmp/grb-models).
 Both sides get the same treatment: one untimed warm-up generation first (the
@@ -173,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="an mlx-lm model folder (default: the embedded SmolLM2-135M)")
     parser.add_argument("--tokens", type=int, default=96)
-    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=8)
     args = parser.parse_args()
     model = args.model
     if model is None:

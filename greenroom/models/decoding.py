@@ -7,8 +7,9 @@ so constrained decoding, sampling and cancellation behave the same on each.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -178,6 +179,75 @@ def decode(
             stats.stop_reason = "stop"  # only end-of-sequence may follow: no pass needed to sample it
             return
         pending = out
+
+
+Pipelined = Callable[[list[int], list[int], Sampling, int], Generator[int, None, None]]
+"""A runtime's own sampling loop (``MlxEngine.pipelined``): given the tokens to feed, the
+recent tokens before them (the repetition penalty's context), the sampling and a limit,
+yields sampled tokens, each already fed to the cache."""
+
+
+def decode_pipelined(
+    forward: Forward,
+    run: Pipelined,
+    pending: list[int],
+    *,
+    fed: list[int],
+    max_tokens: int,
+    sampling: Sampling,
+    eos: set[int],
+    stop: threading.Event,
+    prefill_chunk: int,
+    stats: DecodeStats | None = None,
+    rng: np.random.Generator | None = None,
+) -> Iterator[list[int]]:
+    """:func:`decode` without a constraint, the tokens after the first sampled by the runtime.
+
+    The prompt is fed as ``decode`` feeds it (in chunks, ``stop`` checked between them)
+    and the first token sampled from its logits, so the first token costs no extra pass.
+    The runtime's loop (``run``) takes over from there and looks one pass ahead, as
+    mlx-lm does: it starts the pass over a sampled token before handing it over, so the
+    model computes while the caller detokenizes and publishes, and the host copies no
+    logits. It samples on the same parameters (greedy at temperature 0). Every token the
+    runtime hands over is already in the cache (``fed`` says so), an end-of-sequence
+    token included.
+
+    Raises:
+        GenerationCancelled: ``stop`` was set.
+    """
+    import numpy as np
+
+    stats = stats if stats is not None else DecodeStats()
+    if max_tokens <= 0:
+        stats.stop_reason = "length"
+        return
+    logits = _feed(forward, pending, fed, stop, prefill_chunk, stats)
+    penalize(logits, fed[-REPETITION_CONTEXT:], sampling.repetition_penalty)
+    token = sample(logits, sampling, rng if rng is not None else np.random.default_rng())
+    emitted, recent = 0, fed[-REPETITION_CONTEXT:]
+    with contextlib.closing(run([token], recent, sampling, max_tokens - 1)) as tokens:
+        while True:
+            if token in eos:
+                stats.stop_reason = "stop"
+                return
+            stats.sampled += 1
+            emitted += 1
+            if stop.is_set():
+                raise GenerationCancelled("stopped")
+            yield [token]
+            if emitted >= max_tokens:
+                break
+            if stop.is_set():  # before asking for another token (the one under way is dropped)
+                raise GenerationCancelled("stopped")
+            after = next(tokens, None)
+            if after is None:
+                break
+            if emitted == 1:
+                fed.append(token)  # the first token went through the runtime's first pass
+            fed.append(after)  # and this one's pass is under way already
+            stats.forward_passes += 1
+            token = after
+    stats.stop_reason = "length"
 
 
 def _feed(

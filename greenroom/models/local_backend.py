@@ -5,11 +5,15 @@ model-specific part is an :class:`Engine` (``mlx_backend.MlxEngine``,
 ``torch_backend.TorchEngine``): it loads a folder and runs forward passes over
 a KV cache. Everything else (chat templates, KV-cache reuse across prompts,
 sampling, JSON-Schema constraints with fast-forward, cancellation, usage) is
-shared, so the runtimes behave alike and are chosen by speed alone.
+shared, so the runtimes behave alike and are chosen by speed alone. An engine
+with a loop of its own (MLX: mlx-lm's, sampled on the device one pass ahead)
+generates unconstrained output after the first token; greedy, it emits the same
+tokens.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import time
@@ -20,7 +24,7 @@ from typing import Any, Protocol
 import structlog
 
 from greenroom.models.backend import GenerationCancelled, GenerationRequest, ModelError, ProgressFn, Usage
-from greenroom.models.decoding import DecodeStats, Detokenizer, Sampling, decode
+from greenroom.models.decoding import DecodeStats, Detokenizer, Sampling, decode, decode_pipelined
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +54,9 @@ class Engine(Protocol):
         ...
 
     def cache_length(self, cache: Any) -> int: ...
+
+    # An engine may also have ``pipelined(cache, tokens, recent, sampling, max_tokens)``, its own
+    # sampling loop (``decoding.Pipelined``): unconstrained generation then runs on it.
 
 
 EngineLoader = Callable[[Path | str], Engine]
@@ -243,19 +250,7 @@ class LocalBackend:
         started = time.perf_counter()
         first: float | None = None
         try:
-            for tokens in decode(
-                lambda ids: engine.forward(entry.cache, ids),
-                prompt[reused:],
-                fed=entry.tokens,
-                max_tokens=request.max_tokens,
-                sampling=sampling,
-                eos=engine.eos,
-                stop=stop,
-                prefill_chunk=engine.prefill_chunk,
-                constraint=constraint,
-                fast_forward=self.fast_forward,
-                stats=stats,
-            ):
+            for tokens in self._decode(engine, entry, prompt[reused:], request, sampling, constraint, stop, stats):
                 if first is None:
                     first = time.perf_counter()
                     usage.time_to_first_token_s = first - started
@@ -274,6 +269,34 @@ class LocalBackend:
         usage.stop_reason = stats.stop_reason
         if constraint is not None and not constraint.done:
             usage.stop_reason = "length"
+
+    def _decode(
+        self,
+        engine: Engine,
+        entry: PromptCache,
+        pending: list[int],
+        request: GenerationRequest,
+        sampling: Sampling,
+        constraint: Any,
+        stop: threading.Event,
+        stats: DecodeStats,
+    ) -> Iterator[list[int]]:
+        """The token loop: the runtime's own (``pipelined``) where it has one and nothing
+        constrains the output, else the shared one, which samples on the host."""
+        forward = functools.partial(engine.forward, entry.cache)
+        common: dict[str, Any] = {
+            "fed": entry.tokens,
+            "max_tokens": request.max_tokens,
+            "sampling": sampling,
+            "eos": engine.eos,
+            "stop": stop,
+            "prefill_chunk": engine.prefill_chunk,
+            "stats": stats,
+        }
+        run = getattr(engine, "pipelined", None)
+        if run is not None and constraint is None:
+            return decode_pipelined(forward, functools.partial(run, entry.cache), pending, **common)
+        return decode(forward, pending, constraint=constraint, fast_forward=self.fast_forward, **common)
 
     def _cache_for(self, engine: Engine, prompt: list[int]) -> tuple[PromptCache, int]:
         """The cache sharing the longest prefix with ``prompt``, trimmed to it, and that length."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greenroom.models.decoding import REPETITION_CONTEXT, Sampling
 from greenroom.models.local_backend import LocalBackend
 
 if TYPE_CHECKING:
@@ -50,6 +51,44 @@ class MlxEngine:
 
         logits = self.model(mx.array(tokens)[None], cache=cache)[0, -1].astype(mx.float32)
         return np.array(logits)
+
+    def pipelined(
+        self, cache: Any, tokens: list[int], recent: list[int], sampling: Sampling, max_tokens: int
+    ) -> Generator[int, None, None]:
+        """mlx-lm's own loop (``generate_step``) over ``cache``: sampled on the device, each
+        token's pass started before the token is handed over (``decoding.decode_pipelined``).
+
+        ``recent`` (the tokens before ``tokens``) joins the repetition penalty's context,
+        as in ``decoding.decode``."""
+        import mlx.core as mx
+        from mlx_lm.generate import generate_step
+        from mlx_lm.sample_utils import make_repetition_penalty, make_sampler
+
+        sampler = make_sampler(
+            sampling.temperature, top_p=sampling.top_p if sampling.top_p < 1.0 else 0.0, top_k=sampling.top_k
+        )
+        processors = []
+        if sampling.repetition_penalty != 1.0:
+            penalize = make_repetition_penalty(sampling.repetition_penalty, REPETITION_CONTEXT)
+            before = mx.array(recent, dtype=mx.int32)
+            processors.append(lambda seen, logits: penalize(mx.concatenate([before, seen.astype(mx.int32)]), logits))
+        steps = generate_step(
+            mx.array(tokens),
+            self.model,
+            max_tokens=max_tokens,
+            sampler=sampler,
+            logits_processors=processors,
+            prompt_cache=cache,
+        )
+        try:
+            for token, _ in steps:
+                yield int(token)
+        finally:
+            # Nothing of the cache is left lazy for the next generation, which may run on
+            # another thread (Metal streams are per thread since mlx 0.31.2): the pass under
+            # way when the caller stopped finishes here.
+            steps.close()
+            mx.eval([c.state for c in cache])
 
     def trim(self, cache: Any, n: int) -> bool:
         from mlx_lm.models.cache import can_trim_prompt_cache, trim_prompt_cache

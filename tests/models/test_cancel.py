@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from greenroom.bus import events as e
@@ -75,11 +76,13 @@ class TestBackendStops:
         assert usage.stop_reason == "cancelled"
 
     def test_decoding_stops_at_the_next_token(self, tiny_model: Path) -> None:
-        """A stop while tokens are generated ends generation after the token in progress."""
+        """A stop while tokens are generated ends generation after the token in progress (the
+        host loop, which constrained output takes; ``test_pipelined`` has the runtime's own)."""
         stop = threading.Event()
         backend = SlowMlxBackend(tiny_model, stop=stop, stop_at=6)
+        request = msgspec.structs.replace(_request("hello", max_tokens=200), schema={"type": "string"})
         with pytest.raises(GenerationCancelled):
-            list(backend.stream(_request("hello", max_tokens=200), Usage(), stop))
+            list(backend.stream(request, Usage(), stop))
         assert backend.wrapped is not None
         assert backend.wrapped.calls <= 6, "decoding went on after the stop"
 
