@@ -208,7 +208,7 @@ def decode_pipelined(
     The runtime's loop (``run``) takes over from there and looks one pass ahead, as
     mlx-lm does: it starts the pass over a sampled token before handing it over, so the
     model computes while the caller detokenizes and publishes, and the host copies no
-    logits. It samples on the same parameters (greedy at temperature 0). Every token the
+    logits. It samples as :func:`sample` does (greedy at temperature 0). Every token the
     runtime hands over is already in the cache (``fed`` says so), an end-of-sequence
     token included.
 
@@ -244,6 +244,7 @@ def decode_pipelined(
                 break
             if emitted == 1:
                 fed.append(token)  # the first token went through the runtime's first pass
+                stats.forward_passes += 1
             fed.append(after)  # and this one's pass is under way already
             stats.forward_passes += 1
             token = after

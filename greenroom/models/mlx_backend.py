@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Generator
@@ -58,16 +59,15 @@ class MlxEngine:
         """mlx-lm's own loop (``generate_step``) over ``cache``: sampled on the device, each
         token's pass started before the token is handed over (``decoding.decode_pipelined``).
 
+        Logits are widened to float32 first and sampled as ``decoding.sample`` samples
+        (``device_sampler``), so greedy picks the same tokens whatever the model's dtype;
         ``recent`` (the tokens before ``tokens``) joins the repetition penalty's context,
         as in ``decoding.decode``."""
         import mlx.core as mx
         from mlx_lm.generate import generate_step
-        from mlx_lm.sample_utils import make_repetition_penalty, make_sampler
+        from mlx_lm.sample_utils import make_repetition_penalty
 
-        sampler = make_sampler(
-            sampling.temperature, top_p=sampling.top_p if sampling.top_p < 1.0 else 0.0, top_k=sampling.top_k
-        )
-        processors = []
+        processors: list[Callable[[Any, Any], Any]] = [lambda _seen, logits: logits.astype(mx.float32)]
         if sampling.repetition_penalty != 1.0:
             penalize = make_repetition_penalty(sampling.repetition_penalty, REPETITION_CONTEXT)
             before = mx.array(recent, dtype=mx.int32)
@@ -76,19 +76,16 @@ class MlxEngine:
             mx.array(tokens),
             self.model,
             max_tokens=max_tokens,
-            sampler=sampler,
+            sampler=device_sampler(sampling),
             logits_processors=processors,
             prompt_cache=cache,
         )
-        try:
+        with contextlib.closing(steps):
             for token, _ in steps:
                 yield int(token)
-        finally:
-            # Nothing of the cache is left lazy for the next generation, which may run on
-            # another thread (Metal streams are per thread since mlx 0.31.2): the pass under
-            # way when the caller stopped finishes here.
-            steps.close()
-            mx.eval([c.state for c in cache])
+        # A stop leaves the pass over the last token under way: ``async_eval`` has scheduled all
+        # of it (the cache's update included), so the next generation, on any thread, waits for
+        # it rather than finding a lazy graph (``test_pipelined.TestThreads``).
 
     def trim(self, cache: Any, n: int) -> bool:
         from mlx_lm.models.cache import can_trim_prompt_cache, trim_prompt_cache
@@ -102,6 +99,33 @@ class MlxEngine:
 
     def cache_length(self, cache: Any) -> int:
         return int(cache[0].offset) if cache else 0
+
+
+def device_sampler(sampling: Sampling) -> Callable[[Any], Any]:
+    """``decoding.sample`` on the device: greedy at temperature 0, else top-k, then top-p
+    (on the tempered probabilities), then a draw. (mlx-lm's own sampler applies top-p
+    before the temperature and before top-k, a different distribution.)"""
+    import mlx.core as mx
+
+    temperature, top_k, top_p = sampling.temperature, sampling.top_k, sampling.top_p
+
+    def sample(logprobs: Any) -> Any:
+        if temperature == 0.0:
+            return mx.argmax(logprobs, axis=-1)
+        x = logprobs / temperature
+        if 0 < top_k < x.shape[-1]:
+            kth = mx.expand_dims(mx.sort(x, axis=-1)[..., x.shape[-1] - top_k], -1)
+            x = mx.where(x < kth, -mx.inf, x)
+        if top_p < 1.0:
+            probs = mx.softmax(x, axis=-1)
+            order = mx.argsort(-probs, axis=-1)
+            ranked = mx.take_along_axis(probs, order, axis=-1)
+            keep = (mx.cumsum(ranked, axis=-1) - ranked) < top_p  # the smallest set reaching top_p
+            keep = mx.take_along_axis(keep, mx.argsort(order, axis=-1), axis=-1)
+            x = mx.where(keep, x, -mx.inf)
+        return mx.random.categorical(x)
+
+    return sample
 
 
 class MlxBackend(LocalBackend):

@@ -29,9 +29,15 @@ def piped(tiny_model: Path) -> MlxBackend:
     return MlxBackend(lambda: tiny_model, name="tiny")
 
 
-@pytest.fixture(scope="module")
-def host(tiny_model: Path) -> LocalBackend:
-    return LocalBackend(lambda: tiny_model, "tiny", load_engine=HostLoopEngine)
+@pytest.fixture(scope="module", params=[None, "bfloat16"])
+def pair(request: pytest.FixtureRequest, tiny_model: Path) -> tuple[LocalBackend, LocalBackend]:
+    """The runtime's loop and the host loop on the same weights: as built (float32) and in
+    bfloat16, as mlx-community models ship (their logits tie where float32's do not)."""
+    dtype = request.param
+    return (
+        LocalBackend(lambda: tiny_model, "tiny", load_engine=functools.partial(MlxEngine, dtype=dtype)),
+        LocalBackend(lambda: tiny_model, "tiny", load_engine=functools.partial(HostLoopEngine, dtype=dtype)),
+    )
 
 
 def request(text: str, max_tokens: int, **params: Any) -> GenerationRequest:
@@ -64,10 +70,13 @@ class TestSameTokens:
         top_k_1=st.booleans(),
     )
     def test_the_same_output_as_the_host_loop(
-        self, piped: MlxBackend, host: LocalBackend, text: str, max_tokens: int, penalty: float, top_k_1: bool
+        self, pair: tuple[LocalBackend, LocalBackend], text: str, max_tokens: int, penalty: float, top_k_1: bool
     ) -> None:
         """Greedy (or top_k 1 at temperature 1), with or without a repetition penalty, the runtime's
-        loop emits exactly what the host loop does, prompt caches reused or not."""
+        loop emits exactly the tokens the host loop does (the next test reuses a cache)."""
+        piped, host = pair
+        for backend in pair:  # a cold start each: where a prompt's chunks fall moves bfloat16's rounding
+            backend._caches.clear()
         params: dict[str, Any] = {"repetition_penalty": penalty}
         if top_k_1:
             params |= {"temperature": 1.0, "top_k": 1}
@@ -78,6 +87,9 @@ class TestSameTokens:
             their_usage.generated_tokens,
             their_usage.stop_reason,
         )
+        # The tokens themselves: the host loop never feeds its last token, the runtime's does.
+        host_fed, piped_fed = host._caches[0].tokens, piped._caches[0].tokens
+        assert piped_fed[: len(host_fed)] == host_fed
         assert_caches_match(piped)
 
     def test_a_reused_prefix_gives_the_same_output_as_a_cold_start(self, tiny_model: Path) -> None:
@@ -130,7 +142,7 @@ class TestEnds:
         assert fed[-12:] == full, "each token the runtime handed over went through the model"
         prompt = fed[:-12]
         prompt_passes = -(-len(prompt) // 4)
-        assert stats.forward_passes == prompt_passes + 11, "the first token comes from the prompt's own pass"
+        assert stats.forward_passes == prompt_passes + 12, "the first token comes from the prompt's own pass"
 
         at = next((i for i in range(1, len(full)) if full[i] not in full[:i]), 0)  # a new token
         assert at, "the model repeats one token: pick another prompt"
@@ -175,3 +187,71 @@ class TestStreamStops:
         assert_caches_match(piped)
         _, usage = run(piped, request("count to one hundred", 8))
         assert usage.generated_tokens == 8
+
+
+class TestSampler:
+    @pytest.mark.parametrize(
+        "sampling",
+        [
+            Sampling(temperature=0.7, top_k=8),
+            Sampling(temperature=0.7, top_p=0.6),
+            Sampling(temperature=1.5, top_k=12, top_p=0.8),
+            Sampling(temperature=0.3, top_k=1),
+        ],
+    )
+    def test_the_device_draws_from_the_host_samplers_distribution(self, sampling: Sampling) -> None:
+        """Top-k, then top-p on the tempered probabilities, then a draw: the same tokens
+        allowed, at about the same rates (4,000 seeded draws each side)."""
+        import mlx.core as mx
+        import numpy as np
+
+        from greenroom.models.decoding import sample
+        from greenroom.models.mlx_backend import device_sampler
+
+        logits = np.random.default_rng(7).normal(0, 2, 40).astype(np.float32)
+        rng, n = np.random.default_rng(1), 4000
+        host = np.bincount([sample(logits.copy(), sampling, rng) for _ in range(n)], minlength=40) / n
+        mx.random.seed(1)
+        draw = device_sampler(sampling)
+        draws = [draw(mx.array(logits)[None]).item() for _ in range(n)]
+        device = np.bincount(draws, minlength=40) / n
+        assert set(np.flatnonzero(device)) <= set(np.flatnonzero(host)), "the device drew a token the host never allows"
+        assert np.abs(device - host).max() < 0.05
+
+
+class TestThreads:
+    def test_a_stopped_generation_leaves_a_cache_another_thread_can_use(self, tiny_model: Path) -> None:
+        """The daemon may generate on another thread next time: a stop leaves a pass under way,
+        and the next generation, reusing that cache from another thread, must not trip on it."""
+        backend = MlxBackend(lambda: tiny_model, name="tiny")
+        stop, errors = threading.Event(), []
+        long = "the first question " * 8
+
+        def first() -> None:
+            usage = Usage()
+            try:
+                for _piece in backend.stream(request(long, 200), usage, stop):
+                    if usage.generated_tokens >= 2:
+                        stop.set()
+            except GenerationCancelled:
+                pass
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        def second(out: list[str]) -> None:
+            try:
+                out.append(run(backend, request(long + "and more", 6))[0])
+            except Exception as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=first)
+        thread.start()
+        thread.join()
+        answer: list[str] = []
+        thread = threading.Thread(target=second, args=(answer,))
+        thread.start()
+        thread.join()
+        assert not errors
+        assert len(backend._caches) == 1, "the second prompt should have reused the first one's cache"
+        cold = MlxBackend(lambda: tiny_model, name="tiny")
+        assert answer == [run(cold, request(long + "and more", 6))[0]]
