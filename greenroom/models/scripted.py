@@ -2,8 +2,11 @@
 
 The script is JSON: ``{"responses": {"<purpose glob>": "<text>"}, "delay_s": 0}``.
 The first glob (in file order) matching the request's purpose wins; without a
-match a generic answer that fits the agent's schemas is returned. It streams
-its text word by word, like a model would.
+match a generic answer that fits the agent's schemas is returned. A list of
+texts answers the glob's first match with the first, the second with the
+second, and so on (the last repeats). It streams its text word by word, like a
+model would; a ``{hold}`` word is not sent but waits until the generation is
+stopped (a test's "cancel while it writes", with no race against the writing).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ _DEFAULTS = {
     "verdict:*": '{"verdict": "accept", "reason": "looks complete"}',
     "answer": "Done.",
 }
+HOLD = "{hold}"
+HOLD_LIMIT_S = 600.0
+"""A ``{hold}`` not stopped within this long fails the generation (a test that forgot to cancel)."""
 
 
 class ScriptedBackend:
@@ -34,7 +40,8 @@ class ScriptedBackend:
     """It answers any request from its script, images or not (tests read the images it was sent)."""
 
     def __init__(self, script: Path | None = None) -> None:
-        self.responses: dict[str, str] = {}
+        self.responses: dict[str, str | list[str]] = {}
+        self._served: dict[str, int] = {}
         self.delay_s = 0.0
         if script is not None:
             try:
@@ -50,7 +57,10 @@ class ScriptedBackend:
         for table in (self.responses, _DEFAULTS):
             for pattern, text in table.items():
                 if fnmatch.fnmatchcase(purpose, pattern):
-                    return text
+                    if isinstance(text, str):
+                        return text
+                    served = self._served[pattern] = self._served.get(pattern, 0) + 1
+                    return str(text[min(served, len(text)) - 1]) if text else "Done."
         return "Done."
 
     def stream(self, request: GenerationRequest, usage: Usage, stop: threading.Event) -> Iterator[str]:
@@ -60,9 +70,13 @@ class ScriptedBackend:
         usage.prompt_tokens = sum(len(m.content.split()) for m in request.messages)
         pieces = re.findall(r"\S+\s*|\s+", text) or [""]
         for piece in pieces:
+            if piece.strip() == HOLD and not stop.wait(HOLD_LIMIT_S):
+                raise ModelError(f"{request.purpose}: a {HOLD} was never stopped")
             if stop.wait(self.delay_s) if self.delay_s else stop.is_set():
                 usage.stop_reason = "cancelled"
                 raise GenerationCancelled(request.purpose)
+            if piece.strip() == HOLD:
+                continue
             usage.generated_tokens += 1
             yield piece
         usage.stop_reason = "stop"

@@ -47,7 +47,8 @@ class TestChatInATerminal:
                         "step:1:round:1": call(("fs.write", {"path": str(note), "content": "hello\n"})),
                         "step:1:round:2": finish("written"),
                         "step:2:round:1": finish("reported"),
-                        "answer": " ".join(WORDS),
+                        # The second answer holds after w01 until it is stopped: Ctrl-C cannot come too late.
+                        "answer": [" ".join(WORDS), " ".join([WORDS[0], "{hold}", *WORDS[1:]])],
                     },
                     "delay_s": 0.1,
                 }
