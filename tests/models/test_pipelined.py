@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from greenroom.models import GenerationCancelled, GenerationRequest, LocalBackend, Message, MlxBackend, Usage
@@ -30,13 +30,14 @@ def piped(tiny_model: Path) -> MlxBackend:
 
 
 @pytest.fixture(scope="module", params=[None, "bfloat16"])
-def pair(request: pytest.FixtureRequest, tiny_model: Path) -> tuple[LocalBackend, LocalBackend]:
+def pair(request: pytest.FixtureRequest, tiny_model: Path) -> tuple[LocalBackend, LocalBackend, str | None]:
     """The runtime's loop and the host loop on the same weights: as built (float32) and in
     bfloat16, as mlx-community models ship (their logits tie where float32's do not)."""
     dtype = request.param
     return (
         LocalBackend(lambda: tiny_model, "tiny", load_engine=functools.partial(MlxEngine, dtype=dtype)),
         LocalBackend(lambda: tiny_model, "tiny", load_engine=functools.partial(HostLoopEngine, dtype=dtype)),
+        dtype,
     )
 
 
@@ -70,12 +71,19 @@ class TestSameTokens:
         top_k_1=st.booleans(),
     )
     def test_the_same_output_as_the_host_loop(
-        self, pair: tuple[LocalBackend, LocalBackend], text: str, max_tokens: int, penalty: float, top_k_1: bool
+        self,
+        pair: tuple[LocalBackend, LocalBackend, str | None],
+        text: str,
+        max_tokens: int,
+        penalty: float,
+        top_k_1: bool,
     ) -> None:
         """Greedy (or top_k 1 at temperature 1), with or without a repetition penalty, the runtime's
         loop emits exactly the tokens the host loop does (the next test reuses a cache)."""
-        piped, host = pair
-        for backend in pair:  # a cold start each: where a prompt's chunks fall moves bfloat16's rounding
+        piped, host, dtype = pair
+        # top_k 1 draws among tied best logits, on either side; bfloat16's logits tie often
+        assume(not (top_k_1 and dtype == "bfloat16"))
+        for backend in (piped, host):  # a cold start each: where a prompt's chunks fall moves bfloat16's rounding
             backend._caches.clear()
         params: dict[str, Any] = {"repetition_penalty": penalty}
         if top_k_1:
