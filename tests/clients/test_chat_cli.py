@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,12 +26,30 @@ UP = "\x1b[A"
 CTRL_U = "\x15"
 
 
+def _as_from_a_shell() -> None:
+    """In the child before exec: Ctrl-C as a terminal's shell leaves it. An ignored or blocked
+    signal survives exec, and this test process may have inherited or caught either (twice in
+    full runs beside stress-ng the chat ignored the Ctrl-C this test sends, never alone)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def spawn(root: Path, flags: list[str], *args: str) -> pexpect.spawn:
     env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "HOME": str(root), "TERM": "xterm"}
     return pexpect.spawn(
         sys.executable, ["-m", "greenroom", *flags, "chat", "--history", str(root / "history"), *args],
-        env=env, encoding="utf-8", timeout=60, dimensions=(40, 200),
+        env=env, encoding="utf-8", timeout=60, dimensions=(40, 200), preexec_fn=_as_from_a_shell,
     )  # fmt: skip
+
+
+def sigint_state(pid: int) -> str:
+    """Whether ``pid`` ignores or blocks SIGINT, from /proc (Linux); "" elsewhere."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return ""
+    fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+    bit = 1 << (signal.SIGINT - 1)
+    return " ".join(k for k in ("SigIgn", "SigBlk") if int(fields[k].strip(), 16) & bit)
 
 
 @pytest.mark.slow
@@ -76,6 +95,7 @@ class TestChatInATerminal:
             child.expect(r"allow\? \[y/N\]")
             child.sendline("n")
             child.expect("greenroom> w01")
+            assert not sigint_state(child.pid), f"the chat cannot hear Ctrl-C: {sigint_state(child.pid)}"
             child.sendintr()  # Ctrl-C while the answer is being written
             child.expect(r"stopped \(task (t-[0-9a-f]{8}) cancelled\)")
             stopped = child.match.group(1)
