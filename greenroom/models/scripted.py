@@ -72,11 +72,9 @@ class ScriptedBackend:
         for piece in pieces:
             if piece.strip() == HOLD and not stop.wait(HOLD_LIMIT_S):
                 raise ModelError(f"{request.purpose}: a {HOLD} was never stopped")
-            if stop.wait(self.delay_s) if self.delay_s else stop.is_set():
+            if stop.wait(self.delay_s) if self.delay_s else stop.is_set():  # a hold ends here, stopped
                 usage.stop_reason = "cancelled"
                 raise GenerationCancelled(request.purpose)
-            if piece.strip() == HOLD:
-                continue
             usage.generated_tokens += 1
             yield piece
         usage.stop_reason = "stop"

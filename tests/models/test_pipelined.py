@@ -116,7 +116,7 @@ class TestEnds:
 
     def _decode(
         self, engine: Any, eos: set[int], stop: threading.Event, max_tokens: int = 12
-    ) -> tuple[list[int], list[int], Any, DecodeStats]:
+    ) -> tuple[list[int], list[int], DecodeStats]:
         cache, fed, out, stats = engine.new_cache(), [], [], DecodeStats()
         prompt = engine.tokenizer.encode("count to one hundred", add_special_tokens=False)
         tokens = decode_pipelined(
@@ -140,11 +140,11 @@ class TestEnds:
             stats.stop_reason = "cancelled"
         assert engine.cache_length(cache) == len(fed), "the cache holds other tokens than fed says"
         assert fed == prompt[: len(fed)] or fed[: len(prompt)] == prompt
-        return out, fed, cache, stats
+        return out, fed, stats
 
     def test_by_length_by_end_of_sequence_and_by_stop(self, piped: MlxBackend) -> None:
         engine = engine_of(piped)
-        full, fed, _, stats = self._decode(engine, set(), threading.Event())
+        full, fed, stats = self._decode(engine, set(), threading.Event())
         assert len(full) == 12
         assert stats.stop_reason == "length"
         assert fed[-12:] == full, "each token the runtime handed over went through the model"
@@ -155,16 +155,16 @@ class TestEnds:
         at = next((i for i in range(1, len(full)) if full[i] not in full[:i]), 0)  # a new token
         assert at, "the model repeats one token: pick another prompt"
         eos = full[at]
-        out, fed, _, stats = self._decode(engine, {eos}, threading.Event())
+        out, fed, stats = self._decode(engine, {eos}, threading.Event())
         assert out == full[:at]
         assert stats.stop_reason == "stop"
         assert fed[-at - 1 :] == [*full[:at], eos], "the end token went through the model: fed must say so"
 
-        out, fed, _, stats = self._decode(engine, {full[0]}, threading.Event())
+        out, fed, stats = self._decode(engine, {full[0]}, threading.Event())
         assert (out, stats.stop_reason) == ([], "stop")
         assert fed == prompt, "a first token sampled on the host never went through the model"
 
-        out, fed, _, stats = self._decode(engine, {-1}, threading.Event())
+        out, fed, stats = self._decode(engine, {-1}, threading.Event())
         assert out == full[:3], "the stop set after the third token lands before a fourth is handed over"
         assert stats.stop_reason == "cancelled"
         assert fed[-3:] == full[:3]
@@ -172,7 +172,7 @@ class TestEnds:
     def test_a_stop_during_the_prompt_ends_it_before_any_token(self, piped: MlxBackend) -> None:
         stop = threading.Event()
         stop.set()
-        out, fed, _, stats = self._decode(engine_of(piped), set(), stop)
+        out, fed, stats = self._decode(engine_of(piped), set(), stop)
         assert (out, fed, stats.stop_reason) == ([], [], "cancelled")
 
 
