@@ -12,11 +12,11 @@ walk after a restart finds what was already decided and continues.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from greenroom.actors import repeats
 from greenroom.actors.arguments import fixed_args
 from greenroom.actors.base import CallFailed
 from greenroom.actors.claims import unsupported_claim
@@ -41,6 +41,7 @@ from greenroom.actors.commands import (
     WakeAt,
 )
 from greenroom.actors.decide_context import Context, ToolTraits
+from greenroom.actors.repeats import confirmation_id
 from greenroom.actors.schemas import ActionOutput, decode_output
 from greenroom.actors.task_state import TaskState
 from greenroom.bus.events import (
@@ -55,11 +56,6 @@ from greenroom.policy.describe import call_question
 
 MAX_OBSERVATION = 600
 STOPPED_AT_CAP = "stopped: the step reached its tool-round cap"
-
-
-def confirmation_id(key: str) -> str:
-    """A short, stable id for the question identified by ``key``."""
-    return "c-" + hashlib.sha1(key.encode()).hexdigest()[:8]
 
 
 def decide(state: TaskState, ctx: Context) -> list[Command]:
@@ -89,10 +85,6 @@ def _pend(*commands: Command) -> NoReturn:
 def _says_why(reason: str) -> bool:
     """A replan needs a reason worth a new plan (a few words at least)."""
     return len(reason.split()) >= 3
-
-
-def _signature(call: ToolRequested) -> str:
-    return call.tool + " " + json.dumps(call.args, sort_keys=True, ensure_ascii=False)
 
 
 def _outcome(result: ToolResult) -> str:
@@ -277,6 +269,9 @@ class _Walk:
             if isinstance(calls, str):
                 _pend(FinishStep(n, calls))
             observations.extend(self._run_calls(calls))
+            stuck = repeats.refused_again(self.s, calls)
+            if stuck is not None:
+                _pend(FinishStep(n, stuck, ok=False))
             passed = self._passed_through(n, step)
             if passed is not None:
                 _pend(FinishStep(n, passed))
@@ -311,7 +306,7 @@ class _Walk:
     ) -> list[ToolRequested] | str:
         """The round's calls (all journaled), or the step's result when the model finished it."""
         s = self.s
-        have = sorted(s.requests.get((n, rnd), ()), key=lambda c: int(c.call_id.rsplit(":", 1)[-1]))
+        have = sorted(s.requests.get((n, rnd), ()), key=repeats.call_index)
         text = s.outputs.get(f"step:{n}:round:{rnd}")
         if text is None:
             if have:
@@ -368,15 +363,13 @@ class _Walk:
         """What one call without a result needs next (an empty list: it waits)."""
         s = self.s
         traits = self.ctx.tools.get(call.tool)
-        earlier = self._earlier_identical(call)
+        twin = repeats.twin(s, call)
+        if twin is not None and twin not in s.results:
+            return []  # its twin earlier in the round goes first; this one then repeats its outcome
+        earlier = twin or repeats.earlier_identical(s, call)
         writes = traits is not None and traits.side_effects not in ("none", "read")
-        if earlier is not None and writes:
-            prev = s.results[earlier]
-            repeat = ToolResult(
-                call_id=call.call_id, tool=call.tool, ok=prev.ok,
-                output=prev.output, error=prev.error, repeated_of=earlier,
-            )  # fmt: skip
-            return [RecordResult(repeat)]
+        if earlier is not None and (twin or writes or repeats.refused(s, earlier)):
+            return [RecordResult(repeats.repeat_of(s, call, earlier))]
         decided = s.decided.get(call.call_id)
         if decided is None:
             return [RequestDecision(call, s.flagged)]
@@ -404,15 +397,6 @@ class _Walk:
             if not again:
                 return [_failed(call, "not run again: it may already have run before greenroom stopped")]
         return [RunTool(call, dict(decided.resolved), earlier or "")]
-
-    def _earlier_identical(self, call: ToolRequested) -> str | None:
-        """An earlier call of this task with the same tool and arguments that has a result."""
-        signature = _signature(call)
-        for calls in self.s.requests.values():
-            for other in calls:
-                if other.call_id != call.call_id and other.call_id in self.s.results and _signature(other) == signature:
-                    return other.call_id
-        return None
 
     # -- questions -----------------------------------------------------------------------
 

@@ -303,6 +303,27 @@ class TestRepeatedCalls:
         assert d.runtime.memory.store.stats()["items"] == 1
         assert sum(isinstance(ev, e.ToolInvoked) for ev in events_of(d, task_id)) == 1
 
+    def test_a_denied_call_asked_for_again_ends_the_step(self, start: Any) -> None:
+        """The model asks for a denied listing, then for nothing else, four times at once: the
+        policy decides once, the step stops after round 2, and the answer says what was refused."""
+        listing = ("fs.list", {"path": "/etc"})
+        d = start(
+            {
+                "plan": plan("list /etc"),
+                "step:1:round:1": call(listing),
+                "step:1:round:2": call(*[listing] * 4),
+                "step:1:round:3": finish("never asked for"),
+            }
+        )
+        task_id, _ = d.runtime.submit("list the files in /etc")
+        view = wait_status(d, task_id, "finished")
+        assert view.answer.startswith('stopped: asked again for a refused call: fs.list {"path": "/etc"}: denied')
+        events = events_of(d, task_id)
+        assert sum(isinstance(ev, e.ToolDecided) for ev in events) == 1
+        results = [ev for ev in events if isinstance(ev, e.ToolResult)]
+        assert [r.repeated_of for r in results] == ["", *[results[0].call_id] * 4]
+        assert not any(isinstance(ev, e.LlmFinished) and ev.purpose == "step:1:round:3" for ev in events)
+
 
 class TestMemoryTools:
     def test_recall_shows_provenance_and_forget_by_query_asks_then_forgets(self, start: Any) -> None:
