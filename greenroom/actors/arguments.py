@@ -10,7 +10,8 @@ holds instead of one the model makes up (``max_bytes: 10``, recall ``tags``). Fr
 length the output budget can hold, so a model that starts repeating itself
 still closes its JSON. An argument marked ``x-from-words`` (a recall's query) is the
 step's own words. A step that is all arithmetic ("what is 12 times 7?") pins the
-calculator's ``expression``. When the pinned schema leaves nothing to choose
+calculator's ``expression``, and one that is all a unit conversion ("how many minutes are in 3 hours?") the
+converter's ``conversion``. When the pinned schema leaves nothing to choose
 (``fixed_args``), the call is made without the model.
 """
 
@@ -23,13 +24,22 @@ from typing import Any
 
 from greenroom.tools.arithmetic_words import expression_in
 from greenroom.tools.routing import PATH_RE, URL_RE
+from greenroom.tools.units import conversion_in
 
 MAX_FREE_STRING = 300
 """Characters a free string argument may take in a round's output (well inside its token budget)."""
 FROM_WORDS = "x-from-words"
 """Marks a string argument whose value, when a step must call the tool, is the step's own words
 (``memory.recall``'s query: the 135M model wrote a memory id from its context there instead)."""
-_KINDS = {"url": "url", "path": "path", "root": "path", "content": "text", "text": "text", "expression": "expression"}
+_KINDS = {
+    "url": "url",
+    "path": "path",
+    "root": "path",
+    "content": "text",
+    "text": "text",
+    "expression": "expression",
+    "conversion": "conversion",
+}
 """Which argument names take which kind of thing a step's words name (``mentioned``)."""
 _QUOTED = re.compile(r"(?:^|\s)[\"'\u2018\u201c]([^\"'\u2019\u201d]{1,300})[\"'\u2019\u201d](?=\s|[.,;:!?]|$)")
 _BACK = re.compile(r"\b(?:it|this|that|them|these|those|the (?:list|result|results|output|contents?|text))\b", re.I)
@@ -38,18 +48,20 @@ _FOLDER = re.compile(r"\b(?:my|the)\s+([\w-]+)\s+(?:folder|directory|dir)\b", re
 
 
 def mentioned(intent: str) -> dict[str, list[str]]:
-    """The paths, URLs, quoted texts and arithmetic ``intent`` names, by argument kind
-    (``path``, ``url``, ``text``, ``expression``)."""
+    """The paths, URLs, quoted texts, arithmetic and unit conversion ``intent`` names, by argument
+    kind (``path``, ``url``, ``text``, ``expression``, ``conversion``)."""
     urls = URL_RE.findall(intent)
     rest = URL_RE.sub(" ", intent)
     paths = [p.rstrip(".,;:!?'\")") for p in PATH_RE.findall(rest)]
     paths += [m for m in _FOLDER.findall(rest) if m.lower() not in ("this", "that", "a")]
     expression = expression_in(intent)
+    conversion = conversion_in(intent)
     return {
         "path": list(dict.fromkeys(paths)),
         "url": [u.rstrip(".,;:!?'\")") for u in urls],
         "text": _QUOTED.findall(rest),
         "expression": [expression] if expression else [],
+        "conversion": [conversion] if conversion else [],
     }
 
 
@@ -64,7 +76,7 @@ def pin_arguments(schema: dict[str, Any], intent: str, previous: str = "", *, pi
     if not isinstance(out.get("properties"), dict):
         return out
     out["properties"].pop("dry_run", None)  # previews are the person's, through the client, not the model's
-    found = mentioned(intent) if pin else {"path": [], "url": [], "text": [], "expression": []}
+    found = mentioned(intent) if pin else {kind: [] for kind in ("path", "url", "text", "expression", "conversion")}
     if pin and previous and not found["text"] and _BACK.search(URL_RE.sub(" ", PATH_RE.sub(" ", intent))):
         found["text"] = [previous[:MAX_FREE_STRING]]
     if pin:

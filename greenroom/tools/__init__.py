@@ -23,12 +23,14 @@ if TYPE_CHECKING:
         ToolSpec,
         UnknownToolError,
     )
+    from greenroom.tools.units import UNITS_TOOL
     from greenroom.tools.web import WEB_TOOLS
 
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "CALCULATE_TOOL": "arithmetic",
+        "UNITS_TOOL": "units",
         "BUILTIN_TOOLS": "builtin",
         "resolve_under_roots": "builtin",
         "default_tools": "defaults",

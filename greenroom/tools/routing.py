@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from greenroom.tools.arithmetic_words import expression_in
 from greenroom.tools.routing_shapes import asks_what_it_is, has_shape
 from greenroom.tools.spec import ToolSpec
+from greenroom.tools.units import UNITS_TOOL_NAME, conversion_in
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -38,6 +39,8 @@ DEFAULT_THRESHOLD = 0.42
 CALCULATE = "math.calculate"
 """Matched by shape only: a clause that is all arithmetic needs it ("what is 12 times 7"); by
 meaning, "how much is a flight to Paris" is close to a calculator too, and is no sum."""
+SHAPE_ONLY = (CALCULATE, UNITS_TOOL_NAME)
+"""Tools matched by their clause's shape alone (a sum, a conversion), never by meaning."""
 URL_RE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 PATH_RE = re.compile(
     r"(?<![\w.-])(?:~|\.{1,2})?/?(?:[\w.-]+/)+[\w.-]+|(?<![\w-])[\w-]+\.(?:md|txt|csv|json|toml|ya?ml|py|log|html|pdf)\b"
@@ -141,10 +144,12 @@ class ToolRouter:
             return Match(clause, "web.fetch", 1.0)
         if CALCULATE in names and expression_in(clause):
             return Match(clause, CALCULATE, 1.0)
+        if UNITS_TOOL_NAME in names and conversion_in(clause):
+            return Match(clause, UNITS_TOOL_NAME, 1.0)
         said = plain(clause)
         if asks_what_it_is(said):
             return Match(clause, "", 0.0)
-        ranked = self.scores(clause, [t for t in tools if t.name != CALCULATE])
+        ranked = self.scores(clause, [t for t in tools if t.name not in SHAPE_ONLY])
         ranked = [(n, sc) for n, sc in ranked if has_shape(n, said)]
         name, score = ranked[0] if ranked else ("", 0.0)
         return Match(clause, name if score >= self.threshold else "", round(score, 3))

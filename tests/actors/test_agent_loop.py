@@ -368,7 +368,10 @@ class TestArithmetic:
         backend = ScriptedBackend(write_script(short_tmp / "script.json", {"plan": answer("12 * 7 = 80")}))
         d = daemon_factory(
             make_config(
-                short_tmp, short_tmp / "script.json", "agent.match_tools=true", "memory.rerank=false",
+                short_tmp,
+                short_tmp / "script.json",
+                "agent.match_tools=true",
+                "memory.rerank=false",
                 "agent.remember_tasks=on",
             ),
             make_backend=lambda: backend,
@@ -390,3 +393,23 @@ class TestArithmetic:
         wait_for(lambda: d.runtime.memory.store.stats()["by_source"].get("task"), 60)
         uris = [row[0] for row in d.runtime.memory.store.db.execute("SELECT uri FROM items WHERE source = 'task'")]
         assert uris == [f"task://{second}"]
+
+    def test_a_conversion_is_worked_out_by_the_converter_without_the_model(
+        self, short_tmp: Path, daemon_factory: Any, shared_embedder: Any
+    ) -> None:
+        """'How many minutes are in 3 hours?': matched to units.convert by its shape, the conversion
+        pinned from the words, no model call; the script would answer 30, as the 135M model did."""
+        from greenroom.models import ScriptedBackend
+        from greenroom.tools.routing import ToolRouter
+
+        backend = ScriptedBackend(write_script(short_tmp / "script.json", {"plan": answer("30")}))
+        config = make_config(short_tmp, short_tmp / "script.json", "agent.match_tools=true", "memory.rerank=false")
+        d = daemon_factory(config, make_backend=lambda: backend)
+        d.runtime.memory.embedder = shared_embedder
+        d.runtime.deps.router = ToolRouter(shared_embedder, d.config.agent.tool_match)
+        task_id, _ = d.runtime.submit("How many minutes are in 3 hours?")
+        view = wait_status(d, task_id, "finished", timeout=60)
+        assert view.answer == "3 hours = 180 minutes"
+        assert backend.requests == [], "the model was asked"
+        requested = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolRequested))
+        assert (requested.tool, requested.args) == ("units.convert", {"conversion": "3 hours to minutes"})

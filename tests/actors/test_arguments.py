@@ -16,6 +16,7 @@ WRITE = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.write").sc
 READ = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.read").schema()
 RECALL = next(t for t in default_tools(ToolsConfig()) if t.name == "memory.recall").schema()
 CALCULATE = next(t for t in default_tools(ToolsConfig()) if t.name == "math.calculate").schema()
+CONVERT = next(t for t in default_tools(ToolsConfig()) if t.name == "units.convert").schema()
 
 
 class TestMentioned:
@@ -27,6 +28,7 @@ class TestMentioned:
             "url": ["https://a.test/x"],
             "text": ["buy milk"],
             "expression": [],
+            "conversion": [],
         }
 
     def test_a_step_that_is_all_arithmetic_names_its_expression(self) -> None:
@@ -41,6 +43,7 @@ class TestFixedArgs:
         assert fixed_args(READ, "Read notes/today.md") == {"path": "notes/today.md"}
         assert fixed_args(WRITE, "Write 'hello' to notes/hello.txt") == {"path": "notes/hello.txt", "content": "hello"}
         assert fixed_args(CALCULATE, "What is 12 times 7?") == {"expression": "12 * 7"}
+        assert fixed_args(CONVERT, "How many minutes are in 3 hours?") == {"conversion": "3 hours to minutes"}
 
     def test_a_step_that_must_recall_searches_with_its_own_words(self) -> None:
         """The 135M model wrote a memory id from its context as the query; the question itself finds the note."""

@@ -101,4 +101,5 @@ class TestMemorable:
             "memory.forget",
             "system.time",
             "math.calculate",
+            "units.convert",
         }
