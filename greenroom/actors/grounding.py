@@ -353,6 +353,13 @@ def finished(deps: ActorDeps, task_id: str, answer: str) -> tuple[str, list[str]
     return cite(answer, used.hits if used is not None else ())
 
 
+NOTHING_KNOWN = (
+    'I don\'t know: nothing in my memory is about that yet. Tell me ("remember that ...") and I will know it next time.'
+)
+"""The answer to a question about the person's own things when memory has nothing on it (the
+model, asked "When is my dentist appointment?" with no memory, made up a timestamp)."""
+
+
 def after_finish(deps: ActorDeps, task_id: str, goal: str, answer: str, *, remember: bool) -> None:
     """Keep what the task leaves behind: its summary (``remember``) and, in a chat, the answer.
 
@@ -362,7 +369,7 @@ def after_finish(deps: ActorDeps, task_id: str, goal: str, answer: str, *, remem
         return
     chat_id = deps.chats.chat_of(task_id) if deps.chats is not None else None
     tags = ["task"] + ([chat_tag(chat_id)] if chat_id else [])
-    if remember:
+    if remember and answer.strip() != NOTHING_KNOWN:  # it says nothing a later task should find
         text = f"Task: {goal.strip()}\nAnswer: {answer.strip()}"
         if len(text) > SUMMARY_CHARS:
             text = text[: SUMMARY_CHARS - 1] + "…"

@@ -23,6 +23,7 @@ from greenroom.actors.schemas import (
 from greenroom.bus.events import LlmFinished, PlanStep, RequestFailed, TaskPlanned
 from greenroom.models.backend import GenerationRequest
 from greenroom.tools.routing import Match
+from greenroom.tools.routing_shapes import asks_about_own_things
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +83,9 @@ class PlannerActor(GreenroomActor):
             return
         context = grounding.task_context(deps, task_id, message.goal).plus(message.context)
         answer_only = matched == []  # the matching found that no tool is needed
+        if answer_only and not context.turns and not context.text and asks_about_own_things(goal):
+            self._publish_answer(message, grounding.NOTHING_KNOWN, "a question about the person's own things")
+            return
         route = message.revision == 0 and (deps.agent.route or answer_only)
         names = deps.tools.names()
         if answer_only:
@@ -134,6 +138,16 @@ class PlannerActor(GreenroomActor):
         except Exception as exc:  # the embedding model cannot load: the model plans instead
             log.warning("tool_matching_failed", error=repr(exc))
             return None
+
+    def _publish_answer(self, message: PlanTask, answer: str, why: str) -> None:
+        """A direct answer that needs no model: ``why`` says so in the plan's reason."""
+        self.deps.bus.publish(
+            TaskPlanned(revision=0, steps=[], reason=f"{why}; nothing in memory or the conversation", answer=answer),
+            source=self.name,
+            task_id=message.task_id,
+            causation_id=message.causation,
+            correlation_id=message.task_id,
+        )
 
     def _publish_matched(self, message: PlanTask, matches: list[Match]) -> None:
         """The plan the matching gives: one step per clause, each with its tool (no model call)."""

@@ -105,6 +105,21 @@ def has_shape(tool: str, clause: str) -> bool:
     return shape is None or shape.search(clause) is not None
 
 
+OWN_FACT = re.compile(
+    r"^\W*(?:(?:and|so|ok|hey)\W+)?(?:what|when|where|who|which)(?:'s|\u2019s|\s+(?:is|are|was|were))\s+"
+    r"(?:[\w'-]+\s+){0,3}?my\b(?!.*\b(?:now|today|currently|right now)\b)",
+    _I,
+)
+"""A question about a fact of the person's own ("When is my dentist appointment?", "What is the
+name of my dentist?", "Where are my keys?"): only they, or what they told the assistant, can say."""
+
+
+def asks_about_own_things(clause: str) -> bool:
+    """Whether ``clause`` asks for a fact about the person's own things, which no model knows (their
+    files are the file tools' to say)."""
+    return OWN_FACT.search(clause.strip()) is not None and FILES.search(clause) is None
+
+
 def asks_what_it_is(clause: str) -> bool:
     """Whether ``clause`` only asks what something is, means or how it works (and is not about
     the person's own things or the present: "what is my code?", "what is today?")."""
@@ -116,4 +131,4 @@ def asks_what_it_is(clause: str) -> bool:
     return DEFINITION.search(said) is not None and not OWN.search(said) and not NOW.search(said)
 
 
-__all__ = ["SHAPES", "asks_what_it_is", "has_shape"]
+__all__ = ["SHAPES", "asks_about_own_things", "asks_what_it_is", "has_shape"]

@@ -394,6 +394,37 @@ class TestArithmetic:
         uris = [row[0] for row in d.runtime.memory.store.db.execute("SELECT uri FROM items WHERE source = 'task'")]
         assert uris == [f"task://{second}"]
 
+    def test_a_question_about_own_things_with_nothing_in_memory_is_not_guessed(
+        self, short_tmp: Path, daemon_factory: Any, shared_embedder: Any
+    ) -> None:
+        """'When is my dentist appointment?' with nothing in memory: the model, asked, made up a
+        timestamp; now the answer says memory has nothing, with no model call, and is not kept as a
+        summary. Once memory holds the appointment, the model is asked, with the note."""
+        from greenroom.actors.grounding import NOTHING_KNOWN
+        from greenroom.models import ScriptedBackend
+        from greenroom.tools.routing import ToolRouter
+
+        backend = ScriptedBackend(write_script(short_tmp / "script.json", {"plan": answer("Friday at 3pm.")}))
+        config = make_config(
+            short_tmp, short_tmp / "script.json", "agent.match_tools=true", "memory.rerank=false",
+            "agent.remember_tasks=on",
+        )  # fmt: skip
+        d = daemon_factory(config, make_backend=lambda: backend)
+        d.runtime.memory.embedder = shared_embedder
+        d.runtime.deps.router = ToolRouter(shared_embedder, d.config.agent.tool_match)
+        d.runtime.memory.add("the gym opens at 6am", tags=["gym"])
+        first, _ = d.runtime.submit("When is my dentist appointment?")
+        assert wait_status(d, first, "finished", timeout=60).answer == NOTHING_KNOWN
+        assert backend.requests == [], "the model was asked"
+        d.runtime.memory.add("my dentist appointment is on Friday at 3pm", tags=["health"])
+        second, _ = d.runtime.submit("When is my dentist appointment?")
+        assert wait_status(d, second, "finished", timeout=60).answer == "Friday at 3pm."
+        assert len(backend.requests) == 1
+        assert "Friday at 3pm" in str(backend.requests[0].messages), "the note was in the prompt"
+        wait_for(lambda: d.runtime.memory.store.stats()["by_source"].get("task"), 60)
+        uris = [row[0] for row in d.runtime.memory.store.db.execute("SELECT uri FROM items WHERE source = 'task'")]
+        assert uris == [f"task://{second}"], "the answer that memory had nothing was kept"
+
     def test_a_conversion_is_worked_out_by_the_converter_without_the_model(
         self, short_tmp: Path, daemon_factory: Any, shared_embedder: Any
     ) -> None:

@@ -10,7 +10,7 @@ from greenroom.memory.embeddings import Embedder
 from greenroom.tools import ToolsConfig
 from greenroom.tools.defaults import default_tools
 from greenroom.tools.routing import ToolRouter, plain, split_clauses
-from greenroom.tools.routing_shapes import SHAPES, asks_what_it_is, has_shape
+from greenroom.tools.routing_shapes import SHAPES, asks_about_own_things, asks_what_it_is, has_shape
 
 TOOLS = default_tools(ToolsConfig())
 
@@ -151,10 +151,30 @@ class TestShapes:
     def test_questions_what_something_is(self, clause: str, ok: bool) -> None:
         assert asks_what_it_is(clause) is ok
 
+    @pytest.mark.parametrize(
+        ("clause", "ok"),
+        [
+            ("When is my dentist appointment?", True),
+            ("What's my wifi password?", True),
+            ("What is the name of my dentist?", True),
+            ("where are my keys", True),
+            ("and who is my doctor?", True),
+            ("What should I name my dog?", False),
+            ("How do I reset my password?", False),
+            ("What is my IP address right now?", False),
+            ("What is in my notes folder?", False),
+            ("What is the capital of France?", False),
+        ],
+    )
+    def test_questions_about_own_things(self, clause: str, ok: bool) -> None:
+        """A fact only the person (or memory) knows; not advice, the present, or their files."""
+        assert asks_about_own_things(clause) is ok
+
     @settings(max_examples=200, deadline=None)
     @given(text=st.text(max_size=300))
     def test_shapes_read_any_text(self, text: str) -> None:
         """Hostile text: a plain yes or no from every shape, never an error."""
         assert asks_what_it_is(text) in (True, False)
+        assert asks_about_own_things(text) in (True, False)
         for tool in SHAPES:
             assert has_shape(tool, text) in (True, False)
