@@ -76,7 +76,7 @@ def pin_arguments(schema: dict[str, Any], intent: str, previous: str = "", *, pi
     if not isinstance(out.get("properties"), dict):
         return out
     out["properties"].pop("dry_run", None)  # previews are the person's, through the client, not the model's
-    found = mentioned(intent) if pin else {kind: [] for kind in ("path", "url", "text", "expression", "conversion")}
+    found = mentioned(intent) if pin else {kind: [] for kind in _KINDS.values()}
     if pin and previous and not found["text"] and _BACK.search(URL_RE.sub(" ", PATH_RE.sub(" ", intent))):
         found["text"] = [previous[:MAX_FREE_STRING]]
     if pin:

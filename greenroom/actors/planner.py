@@ -84,7 +84,8 @@ class PlannerActor(GreenroomActor):
         context = grounding.task_context(deps, task_id, message.goal).plus(message.context)
         answer_only = matched == []  # the matching found that no tool is needed
         if answer_only and not context.turns and not context.text and asks_about_own_things(goal):
-            self._publish_answer(message, grounding.NOTHING_KNOWN, "a question about the person's own things")
+            why = "a question about the person's own things; nothing in memory or the conversation"
+            self._publish_answer(message, grounding.NOTHING_KNOWN, why)
             return
         route = message.revision == 0 and (deps.agent.route or answer_only)
         names = deps.tools.names()
@@ -140,9 +141,9 @@ class PlannerActor(GreenroomActor):
             return None
 
     def _publish_answer(self, message: PlanTask, answer: str, why: str) -> None:
-        """A direct answer that needs no model: ``why`` says so in the plan's reason."""
+        """A direct answer that needs no model; ``why`` is the plan's reason."""
         self.deps.bus.publish(
-            TaskPlanned(revision=0, steps=[], reason=f"{why}; nothing in memory or the conversation", answer=answer),
+            TaskPlanned(revision=0, steps=[], reason=why, answer=answer),
             source=self.name,
             task_id=message.task_id,
             causation_id=message.causation,

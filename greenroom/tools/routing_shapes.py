@@ -107,7 +107,7 @@ def has_shape(tool: str, clause: str) -> bool:
 
 OWN_FACT = re.compile(
     r"^\W*(?:(?:and|so|ok|hey)\W+)?(?:what|when|where|who|which)(?:'s|\u2019s|\s+(?:is|are|was|were))\s+"
-    r"(?:[\w'-]+\s+){0,3}?my\b(?!.*\b(?:now|today|currently|right now)\b)",
+    r"(?:[\w'-]+\s+){0,3}?my\b",
     _I,
 )
 """A question about a fact of the person's own ("When is my dentist appointment?", "What is the
@@ -115,9 +115,10 @@ name of my dentist?", "Where are my keys?"): only they, or what they told the as
 
 
 def asks_about_own_things(clause: str) -> bool:
-    """Whether ``clause`` asks for a fact about the person's own things, which no model knows (their
-    files are the file tools' to say)."""
-    return OWN_FACT.search(clause.strip()) is not None and FILES.search(clause) is None
+    """Whether ``clause`` asks for a fact about the person's own things, which no model knows (the
+    present is the clock's to say, their files the file tools')."""
+    said = clause.strip()
+    return OWN_FACT.search(said) is not None and NOW.search(said) is None and FILES.search(said) is None
 
 
 def asks_what_it_is(clause: str) -> bool:

@@ -93,14 +93,16 @@ def _unit_name(said: str) -> str | None:
     return None
 
 
-def _parts(match: re.Match[str]) -> tuple[float, str, str, str, str] | None:
-    amount_said = match.group("amount").lower()
-    amount = 1.0 if amount_said in ("a", "an", "one") else float(amount_said.replace(",", ""))
-    unit, to = match.group("unit").strip(), match.group("to").strip()
-    unit_name, to_name = _unit_name(unit), _unit_name(to)
-    if unit_name is None or to_name is None or not math.isfinite(amount):
-        return None
-    return amount, unit, to, unit_name, to_name
+def _read(match: re.Match[str]) -> tuple[float, str, str]:
+    """The amount, the unit and the unit wanted, as said."""
+    said = match.group("amount").lower()
+    amount = 1.0 if said in ("a", "an", "one") else float(said.replace(",", ""))
+    return amount, match.group("unit").strip(), match.group("to").strip()
+
+
+def _match(text: str, patterns: tuple[re.Pattern[str], ...]) -> re.Match[str] | None:
+    said = " ".join(text.split())
+    return next((m for pattern in patterns if (m := pattern.match(said)) is not None), None)
 
 
 def _converted(amount: float, unit_name: str, to_name: str) -> float | None:
@@ -125,19 +127,14 @@ def conversion_in(text: str) -> str | None:
     only that (or its units are not units of one kind)."""
     if len(text) > MAX_CONVERSION * 2 or not _SOME_AMOUNT.search(text):
         return None
-    said = " ".join(text.split())
-    for pattern in _PATTERNS:
-        match = pattern.match(said)
-        if match is None:
-            continue
-        parts = _parts(match)
-        if parts is None:
-            return None
-        amount, unit, to, unit_name, to_name = parts
-        if _converted(amount, unit_name, to_name) is None:
-            return None
-        return f"{_shown(amount)} {unit} to {to}"
-    return None
+    match = _match(text, _PATTERNS)
+    if match is None:
+        return None
+    amount, unit, to = _read(match)
+    unit_name, to_name = _unit_name(unit), _unit_name(to)
+    if unit_name is None or to_name is None or _converted(amount, unit_name, to_name) is None:
+        return None
+    return f"{_shown(amount)} {unit} to {to}"
 
 
 def convert(conversion: str) -> str:
@@ -147,24 +144,18 @@ def convert(conversion: str) -> str:
         ToolError: not ``<amount> <unit> to <unit>``, a unit pint does not know, or units of
             different kinds, naming which.
     """
-    match = _CONVERSION.match(" ".join(conversion.split())) or _first_pattern(conversion)
+    match = _match(conversion, (_CONVERSION, *_PATTERNS))
     if match is None:
         raise ToolError(f"{conversion!r} is not a conversion: write an amount, its unit, 'to', and the unit wanted")
-    amount_said = match.group("amount").lower()
-    amount = 1.0 if amount_said in ("a", "an", "one") else float(amount_said.replace(",", ""))
-    unit, to = match.group("unit").strip(), match.group("to").strip()
-    for said in (unit, to):
-        if _unit_name(said) is None:
+    amount, unit, to = _read(match)
+    names = [_unit_name(said) for said in (unit, to)]
+    for said, name in zip((unit, to), names, strict=True):
+        if name is None:
             raise ToolError(f"{said!r} is not a unit this tool knows")
-    value = _converted(amount, str(_unit_name(unit)), str(_unit_name(to)))
+    value = _converted(amount, str(names[0]), str(names[1]))
     if value is None:
         raise ToolError(f"{unit!r} cannot be converted to {to!r}: they measure different things")
     return f"{_shown(amount)} {unit} = {_shown(value)} {to}"
-
-
-def _first_pattern(text: str) -> re.Match[str] | None:
-    said = " ".join(text.split())
-    return next((m for p in _PATTERNS if (m := p.match(said)) is not None), None)
 
 
 def _shown(value: float) -> str:
