@@ -338,9 +338,9 @@ class Bus:
     def _encode_batch(self, batch: list[Envelope]) -> tuple[list[Envelope], list[bytes]]:
         """Encode (and mask) a batch; an event that cannot be encoded becomes an ``error`` event.
 
-        Masking looks at the batch's bytes once (``marked``); only events holding a
-        marker are walked and encoded again, so a batch of token chunks costs
-        nothing but the scan.
+        Masking looks at the batch's bytes once (``MarkerScan``); only events holding
+        a marker are walked, and only those the masker changed are encoded again,
+        so a batch of token chunks costs nothing but the scan.
         """
         envs = batch
         try:
@@ -354,14 +354,18 @@ class Bus:
             if hits:
                 envs = list(envs)
                 for i in hits:
-                    raws[i] = self._encode_one(i, envs, mask)
+                    raws[i] = self._encode_one(i, envs, mask, raws[i])
         return envs, raws
 
-    def _encode_one(self, i: int, envs: list[Envelope], mask: Masker | None = None) -> bytes:
+    def _encode_one(self, i: int, envs: list[Envelope], mask: Masker | None = None, raw: bytes = b"") -> bytes:
+        """Envelope ``i`` encoded (masked first when ``mask`` is given; ``raw``, its encoding, kept if unchanged)."""
         env = envs[i]
         try:
             if mask is not None:
-                env = mask_envelope(env, mask)
+                masked = mask_envelope(env, mask)
+                if masked is env and raw:
+                    return raw
+                env = masked
             raw = encode_envelope(env)
         except Exception as exc:  # nested too deeply, or a value msgpack cannot hold
             kind = event_type(env.event)

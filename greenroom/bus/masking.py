@@ -3,10 +3,10 @@
 The bus encodes each event once to journal it. A ``Masker`` (the policy's
 secret masking) names literal markers, one of which anything it would mask
 contains; the bus finds the events of a batch whose bytes hold one
-(``MarkerScan``: one lower-cased copy of the batch, one multi-pattern pass),
-and only those are walked as values: every string inside
-them (struct fields, list items, dict values) goes through the masker, and the
-masked event is encoded again. So masking can never break the framing of what
+(``MarkerScan``: one lower-cased copy of the batch, one SIMD pass for the
+markers' prefixes), and only those are walked as values: every string inside
+them (struct fields, list items, dict values) goes through the masker, and an
+event the masker changed is encoded again. So masking can never break the framing of what
 is stored: the encoder writes the lengths.
 """
 
@@ -21,7 +21,7 @@ from itertools import accumulate
 from typing import Any, Protocol
 
 import msgspec
-from ahocorasick_rs import BytesAhoCorasick, Implementation
+from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind
 
 from greenroom.bus.envelope import Envelope
 
@@ -43,10 +43,15 @@ class MarkerScan:
     """Finds the encoded events of a batch that hold a masker's markers (ASCII case ignored).
 
     Events are joined (``\\0`` between them: no marker spans two) and lower-cased a
-    slice of ``SLICE`` events at a time, each slice searched for every marker in one
-    Aho-Corasick pass (Rust, a DFA): ~0.4 µs an event, where one ``in`` per marker
-    cost ~6. Slices keep the copies in the CPU's cache; a whole batch of thousands
-    of events joined at once cost a third more.
+    slice of ``SLICE`` events at a time. A first pass looks for the markers'
+    prefixes (their first bytes, cut so that at most ``PREFIXES`` remain): few
+    enough for the SIMD searcher behind leftmost-first matching, ~0.02 µs an
+    event, where the DFA over all 808 of the policy's markers cost ~0.27. Each
+    match of a leftmost-first pass lies inside one event and every event holding
+    a prefix gets one, so no event is missed; the few events flagged are then
+    checked for a whole marker, one at a time. Slices keep the copies in the
+    CPU's cache; a whole batch of thousands of events joined at once cost a
+    third more.
 
     Args:
         markers: lower-case ASCII literals, apart from any non-ASCII letters a masker
@@ -54,30 +59,49 @@ class MarkerScan:
     """
 
     SLICE = 512
+    PREFIXES = 40
+    """Most prefixes the first pass looks for: at 54 it already cost half again as much, at 109 as much as the DFA."""
 
     def __init__(self, markers: Sequence[bytes]) -> None:
-        self._automaton = BytesAhoCorasick(list(markers), implementation=Implementation.DFA) if markers else None
+        markers = list(dict.fromkeys(markers))
+        self._whole = BytesAhoCorasick(markers, implementation=Implementation.DFA) if markers else None
+        prefixes = _prefixes(markers, self.PREFIXES)
+        self._first = BytesAhoCorasick(prefixes, matchkind=MatchKind.LeftmostFirst) if prefixes else self._whole
+        self._confirm = bool(prefixes) and set(prefixes) != set(markers)
 
     def __call__(self, raws: Sequence[bytes]) -> list[int]:
         """Indexes of the events in ``raws`` whose bytes hold a marker, ascending."""
-        if self._automaton is None:
+        if self._first is None:
             return []
         if len(raws) == 1:  # a single event (the latency path): nothing to join or to map back
-            return [0] if self._automaton.find_matches_as_indexes(raws[0].lower()) else []
-        hits: list[int] = []
-        for offset in range(0, len(raws), self.SLICE):
-            part = raws[offset : offset + self.SLICE]
-            hits += (offset + i for i in self._scan(self._automaton, part))
-        return hits
+            found = [0] if self._first.find_matches_as_indexes(raws[0].lower()) else []
+        else:
+            found = []
+            for offset in range(0, len(raws), self.SLICE):
+                part = raws[offset : offset + self.SLICE]
+                found += (offset + i for i in self._scan(self._first, part))
+        if not self._confirm or self._whole is None:
+            return found
+        whole = self._whole
+        return [i for i in found if whole.find_matches_as_indexes(raws[i].lower())]
 
     @staticmethod
     def _scan(automaton: BytesAhoCorasick, raws: Sequence[bytes]) -> list[int]:
         found = automaton.find_matches_as_indexes(b"\0".join(raws).lower())
         if not found:
             return []
-        ends = list(accumulate(map(len, raws)))  # event i ends at ends[i] + i in the joined bytes (i separators)
-        starts = {start for _, start, _ in found}
-        return sorted({bisect_right(range(len(raws)), start, key=lambda i: ends[i] + i) for start in starts})
+        ends = list(accumulate(len(raw) + 1 for raw in raws))  # just past event i's separator in the joined bytes
+        return sorted({bisect_right(ends, start) for _, start, _ in found})
+
+
+def _prefixes(markers: Sequence[bytes], most: int) -> list[bytes]:
+    """The markers cut to the longest length at which at most ``most`` distinct prefixes remain ([] if none)."""
+    longest = max(map(len, markers), default=0)
+    for size in range(longest, 0, -1):
+        prefixes = list(dict.fromkeys(m[:size] for m in markers))
+        if len(prefixes) <= most:
+            return prefixes
+    return []
 
 
 @functools.cache

@@ -132,6 +132,21 @@ class TestMarkerScan:
 
         assert Small(MARKERS)(raws) == MarkerScan(MARKERS)(raws)
 
+    @settings(max_examples=200, deadline=None)
+    @given(raws=st.lists(_pieces(), max_size=12), most=st.sampled_from([1, 3, 12, 40, 1000]))
+    def test_any_prefix_budget_finds_the_same_events(self, raws: list[bytes], most: int) -> None:
+        """However short the first pass's prefixes (or none fit the budget), the events flagged are the same."""
+
+        class Budget(MarkerScan):
+            PREFIXES = most
+
+        expected = [i for i, raw in enumerate(raws) if any(m in raw.lower() for m in MARKERS)]
+        assert Budget(MARKERS)(raws) == expected
+
+    def test_a_prefix_alone_flags_nothing(self) -> None:
+        """An event holding only the start of a marker (``token`` without ``=``) passes the first pass, not the check."""
+        assert MarkerScan(MARKERS)([b"prompt_tokens", b"a tokenizer", b"token=x", b"TOKEN: y"]) == [2, 3]
+
     def test_a_marker_never_spans_two_events(self) -> None:
         """The end of one event and the start of the next do not make a marker together."""
         assert MarkerScan([b"token"])([b"xxto", b"kenxx"]) == []
@@ -149,3 +164,15 @@ class TestMarkerScan:
         rows = journaled(tmp_path / "j.sqlite", [*plain, secret])
         assert [decode_envelope(r).event for r in rows[:50]] == plain
         assert decode_envelope(rows[50]).event == e.LlmChunk(request_id="r", text="token=[REDACTED:password]")
+
+    def test_a_flagged_event_without_a_secret_keeps_its_bytes(self, tmp_path: Path, monkeypatch: Any) -> None:
+        """An event that holds a marker but nothing to mask is walked and journaled as first encoded."""
+        import greenroom.bus.bus as bus_module
+
+        encoded: list[Any] = []
+        real = bus_module.encode_envelope
+        monkeypatch.setattr(bus_module, "encode_envelope", lambda env: encoded.append(env.event) or real(env))
+        events = [e.LlmChunk(request_id="r", text="token: short"), e.LlmChunk(request_id="r", text="token=abc123def")]
+        rows = journaled(tmp_path / "j.sqlite", events)
+        assert decode_envelope(rows[0]).event == events[0]
+        assert encoded == [e.LlmChunk(request_id="r", text="token=[REDACTED:password]")]  # only the masked one
