@@ -9,7 +9,8 @@ Reports, each beside its baseline from the same run and a verdict:
   before the lean query encoder) and 1 vs 2 torch threads in the same run; a
   repeated query (the query cache's hit) and what a smaller (3-layer) query
   encoder would give;
-- ANN recall@10 of HNSW against exact search over the same stored vectors;
+- ANN recall@10 of HNSW against exact search over the same stored vectors, at
+  the default ef_search and a few values around it (with HNSW's search p50);
 - ingest throughput into the full store (read, chunk, embed, SQLite, HNSW,
   BM25) beside raw embedding of the same texts;
 - rerank path cost, index sizes, rebuild times and a forget.
@@ -203,18 +204,32 @@ def queries_report(engine: MemoryEngine, queries: list[str]) -> dict[str, Any]:
     return out
 
 
-def recall_at_10(engine: MemoryEngine, queries: list[str]) -> float:
-    """ANN recall@10 against exact search over every stored vector."""
+def ef_sweep(engine: MemoryEngine, queries: list[str]) -> dict[int, tuple[float, float]]:
+    """ANN recall@10 against exact search over every stored vector, and HNSW search p50 (ms), by ef_search.
+
+    The default and a few values around it, on the same query vectors, so the
+    trade the default makes is printed beside it.
+    """
     live = sorted(engine.dense.labels())
     matrix = np.concatenate([engine.dense.vectors(live[i : i + 20000]) for i in range(0, len(live), 20000)])
     labels = np.asarray(live)
-    hits = 0
-    for q in queries:
-        v = engine.embedder.embed_query(q)
-        exact = set(labels[np.argsort(-(matrix @ v))[:10]].tolist())
-        ann = {c for c, _ in engine.dense.search(v, 10)}
-        hits += len(exact & ann)
-    return hits / (10 * len(queries))
+    vectors = [engine.embedder.embed_query(q) for q in queries]
+    exact = [set(labels[np.argsort(-(matrix @ v))[:10]].tolist()) for v in vectors]
+    default = engine.dense.ef_search
+    out: dict[int, tuple[float, float]] = {}
+    try:
+        for ef in sorted({64, 96, 128, 192, default}):
+            engine.dense.ef_search = ef
+            hits, times = 0, []
+            for v, top in zip(vectors, exact, strict=True):
+                started = time.perf_counter()
+                ann = engine.dense.search(v, 10)
+                times.append((time.perf_counter() - started) * 1000)
+                hits += len(top & {c for c, _ in ann})
+            out[ef] = (hits / (10 * len(vectors)), percentile(times, 0.5))
+    finally:
+        engine.dense.ef_search = default
+    return out
 
 
 def load() -> str:
@@ -264,7 +279,8 @@ def main() -> None:
     queries = [" ".join(r["text"].split()[:8]) for r in query_rows.values()]
     q = queries_report(engine, queries)
     reranked = timed(lambda text: engine.search(text, k=10, rerank=True), queries[:50])
-    recall = recall_at_10(engine, queries)
+    sweep = ef_sweep(engine, queries)
+    recall = sweep[engine.config.hnsw_ef_search][0]
 
     t = time.perf_counter()
     engine._rebuild_dense(engine.dense)
@@ -304,6 +320,10 @@ def main() -> None:
     say(
         f"ANN recall@10         {recall:.3f} vs exact search over the same vectors (ef_search"
         f" {engine.config.hnsw_ef_search}); >= {RECALL}: {verdict(recall >= RECALL)}"
+    )
+    say(
+        "  by ef_search        "
+        + "; ".join(f"{ef}: {r:.3f} (HNSW search p50 {ms:.2f} ms)" for ef, (r, ms) in sweep.items())
     )
     if raw_rate:
         say(
