@@ -46,7 +46,7 @@ RATIO_GOAL = 10.0
 HEAVY = (
     "numpy", "pandas", "sqlite_utils", "httpx", "jsonschema", "mlx", "mlx_lm", "mlx_vlm", "torch",
     "transformers", "sentence_transformers", "hnswlib", "tantivy", "huggingface_hub", "llguidance", "lxml",
-    "trafilatura", "pypdf", "rich", "croniter", "watchfiles", "greenroom.clients.client",
+    "trafilatura", "pypdf", "pint", "dateparser", "rich", "croniter", "watchfiles", "greenroom.clients.client",
 )  # fmt: skip
 """What an idle daemon should not have imported (tests/runtime/test_cold_imports.py guards the same)."""
 

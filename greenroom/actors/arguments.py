@@ -10,8 +10,9 @@ holds instead of one the model makes up (``max_bytes: 10``, recall ``tags``). Fr
 length the output budget can hold, so a model that starts repeating itself
 still closes its JSON. An argument marked ``x-from-words`` (a recall's query) is the
 step's own words. A step that is all arithmetic ("what is 12 times 7?") pins the
-calculator's ``expression``, and one that is all a unit conversion ("how many minutes are in 3 hours?") the
-converter's ``conversion``. When the pinned schema leaves nothing to choose
+calculator's ``expression``, one that is all a unit conversion ("how many minutes are in 3 hours?") the
+converter's ``conversion``, and a reminder ("remind me to call mom in 10 minutes") its ``what`` and
+``when``. When the pinned schema leaves nothing to choose
 (``fixed_args``), the call is made without the model.
 """
 
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from greenroom.tools.arithmetic_words import expression_in
+from greenroom.tools.reminders import NO_TIME, reminder_in
 from greenroom.tools.routing import PATH_RE, URL_RE
 from greenroom.tools.units import conversion_in
 
@@ -39,6 +41,8 @@ _KINDS = {
     "text": "text",
     "expression": "expression",
     "conversion": "conversion",
+    "what": "reminder",
+    "when": "reminder_time",
 }
 """Which argument names take which kind of thing a step's words name (``mentioned``)."""
 _QUOTED = re.compile(r"(?:^|\s)[\"'\u2018\u201c]([^\"'\u2019\u201d]{1,300})[\"'\u2019\u201d](?=\s|[.,;:!?]|$)")
@@ -48,20 +52,25 @@ _FOLDER = re.compile(r"\b(?:my|the)\s+([\w-]+)\s+(?:folder|directory|dir)\b", re
 
 
 def mentioned(intent: str) -> dict[str, list[str]]:
-    """The paths, URLs, quoted texts, arithmetic and unit conversion ``intent`` names, by argument
-    kind (``path``, ``url``, ``text``, ``expression``, ``conversion``)."""
+    """The paths, URLs, quoted texts, arithmetic, unit conversion and reminder ``intent`` names, by
+    argument kind (``path``, ``url``, ``text``, ``expression``, ``conversion``, ``reminder``,
+    ``reminder_time``)."""
     urls = URL_RE.findall(intent)
     rest = URL_RE.sub(" ", intent)
     paths = [p.rstrip(".,;:!?'\")") for p in PATH_RE.findall(rest)]
     paths += [m for m in _FOLDER.findall(rest) if m.lower() not in ("this", "that", "a")]
     expression = expression_in(intent)
     conversion = conversion_in(intent)
+    what, when = reminder_in(intent) or ("", "")
+    when = when or (NO_TIME if what else "")
     return {
         "path": list(dict.fromkeys(paths)),
         "url": [u.rstrip(".,;:!?'\")") for u in urls],
         "text": _QUOTED.findall(rest),
         "expression": [expression] if expression else [],
         "conversion": [conversion] if conversion else [],
+        "reminder": [what] if what else [],
+        "reminder_time": [when] if when else [],
     }
 
 

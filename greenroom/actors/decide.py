@@ -56,6 +56,8 @@ from greenroom.policy.describe import call_question
 
 MAX_OBSERVATION = 600
 STOPPED_AT_CAP = "stopped: the step reached its tool-round cap"
+REMINDER_PREFIX = "Reminder: "
+"""How a reminder's task answers when its time comes (then its goal)."""
 
 
 def decide(state: TaskState, ctx: Context) -> list[Command]:
@@ -64,6 +66,8 @@ def decide(state: TaskState, ctx: Context) -> list[Command]:
         return []
     if state.failure is not None:
         return [FailTask(state.failure.code, state.failure.error)]
+    if state.reminder:  # said, never run: what a reminder says is not a goal
+        return [FinishTask(f"{REMINDER_PREFIX}{state.goal}", remember=False)]
     try:
         walk = _Walk(state, ctx)
         answer = walk.run()
@@ -269,12 +273,25 @@ class _Walk:
             if isinstance(calls, str):
                 _pend(FinishStep(n, calls))
             observations.extend(self._run_calls(calls))
-            stuck = repeats.refused_again(self.s, calls)
+            stuck = repeats.refused_again(self.s, calls) or self._words_failed(n, rnd, calls)
             if stuck is not None:
                 _pend(FinishStep(n, stuck, ok=False))
             passed = self._passed_through(n, step)
             if passed is not None:
                 _pend(FinishStep(n, passed))
+
+    def _words_failed(self, n: int, rnd: int, calls: list[ToolRequested]) -> str | None:
+        """The error of a round made without the model (the step's words fixed the call) that failed.
+
+        Asked next, the model has nothing the words did not give: it repeats the call or makes
+        up arguments (a reminder without a time got the time ``"},``). The step ends with the error.
+        """
+        if f"step:{n}:round:{rnd}" in self.s.outputs or not calls:
+            return None
+        results = [self.s.results[c.call_id] for c in calls]
+        if any(r.ok for r in results):
+            return None
+        return "; ".join(f"{c.tool}: {r.error}" for c, r in zip(calls, results, strict=True))
 
     def _named(self, step: PlanStep) -> list[str]:
         """The known tools the plan named for the step (when the loop holds the step to them)."""

@@ -100,6 +100,7 @@ class TaskIndex:
                 created=env.ts,
                 updated=env.ts,
                 run_at=ev.run_at,
+                reminder=ev.reminder,
             )
             return
         view = self._tasks.get(env.task_id or "")

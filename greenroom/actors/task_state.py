@@ -59,6 +59,8 @@ class TaskState:
 
     task_id: str
     goal: str = ""
+    reminder: bool = False
+    """A reminder: it says its goal and does nothing else."""
     last_seq: int | None = None
     incarnation: int = 0
     """How many times the task has been started (1 + resumes)."""
@@ -98,8 +100,8 @@ def evolve(state: TaskState, env: Envelope) -> TaskState:
         return state
     s = dataclasses.replace(state, last_seq=env.seq)
     match env.event:
-        case TaskSubmitted(goal=goal):
-            return dataclasses.replace(s, goal=goal)
+        case TaskSubmitted(goal=goal, reminder=reminder):
+            return dataclasses.replace(s, goal=goal, reminder=reminder)
         case TaskStarted():
             return dataclasses.replace(s, incarnation=s.incarnation + 1, ended="")
         case TaskPlanned(revision=r, steps=steps, answer=answer) if r not in s.plans:

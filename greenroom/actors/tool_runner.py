@@ -9,6 +9,7 @@ runs: after a crash the journal says the call may have acted.
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import structlog
 
 from greenroom.actors.base import ActorError
 from greenroom.actors.messages import Forget, Recall, Remember
-from greenroom.bus.events import Event, GuardFlagged, ToolInvoked, ToolRequested, ToolResult
+from greenroom.bus.events import Event, GuardFlagged, TaskSubmitted, ToolInvoked, ToolRequested, ToolResult
 from greenroom.policy.guards import find_injection, redact
 from greenroom.tools.spec import ToolContext, ToolError
 
@@ -45,6 +46,26 @@ class _MemoryAdapter:
     def forget(self, item_id: str, query: str) -> list[str]:
         request = Forget(item_ids=[item_id] if item_id else [], query=query or None, limit=1, reason="agent")
         return list(self._handle.ask(request).item_ids)
+
+
+class _TaskAdapter:
+    """Gives tools task submission: a delayed task on the bus, as a client's submit publishes it."""
+
+    def __init__(self, deps: ActorDeps, task_id: str) -> None:
+        self._deps = deps
+        self._task_id = task_id
+
+    def submit(self, goal: str, run_at: float, *, key: str, reminder: bool = False) -> str:
+        task_id = "t-" + hashlib.sha256(key.encode()).hexdigest()[:8]  # the same call: the same task
+        if self._deps.tasks.get(task_id) is None:
+            self._deps.bus.publish(
+                TaskSubmitted(goal=goal, run_at=run_at, client=f"task {self._task_id}", reminder=reminder),
+                source="executor",
+                task_id=task_id,
+                correlation_id=task_id,
+                durable=True,
+            )
+        return task_id
 
 
 class ToolRunner:
@@ -131,6 +152,7 @@ class ToolRunner:
             call_id=call.call_id,
             config=deps.tools_config,
             memory=_MemoryAdapter(deps.handles.memory, task_id),
+            tasks=_TaskAdapter(deps, task_id),
             cancel=deps.cancellations.event(task_id),
             approved_paths=approved_paths,
         )

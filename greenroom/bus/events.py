@@ -44,6 +44,9 @@ class TaskSubmitted(_Event, tag="task.submitted", frozen=True):
     """With catch-up ``once``: the slots this one run stands for (the latest 100)."""
     chat_id: str = ""
     """Set when a chat message started this task: the task sees the conversation so far."""
+    reminder: bool = False
+    """A reminder (``reminders.set``, by the task ``client`` names): when it runs it finishes at once
+    with "Reminder: <goal>"; the goal is said, never run."""
 
 
 class TaskStarted(_Event, tag="task.started", frozen=True):

@@ -453,6 +453,8 @@ class TaskView(msgspec.Struct, kw_only=True):
     confirmations: list[PendingConfirmation] = []
     replans: int = 0
     """How often the critic had the rest of the plan replaced (``steps_total`` counts the new steps)."""
+    reminder: bool = False
+    """A reminder (``reminders.set``): at ``run_at`` it finishes saying "Reminder: <goal>", nothing else."""
 
 
 class ScheduleRun(msgspec.Struct, kw_only=True):

@@ -13,11 +13,13 @@ if TYPE_CHECKING:
     from greenroom.tools.files import FILE_TOOLS
     from greenroom.tools.processes import PYTHON_TOOL, SHELL_TOOL
     from greenroom.tools.registry import ToolRegistry
+    from greenroom.tools.reminders import REMINDERS_TOOL
     from greenroom.tools.settings import ToolsConfig
     from greenroom.tools.spec import (
         ArgumentsError,
         MemoryAccess,
         SideEffects,
+        TaskAccess,
         ToolContext,
         ToolError,
         ToolSpec,
@@ -31,6 +33,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         "CALCULATE_TOOL": "arithmetic",
         "UNITS_TOOL": "units",
+        "REMINDERS_TOOL": "reminders",
         "BUILTIN_TOOLS": "builtin",
         "resolve_under_roots": "builtin",
         "default_tools": "defaults",
@@ -42,6 +45,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "ArgumentsError": "spec",
         "MemoryAccess": "spec",
         "SideEffects": "spec",
+        "TaskAccess": "spec",
         "ToolContext": "spec",
         "ToolError": "spec",
         "ToolSpec": "spec",

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from greenroom.tools.arithmetic_words import expression_in
+from greenroom.tools.reminders import REMINDERS_TOOL_NAME, reminder_in
 from greenroom.tools.routing_shapes import asks_what_it_is, has_shape
 from greenroom.tools.spec import ToolSpec
 from greenroom.tools.units import UNITS_TOOL_NAME, conversion_in
@@ -39,8 +40,8 @@ DEFAULT_THRESHOLD = 0.42
 CALCULATE = "math.calculate"
 """Matched by shape only: a clause that is all arithmetic needs it ("what is 12 times 7"); by
 meaning, "how much is a flight to Paris" is close to a calculator too, and is no sum."""
-SHAPE_ONLY = (CALCULATE, UNITS_TOOL_NAME)
-"""Tools matched by their clause's shape alone (a sum, a conversion), never by meaning."""
+SHAPE_ONLY = (CALCULATE, UNITS_TOOL_NAME, REMINDERS_TOOL_NAME)
+"""Tools matched by their clause's shape alone (a sum, a conversion, a reminder), never by meaning."""
 URL_RE = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 PATH_RE = re.compile(
     r"(?<![\w.-])(?:~|\.{1,2})?/?(?:[\w.-]+/)+[\w.-]+|(?<![\w-])[\w-]+\.(?:md|txt|csv|json|toml|ya?ml|py|log|html|pdf)\b"
@@ -133,6 +134,8 @@ class ToolRouter:
         """The goal's clauses with the tool each needs; an empty list when no clause needs one."""
         listed = [t for t in tools]
         names = {t.name for t in listed}
+        if REMINDERS_TOOL_NAME in names and reminder_in(goal):  # "remind me to pack and leave": one job
+            return [Match(goal, REMINDERS_TOOL_NAME, 1.0)]
         clauses = split_clauses(goal)
         matches = [self._match(clause, listed, names) for clause in clauses]
         if len(clauses) > 1 and sum(bool(m.tool) for m in matches) < 2:

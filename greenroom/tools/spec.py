@@ -38,6 +38,14 @@ class MemoryAccess(Protocol):
     def forget(self, item_id: str, query: str) -> list[str]: ...
 
 
+class TaskAccess(Protocol):
+    """What tools may do with tasks (the Executor provides it)."""
+
+    def submit(self, goal: str, run_at: float, *, key: str, reminder: bool = False) -> str:
+        """Submit a task to run at ``run_at``; its id. The same ``key`` again finds the same task."""
+        ...
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """What a running tool gets besides its arguments.
@@ -50,6 +58,7 @@ class ToolContext:
     call_id: str
     config: ToolsConfig = field(default_factory=ToolsConfig)
     memory: MemoryAccess | None = None
+    tasks: TaskAccess | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     approved_paths: dict[str, str] = field(default_factory=dict)
     """Path arguments as the policy resolved them when it decided (argument name -> absolute path):

@@ -9,24 +9,10 @@ from typing import Any
 import pytest
 
 from greenroom.actors import CriticActor
-from greenroom.bus import decode_envelope, event_type
+from greenroom.bus import decode_envelope
 from greenroom.bus import events as e
-from tests.conftest import answer, call, finish, make_config, plan, wait_for, write_script
-
-
-def events_of(daemon: Any, task_id: str) -> list[e.Event]:
-    return [decode_envelope(raw).event for _, raw in daemon.runtime.journal.read(task_id=task_id)]
-
-
-def types_of(daemon: Any, task_id: str) -> list[str]:
-    return [event_type(ev) for ev in events_of(daemon, task_id) if not isinstance(ev, e.LlmChunk)]
-
-
-def wait_status(daemon: Any, task_id: str, *statuses: str, timeout: float = 20) -> Any:
-    return wait_for(
-        lambda: (v := daemon.runtime.tasks.get(task_id)) is not None and v.status in statuses and v,
-        timeout,
-    )
+from tests.actors.loop_helpers import events_of, types_of, wait_status
+from tests.conftest import answer, call, finish, make_config, plan, write_script
 
 
 @pytest.fixture
@@ -353,79 +339,3 @@ class TestMemoryTools:
         assert forgot.output == f"forgot {item}"
         assert d.runtime.memory.get(item) is None
         assert d.runtime.memory.get(kept) is not None
-
-
-@pytest.fixture
-def routed(short_tmp: Path, daemon_factory: Any, shared_embedder: Any):  # type: ignore[no-untyped-def]
-    """A daemon with tool matching on (the default) whose model answers every first call with ``said``."""
-
-    def go(said: str) -> tuple[Any, Any]:
-        from greenroom.models import ScriptedBackend
-        from greenroom.tools.routing import ToolRouter
-
-        backend = ScriptedBackend(write_script(short_tmp / "script.json", {"plan": answer(said)}))
-        config = make_config(
-            short_tmp, short_tmp / "script.json", "agent.match_tools=true", "memory.rerank=false",
-            "agent.remember_tasks=on",
-        )  # fmt: skip
-        d = daemon_factory(config, make_backend=lambda: backend)
-        d.runtime.memory.embedder = shared_embedder
-        d.runtime.deps.router = ToolRouter(shared_embedder, d.config.agent.tool_match)
-        return d, backend
-
-    return go
-
-
-def task_summaries(d: Any) -> list[str]:
-    """The task summaries in memory, once there is one (the Memory actor stores in order)."""
-    wait_for(lambda: d.runtime.memory.store.stats()["by_source"].get("task"), 60)
-    return [row[0] for row in d.runtime.memory.store.db.execute("SELECT uri FROM items WHERE source = 'task'")]
-
-
-class TestAnsweredWithoutTheModel:
-    def test_a_sum_is_worked_out_by_the_calculator_without_the_model(self, routed: Any) -> None:
-        """'What is 12 times 7?': matched to the calculator by its shape, its expression pinned from
-        the words, so no model call at all; the answer is exact. The script would answer 80, as the
-        embedded 135M model did."""
-        d, backend = routed("12 * 7 = 80")
-        task_id, _ = d.runtime.submit("What is 12 times 7?")
-        view = wait_status(d, task_id, "finished", timeout=60)
-        assert view.answer == "12 \u00d7 7 = 84"
-        assert backend.requests == [], "the model was asked"
-        requested = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolRequested))
-        assert (requested.tool, requested.args) == ("math.calculate", {"expression": "12 * 7"})
-        decided = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolDecided))
-        assert (decided.decision, decided.rule) == ("allow", "read-only")
-        # A sum is worked out again exactly: it leaves no summary in memory; a question the model
-        # answers after it does (so the first would be there by now).
-        second, _ = d.runtime.submit("What is the capital of France?")
-        wait_status(d, second, "finished", timeout=60)
-        assert task_summaries(d) == [f"task://{second}"]
-
-    def test_a_question_about_own_things_with_nothing_in_memory_is_not_guessed(self, routed: Any) -> None:
-        """'When is my dentist appointment?' with nothing in memory: the model, asked, made up a
-        timestamp; now the answer says memory has nothing, with no model call, and is not kept as a
-        summary. Once memory holds the appointment, the model is asked, with the note."""
-        from greenroom.actors.grounding import NOTHING_KNOWN
-
-        d, backend = routed("Friday at 3pm.")
-        d.runtime.memory.add("the gym opens at 6am", tags=["gym"])
-        first, _ = d.runtime.submit("When is my dentist appointment?")
-        assert wait_status(d, first, "finished", timeout=60).answer == NOTHING_KNOWN
-        assert backend.requests == [], "the model was asked"
-        d.runtime.memory.add("my dentist appointment is on Friday at 3pm", tags=["health"])
-        second, _ = d.runtime.submit("When is my dentist appointment?")
-        assert wait_status(d, second, "finished", timeout=60).answer == "Friday at 3pm."
-        assert len(backend.requests) == 1
-        assert "Friday at 3pm" in str(backend.requests[0].messages), "the note was in the prompt"
-        assert task_summaries(d) == [f"task://{second}"], "the answer that memory had nothing was kept"
-
-    def test_a_conversion_is_worked_out_by_the_converter_without_the_model(self, routed: Any) -> None:
-        """'How many minutes are in 3 hours?': matched to units.convert by its shape, the conversion
-        pinned from the words, no model call; the script would answer 30, as the 135M model did."""
-        d, backend = routed("30")
-        task_id, _ = d.runtime.submit("How many minutes are in 3 hours?")
-        assert wait_status(d, task_id, "finished", timeout=60).answer == "3 hours = 180 minutes"
-        assert backend.requests == [], "the model was asked"
-        requested = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolRequested))
-        assert (requested.tool, requested.args) == ("units.convert", {"conversion": "3 hours to minutes"})

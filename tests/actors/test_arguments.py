@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from greenroom.actors.arguments import MAX_FREE_STRING, bounded, fixed_args, mentioned, pin_arguments
 from greenroom.tools import ToolsConfig
 from greenroom.tools.defaults import default_tools
+from greenroom.tools.reminders import NO_TIME
 
 WRITE = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.write").schema()
 READ = next(t for t in default_tools(ToolsConfig()) if t.name == "fs.read").schema()
 RECALL = next(t for t in default_tools(ToolsConfig()) if t.name == "memory.recall").schema()
 CALCULATE = next(t for t in default_tools(ToolsConfig()) if t.name == "math.calculate").schema()
 CONVERT = next(t for t in default_tools(ToolsConfig()) if t.name == "units.convert").schema()
+REMIND = next(t for t in default_tools(ToolsConfig()) if t.name == "reminders.set").schema()
 
 
 class TestMentioned:
@@ -29,6 +31,8 @@ class TestMentioned:
             "text": ["buy milk"],
             "expression": [],
             "conversion": [],
+            "reminder": [],
+            "reminder_time": [],
         }
 
     def test_a_step_that_is_all_arithmetic_names_its_expression(self) -> None:
@@ -44,6 +48,9 @@ class TestFixedArgs:
         assert fixed_args(WRITE, "Write 'hello' to notes/hello.txt") == {"path": "notes/hello.txt", "content": "hello"}
         assert fixed_args(CALCULATE, "What is 12 times 7?") == {"expression": "12 * 7"}
         assert fixed_args(CONVERT, "How many minutes are in 3 hours?") == {"conversion": "3 hours to minutes"}
+        assert fixed_args(REMIND, "Remind me to call mom in 10 minutes") == {"what": "call mom", "when": "in 10 minutes"}
+        no_time = fixed_args(REMIND, "remind me to water the plants")  # the tool says to give one
+        assert no_time == {"what": "water the plants", "when": NO_TIME}
 
     def test_a_step_that_must_recall_searches_with_its_own_words(self) -> None:
         """The 135M model wrote a memory id from its context as the query; the question itself finds the note."""

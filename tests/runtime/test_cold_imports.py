@@ -14,7 +14,7 @@ import pytest
 HEAVY = {
     "numpy", "pandas", "sqlite_utils", "httpx", "jsonschema", "mlx", "mlx_lm", "mlx_vlm", "torch",
     "transformers", "sentence_transformers", "hnswlib", "tantivy", "huggingface_hub", "trafilatura", "lxml",
-    "llguidance", "pypdf",
+    "llguidance", "pypdf", "pint", "dateparser",
 }  # fmt: skip
 """Each costs tens to hundreds of milliseconds to import, and none is needed until used."""
 CLI_ALSO_AVOIDS = {"pykka", "structlog", "anyio", "psutil", "rich"}

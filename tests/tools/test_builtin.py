@@ -91,7 +91,8 @@ class TestRegistry:
 
 class TestMemorable:
     def test_answers_memory_holds_already_or_that_go_stale_leave_no_task_summary(self) -> None:
-        """The memory tools, the clock and the calculator are not memorable; every other built-in is."""
+        """The memory tools, the clock, the calculator, the converter and reminders are not memorable; every other
+        built-in is."""
         from greenroom.tools import ToolsConfig, default_tools
 
         tools = default_tools(ToolsConfig(shell_enabled=True))
@@ -102,4 +103,5 @@ class TestMemorable:
             "system.time",
             "math.calculate",
             "units.convert",
+            "reminders.set",
         }

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 from typing import get_args
 
-from greenroom.bus.protocol import TaskStatus
+from greenroom.bus.protocol import TaskStatus, TaskView
 from greenroom.clients.cli.common import EXIT_OK, connect, guarded, out, out_json
 
 
@@ -57,6 +57,15 @@ def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
+def _goal(v: TaskView) -> str:
+    """The goal as a list shows it: a reminder, or a task waiting for its time, says when it runs."""
+    if v.reminder:
+        return f"reminder at {_when(v.run_at or 0)}: {v.goal}"
+    if v.status == "pending" and v.run_at:
+        return f"(at {_when(v.run_at)}) {v.goal}"
+    return v.goal
+
+
 @guarded
 def tasks(args: argparse.Namespace) -> int:
     """List tasks."""
@@ -69,7 +78,7 @@ def tasks(args: argparse.Namespace) -> int:
     for v in views:
         pending = f"  waiting: {', '.join(c.confirmation_id for c in v.confirmations)}" if v.confirmations else ""
         steps = f"{v.steps_done}/{v.steps_total}"
-        out(f"{v.task_id:<10}  {v.status:<9}  {_when(v.created)}  {steps}  {v.goal[:60]}{pending}")
+        out(f"{v.task_id:<10}  {v.status:<9}  {_when(v.created)}  {steps}  {_goal(v)[:60]}{pending}")
     return EXIT_OK
 
 
@@ -82,7 +91,7 @@ def task(args: argparse.Namespace) -> int:
         return out_json(v)
     replanned = {0: "", 1: ", replanned once"}.get(v.replans, f", replanned {v.replans} times")
     out(f"{v.task_id}  {v.status}  steps {v.steps_done}/{v.steps_total}{replanned}")
-    out(f"goal:    {v.goal}")
+    out(f"goal:    {_goal(v)}")
     out(f"created: {_when(v.created)}   updated: {_when(v.updated)}")
     for c in v.confirmations:
         out(f"waiting: {c.confirmation_id}  {c.question}")
