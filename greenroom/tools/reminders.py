@@ -129,14 +129,15 @@ def _parser() -> Any:
 
 
 def _shown(at: float) -> str:
+    """When, as said after "I'll remind you": "at 09:40", "tomorrow at 08:00", "on Fri 11 Dec 2026 at 09:00"."""
     moment = datetime.fromtimestamp(at)
     today = datetime.now().date()
     clock = moment.strftime("%H:%M")
     if moment.date() == today:
-        return clock
+        return f"at {clock}"
     if moment.date() == today + timedelta(days=1):
         return f"tomorrow at {clock}"
-    return moment.strftime("%a %d %b %Y at %H:%M")
+    return moment.strftime("on %a %d %b %Y at %H:%M")
 
 
 def _in(seconds: float) -> str:
@@ -156,7 +157,7 @@ def _set(ctx: ToolContext, args: ReminderArgs) -> str:
     at = when_at(args.when, now)
     what = args.what.strip()
     task_id = ctx.tasks.submit(what, at, key=ctx.call_id, reminder=True)
-    return f"I'll remind you at {_shown(at)} (in {_in(at - now)}): {what} [{task_id}]"
+    return f"I'll remind you {_shown(at)} (in {_in(at - now)}): {what} [{task_id}]"
 
 
 REMINDERS_TOOL = ToolSpec(
