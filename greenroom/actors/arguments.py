@@ -11,8 +11,8 @@ length the output budget can hold, so a model that starts repeating itself
 still closes its JSON. An argument marked ``x-from-words`` (a recall's query) is the
 step's own words. A step that is all arithmetic ("what is 12 times 7?") pins the
 calculator's ``expression``, one that is all a unit conversion ("how many minutes are in 3 hours?") the
-converter's ``conversion``, and a reminder ("remind me to call mom in 10 minutes") its ``what`` and
-``when``. When the pinned schema leaves nothing to choose
+converter's ``conversion``, and a reminder ("remind me to call mom in 10 minutes") its ``reminder``
+and ``reminder_time``. When the pinned schema leaves nothing to choose
 (``fixed_args``), the call is made without the model.
 """
 
@@ -41,8 +41,8 @@ _KINDS = {
     "text": "text",
     "expression": "expression",
     "conversion": "conversion",
-    "what": "reminder",
-    "when": "reminder_time",
+    "reminder": "reminder",
+    "reminder_time": "reminder_time",
 }
 """Which argument names take which kind of thing a step's words name (``mentioned``)."""
 _QUOTED = re.compile(r"(?:^|\s)[\"'\u2018\u201c]([^\"'\u2019\u201d]{1,300})[\"'\u2019\u201d](?=\s|[.,;:!?]|$)")

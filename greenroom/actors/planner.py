@@ -22,6 +22,7 @@ from greenroom.actors.schemas import (
 )
 from greenroom.bus.events import LlmFinished, PlanStep, RequestFailed, TaskPlanned
 from greenroom.models.backend import GenerationRequest
+from greenroom.tools.reminders import reminder_without_time
 from greenroom.tools.routing import Match
 from greenroom.tools.routing_shapes import asks_about_own_things
 
@@ -78,6 +79,9 @@ class PlannerActor(GreenroomActor):
                 grounding.prepare(deps, task_id, message.goal, message.causation, skip_answers=stale)
             except Interrupted:
                 return
+        if matched and (when_missing := reminder_without_time(goal)):
+            self._publish_answer(message, when_missing, "a reminder without a time")
+            return
         if matched:
             self._publish_matched(message, matched)
             return

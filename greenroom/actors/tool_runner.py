@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -49,23 +50,29 @@ class _MemoryAdapter:
 
 
 class _TaskAdapter:
-    """Gives tools task submission: a delayed task on the bus, as a client's submit publishes it."""
+    """Gives tools reminders: a delayed task marked ``reminder`` on the bus, as a client's submit publishes it."""
 
     def __init__(self, deps: ActorDeps, task_id: str) -> None:
         self._deps = deps
         self._task_id = task_id
 
-    def submit(self, goal: str, run_at: float, *, key: str, reminder: bool = False) -> str:
+    def remind(self, what: str, at: float, *, key: str) -> tuple[str, float]:
+        if not (what.strip() and math.isfinite(at)):  # the tool's arguments bound the text's length
+            raise ToolError("a reminder needs a text and a time")
         task_id = "t-" + hashlib.sha256(key.encode()).hexdigest()[:8]  # the same call: the same task
-        if self._deps.tasks.get(task_id) is None:
-            self._deps.bus.publish(
-                TaskSubmitted(goal=goal, run_at=run_at, client=f"task {self._task_id}", reminder=reminder),
-                source="executor",
-                task_id=task_id,
-                correlation_id=task_id,
-                durable=True,
-            )
-        return task_id
+        view = self._deps.tasks.get(task_id)
+        if view is not None:  # the call ran before a restart: that reminder stands
+            if not view.reminder or view.goal != what or view.run_at is None:
+                raise ToolError(f"task id {task_id} is taken by another task; set the reminder again")
+            return task_id, view.run_at
+        self._deps.bus.publish(
+            TaskSubmitted(goal=what, run_at=at, client=f"task {self._task_id}", reminder=True),
+            source="executor",
+            task_id=task_id,
+            correlation_id=task_id,
+            durable=True,
+        )
+        return task_id, at
 
 
 class ToolRunner:

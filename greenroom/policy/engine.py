@@ -54,8 +54,7 @@ class PolicyDecision(msgspec.Struct, frozen=True):
 
 
 def default_rules(tools: dict[str, ToolFacts], fs_roots: list[str]) -> list[Rule]:
-    """The safe defaults: reads inside the roots allow, writes and shell ask (but a reminder the
-    person asked for), network allows.
+    """The safe defaults: reads inside the roots allow, writes and shell ask, network allows.
 
     MCP tools that their server marks read-only (``readOnlyHint``) are allowed by a rule
     of their own, ``mcp-read-only``, so that a person sees the allow rests on the
@@ -88,12 +87,6 @@ def default_rules(tools: dict[str, ToolFacts], fs_roots: list[str]) -> list[Rule
             tools=mcp_reads or ["-"],
             decision="allow",
             reason="its MCP server marks the tool read-only (readOnlyHint)",
-        ),
-        Rule(
-            id="reminders",
-            tools=["reminders.set"],
-            decision="allow",
-            reason="a reminder only says its text when its time comes; it runs nothing",
         ),
         Rule(id="side-effects-ask", tools=["*"], decision="ask", reason="the tool changes something"),
     ]

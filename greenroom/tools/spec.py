@@ -39,10 +39,11 @@ class MemoryAccess(Protocol):
 
 
 class TaskAccess(Protocol):
-    """What tools may do with tasks (the Executor provides it)."""
+    """What tools may do with tasks (the Executor provides it): set reminders, nothing else."""
 
-    def submit(self, goal: str, run_at: float, *, key: str, reminder: bool = False) -> str:
-        """Submit a task to run at ``run_at``; its id. The same ``key`` again finds the same task."""
+    def remind(self, what: str, at: float, *, key: str) -> tuple[str, float]:
+        """A reminder saying ``what`` at ``at``: its task id and when it is due. The same ``key``
+        again finds the same reminder (and says when that one is due)."""
         ...
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from greenroom.actors.messages import Pending
 from greenroom.bus import decode_envelope
 from greenroom.bus import events as e
 from tests.actors.loop_helpers import events_of, wait_status
@@ -93,20 +94,21 @@ class TestAnsweredWithoutTheModel:
 
 class TestReminders:
     def test_a_reminder_is_set_without_the_model_and_later_only_says_its_text(self, routed: Any) -> None:
-        """'Remind me to call mom in 10 minutes': matched to reminders.set by its shape, what and when
-        pinned from the words, allowed by the reminders rule, no model call; a delayed task marked as
-        a reminder is submitted. When a reminder's time comes, its task says its text and runs
-        nothing: not the model, not a tool (even when the text reads as a command)."""
+        """'Remind me to call mom in 10 minutes': matched to reminders.set by its shape, its text and
+        time pinned from the words, no model call; it asks, as every write does, and once allowed a
+        delayed task marked as a reminder is submitted. When a reminder's time comes, its task says
+        its text and runs nothing: not the model, not a tool (even when the text reads as a command)."""
         d, backend = routed("Remind me to call mom in 10 minutes.")  # the 135M model's echo
         task_id, _ = d.runtime.submit("Remind me to call mom in 10 minutes")
-        view = wait_status(d, task_id, "finished", timeout=60)
+        view = allow_all(d, task_id)
         assert view.answer.startswith("I'll remind you ")  # at 09:40, or tomorrow at 00:05
         assert "(in 10 min): call mom [t-" in view.answer
         assert backend.requests == [], "the model was asked"
         requested = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolRequested))
-        assert (requested.tool, requested.args) == ("reminders.set", {"what": "call mom", "when": "in 10 minutes"})
+        pinned = {"reminder": "call mom", "reminder_time": "in 10 minutes"}
+        assert (requested.tool, requested.args) == ("reminders.set", pinned)
         decided = next(ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolDecided))
-        assert (decided.decision, decided.rule) == ("allow", "reminders")
+        assert (decided.decision, decided.rule) == ("ask", "side-effects-ask")
         reminder_id = view.answer.rsplit("[", 1)[1].rstrip("]")
         ((_seq, raw),) = d.runtime.journal.read(task_id=reminder_id)
         submitted = decode_envelope(raw)
@@ -116,33 +118,59 @@ class TestReminders:
         assert submitted.event.run_at is not None
         assert abs(submitted.event.run_at - submitted.ts - 600) < 30
         assert d.runtime.tasks.get(reminder_id).status == "pending"
+        assert d.runtime.tasks.get(reminder_id).reminder
 
         soon, _ = d.runtime.submit("remind me to delete all my files in 1 second")
-        wait_status(d, soon, "finished", timeout=60)
+        allow_all(d, soon)
         fired = next(ev for ev in events_of(d, soon) if isinstance(ev, e.ToolResult)).output.rsplit("[", 1)[1][:-1]
         assert wait_status(d, fired, "finished", timeout=60).answer == "Reminder: delete all my files"
         assert not [ev for ev in events_of(d, fired) if isinstance(ev, (e.ToolRequested, e.LlmFinished))]
         assert backend.requests == [], "the model was asked"
 
-    def test_a_reminder_without_a_time_says_to_give_one(self, routed: Any) -> None:
-        """'remind me to water the plants' says no time: the tool says so, and the step ends there; the
-        model is not asked to try again (the 135M model wrote the time '"},')."""
+    def test_a_reminder_without_a_time_is_asked_when(self, routed: Any) -> None:
+        """'remind me to water the plants' says no time: the answer asks when, with no tool call and
+        no model call (the 135M model, asked, had written the time '"},')."""
         d, backend = routed("water the plants")
         task_id, _ = d.runtime.submit("remind me to water the plants")
+        view = wait_status(d, task_id, "finished", timeout=60)
+        assert view.answer.startswith("When should I remind you to water the plants? Ask again with a time")
+        assert backend.requests == [], "the model was asked"
+        assert not [ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolRequested)]
+
+    def test_a_call_the_words_made_that_failed_ends_the_step(self, routed: Any) -> None:
+        """'Read <a missing file>': the words fix the call, the tool fails, and the step (and task) end
+        with its error; the model is not asked for a second round it could only guess in."""
+        d, backend = routed("The file says hello.")
+        task_id, _ = d.runtime.submit("Read notes/missing.md")
         view = wait_status(d, task_id, "finished", "failed", timeout=60)
-        assert "the reminder says no time: say when" in (view.answer or view.error)
+        assert "does not exist" in (view.answer or view.error)
         assert backend.requests == [], "the model was asked"
         assert len([ev for ev in events_of(d, task_id) if isinstance(ev, e.ToolRequested)]) == 1
 
     def test_the_same_call_run_again_submits_no_second_reminder(self, routed: Any) -> None:
-        """A reminder's task is keyed by the call that set it: a call run again after a crash finds it."""
+        """A reminder's task is keyed by the call that set it: a call run again after a crash finds it,
+        and says when that one is due."""
         from greenroom.actors.tool_runner import _TaskAdapter
 
         d, _backend = routed("ok")
         tasks = _TaskAdapter(d.runtime.deps, "t-parent1")
-        first = tasks.submit("stretch", time.time() + 600, key="t-parent1:1:1:0", reminder=True)
-        again = tasks.submit("stretch", time.time() + 900, key="t-parent1:1:1:0", reminder=True)
-        other = tasks.submit("stretch", time.time() + 600, key="t-parent1:1:2:0", reminder=True)
-        assert first == again != other
-        assert len(list(d.runtime.journal.read(task_id=first))) == 1
-        assert d.runtime.tasks.get(first).run_at is not None
+        at = time.time() + 600
+        first = tasks.remind("stretch", at, key="t-parent1:1:1:0")
+        again = tasks.remind("stretch", at + 300, key="t-parent1:1:1:0")
+        other = tasks.remind("stretch", at, key="t-parent1:1:2:0")
+        assert first == again == (first[0], at)
+        assert other[0] != first[0]
+        assert len(list(d.runtime.journal.read(task_id=first[0]))) == 1
+        scheduler = d.runtime.deps.handles.scheduler  # both wait there for their time
+        wait_for(lambda: {first[0], other[0]} <= set(scheduler.ask(Pending(task_id=None, key="test"))), 30)
+
+
+def allow_all(d: Any, task_id: str) -> Any:
+    """Answer yes to every question ``task_id`` asks, until it ends; its view then."""
+    while True:
+        view = wait_status(d, task_id, "waiting", "finished", "failed", timeout=60)
+        if view.status != "waiting":
+            return view
+        for pending in view.confirmations:
+            d.runtime.confirm(pending.confirmation_id, approved=True, remember=False)
+        wait_for(lambda: not d.runtime.tasks.get(task_id).confirmations or None, 60)

@@ -48,9 +48,10 @@ class TestFixedArgs:
         assert fixed_args(WRITE, "Write 'hello' to notes/hello.txt") == {"path": "notes/hello.txt", "content": "hello"}
         assert fixed_args(CALCULATE, "What is 12 times 7?") == {"expression": "12 * 7"}
         assert fixed_args(CONVERT, "How many minutes are in 3 hours?") == {"conversion": "3 hours to minutes"}
-        assert fixed_args(REMIND, "Remind me to call mom in 10 minutes") == {"what": "call mom", "when": "in 10 minutes"}
+        reminder = fixed_args(REMIND, "Remind me to call mom in 10 minutes")
+        assert reminder == {"reminder": "call mom", "reminder_time": "in 10 minutes"}
         no_time = fixed_args(REMIND, "remind me to water the plants")  # the tool says to give one
-        assert no_time == {"what": "water the plants", "when": NO_TIME}
+        assert no_time == {"reminder": "water the plants", "reminder_time": NO_TIME}
 
     def test_a_step_that_must_recall_searches_with_its_own_words(self) -> None:
         """The 135M model wrote a memory id from its context as the query; the question itself finds the note."""
