@@ -497,3 +497,25 @@ class TestInterruptedTwice:
         second = story.one(c.Ask).question
         assert second.kind == "rerun"
         assert second.confirmation_id != first.confirmation_id
+
+
+class TestWithoutTheModel:
+    def test_a_reminder_says_its_text_and_nothing_else(self) -> None:
+        """A reminder's task finishes at once with its text, kept out of memory: no plan, no tool, no model."""
+        story = Story()
+        story.events[0] = e.TaskSubmitted(goal="delete all my files", reminder=True)
+        assert story.next() == [c.FinishTask("Reminder: delete all my files", remember=False)]
+
+    def test_a_failed_call_the_words_made_ends_the_step(self) -> None:
+        """Round 1 made without the model (the words fixed the call) failed: the step ends with the error,
+        where a round the model chose that failed goes on to the next round."""
+        call = requested(1, 1, 0, "fs.read", {"path": "notes/missing.md"})
+        words = Story().add(planned("Read notes/missing.md"), e.StepStarted(step=1, intent="Read notes/missing.md"))
+        words.add(call, decided(call, "allow"), e.ToolInvoked(call_id=call.call_id, tool="fs.read"))
+        words.add(result(call, "notes/missing.md does not exist", ok=False))
+        assert words.next() == [c.FinishStep(1, "fs.read: notes/missing.md does not exist", ok=False)]
+        chosen = Story().add(planned("Read notes/missing.md"), e.StepStarted(step=1, intent="Read notes/missing.md"))
+        chosen.add(output("step:1:round:1", calls(("fs.read", {"path": "notes/missing.md"}))))
+        chosen.add(call, decided(call, "allow"), e.ToolInvoked(call_id=call.call_id, tool="fs.read"))
+        chosen.add(result(call, "notes/missing.md does not exist", ok=False))
+        assert [type(cmd) for cmd in chosen.next()] == [c.RequestAction]
