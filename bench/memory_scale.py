@@ -216,20 +216,20 @@ def ef_sweep(engine: MemoryEngine, queries: list[str]) -> dict[int, tuple[float,
     vectors = [engine.embedder.embed_query(q) for q in queries]
     exact = [set(labels[np.argsort(-(matrix @ v))[:10]].tolist()) for v in vectors]
     default = engine.dense.ef_search
-    out: dict[int, tuple[float, float]] = {}
+    efs = sorted({64, 96, 128, 192, default})
+    hits = dict.fromkeys(efs, 0)
+    times: dict[int, list[float]] = {ef: [] for ef in efs}
     try:
-        for ef in sorted({64, 96, 128, 192, default}):
-            engine.dense.ef_search = ef
-            hits, times = 0, []
-            for v, top in zip(vectors, exact, strict=True):
+        for i, (v, top) in enumerate(zip(vectors, exact, strict=True)):
+            for ef in efs[i % len(efs) :] + efs[: i % len(efs)]:  # interleaved, each query in another order
+                engine.dense.ef_search = ef
                 started = time.perf_counter()
                 ann = engine.dense.search(v, 10)
-                times.append((time.perf_counter() - started) * 1000)
-                hits += len(top & {c for c, _ in ann})
-            out[ef] = (hits / (10 * len(vectors)), percentile(times, 0.5))
+                times[ef].append((time.perf_counter() - started) * 1000)
+                hits[ef] += len(top & {c for c, _ in ann})
     finally:
         engine.dense.ef_search = default
-    return out
+    return {ef: (hits[ef] / (10 * len(vectors)), percentile(times[ef], 0.5)) for ef in efs}
 
 
 def load() -> str:
