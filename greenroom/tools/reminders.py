@@ -9,9 +9,9 @@ hour, remind me to ...") is therefore routed to this tool by its shape alone (se
 is made.
 
 The tool reads the time (``reminder_times``: ``dateparser`` and our rules around it)
-and submits a delayed task marked as a reminder. When that task runs it does nothing
-but finish with "Reminder: call mom" (``actors/decide.py``): what a reminder says is never run as a goal, so a reminder
-that text from a web page set cannot act.
+and submits a delayed task marked as a reminder; like every write, it asks first.
+When that task runs it does nothing but finish with "Reminder: call mom"
+(``actors/decide.py``): what a reminder says is never run as a goal.
 """
 
 from __future__ import annotations
@@ -67,9 +67,10 @@ def reminder_in(text: str) -> tuple[str, str] | None:
 
     "Remind me to call mom in 10 minutes" -> ("call mom", "in 10 minutes"). The time is
     the shortest tail, opening with a word, that reads as the same moment as the longest
-    ("meet Anna at the station at 5pm" keeps "at the station", "sign in at 9am" "in"). Without a
-    time, only "remind me to <do something>" is a reminder (then the tool asks when);
-    "remind me of my wifi password" or "remind me what I said" are questions for memory.
+    ("meet Anna at the station at 5pm" keeps "at the station", "sign in at 9am" "in").
+    Without a time, only "remind me to <do something>" is a reminder (the planner then
+    asks when: ``reminder_without_time``); "remind me of my wifi password" or "remind
+    me what I said" are questions for memory.
     """
     text = text.strip()
     if not text or len(text) > MAX_WHAT + MAX_WHEN + 40 or _ASKS.search(text) is None:
