@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from greenroom.bus.errors import BusClosedError
 from greenroom.bus.events import Error, Event, MemoryForgotten, MemoryUpserted
 from greenroom.bus.memory_records import ForgetReport, Hit, HitScores, MemoryStats, SearchResult
 from greenroom.memory.chunking import Kind, chunk_text, content_hash
@@ -525,7 +526,10 @@ class MemoryEngine:
         """Report an unloadable reranker once: a log line and one event, not one per search."""
         if self._reranker_error is None:
             log.warning("reranker_unavailable", error=str(exc))
-            self.publish(Error(message=str(exc), code="reranker_unavailable"))
+            try:  # from the fetch thread, which may outlive the daemon's bus
+                self.publish(Error(message=str(exc), code="reranker_unavailable"))
+            except BusClosedError:
+                log.info("reranker_unavailable_not_journaled", reason="the bus closed meanwhile")
         self._reranker_error = str(exc)
 
     @property

@@ -275,4 +275,5 @@ class TestTimeline:
             "slot": None,
             "missed": [],
             "chat_id": "",
+            "reminder": False,
         }
